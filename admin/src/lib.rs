@@ -1,0 +1,56 @@
+//! The administrator's commands: `baedal domain|user|alias|auth ...`.
+//!
+//! # Layout
+//! - [`AdminCommand`]: the clap command tree the `baedal` binary flattens into its own.
+//! - `domain`, `user`, `alias`, `auth`: one module per command group, each with its clap
+//!   arguments and its handler.
+//! - `input`: arguments parsed into directory types (addresses, sizes) and passwords read
+//!   from stdin or a terminal prompt.
+//! - `output`: human tables by default, JSON with `--json`.
+//! - [`AdminError`]: what failed, and the exit code it maps to (1: the action failed,
+//!   2: the input was wrong).
+
+mod alias;
+mod auth;
+mod domain;
+mod error;
+mod input;
+mod output;
+mod user;
+
+use baedal_storage::Directory;
+use clap::Subcommand;
+
+pub use error::AdminError;
+pub use output::Output;
+
+/// Everything a command needs: the directory and how to print.
+pub struct AdminContext {
+    pub directory: Directory,
+    pub output: Output,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Local mail domains
+    #[command(subcommand)]
+    Domain(domain::DomainCommand),
+    /// Mailbox users
+    #[command(subcommand)]
+    User(user::UserCommand),
+    /// Aliases: addresses that deliver to other addresses
+    #[command(subcommand)]
+    Alias(alias::AliasCommand),
+    /// Check a login the way the server would
+    #[command(subcommand)]
+    Auth(auth::AuthCommand),
+}
+
+pub async fn run(command: AdminCommand, ctx: &AdminContext) -> Result<(), AdminError> {
+    match command {
+        AdminCommand::Domain(cmd) => domain::run(cmd, ctx).await,
+        AdminCommand::User(cmd) => user::run(cmd, ctx).await,
+        AdminCommand::Alias(cmd) => alias::run(cmd, ctx).await,
+        AdminCommand::Auth(cmd) => auth::run(cmd, ctx).await,
+    }
+}

@@ -1,0 +1,332 @@
+//! The configuration: one TOML file holding only the keys it changes; every other key keeps
+//! the embedded default documented in `etc/baedal.toml`.
+//!
+//! Where the configuration comes from, first match wins: `--config FILE` (or
+//! `BAEDAL_CONFIG`); `/etc/baedal/baedal.toml` when it exists and neither `--config` nor
+//! `--data-dir` was given; otherwise the embedded defaults (data in `./baedal-data`).
+//! `--data-dir` overrides `data_dir`, and environment variables override secrets
+//! (see [`SECRET_ENV`]).
+
+mod locate;
+mod validate;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+pub use validate::ConfigError;
+
+/// The file the .deb installs; read when no other source is named.
+pub const SYSTEM_CONFIG: &str = "/etc/baedal/baedal.toml";
+
+/// Environment variables that override secrets, so they can stay out of the file.
+pub const SECRET_ENV: &[(&str, &str)] = &[
+    ("BAEDAL_DATABASE_URL", "database.url"),
+    ("BAEDAL_S3_ACCESS_KEY", "storage.s3.access_key"),
+    ("BAEDAL_S3_SECRET_KEY", "storage.s3.secret_key"),
+    ("BAEDAL_LDAP_BIND_PASSWORD", "ldap.bind_password"),
+    ("BAEDAL_RELAY_PASSWORD", "relay.password"),
+];
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// The server's name in greetings and Received headers.
+    pub hostname: String,
+    /// Where the embedded profile keeps its database, mail and generated certificate.
+    pub data_dir: PathBuf,
+    pub database: DatabaseConfig,
+    pub storage: StorageConfig,
+    pub dns: DnsConfig,
+    pub tls: TlsConfig,
+    pub ldap: LdapConfig,
+    pub relay: RelayConfig,
+    pub listen: ListenConfig,
+    pub log: LogConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            hostname: system_hostname(),
+            data_dir: PathBuf::from("baedal-data"),
+            database: DatabaseConfig::default(),
+            storage: StorageConfig::default(),
+            dns: DnsConfig::default(),
+            tls: TlsConfig::default(),
+            ldap: LdapConfig::default(),
+            relay: RelayConfig::default(),
+            listen: ListenConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// `sqlite://PATH` or `postgres://USER:PASSWORD@HOST:PORT/DB`; empty = SQLite in data_dir.
+    pub url: String,
+    pub max_connections: u32,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: String::new(),
+            max_connections: 16,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum StorageBackend {
+    #[default]
+    Fs,
+    S3,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StorageConfig {
+    pub backend: StorageBackend,
+    pub s3: S3Config,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct S3Config {
+    pub endpoint: String,
+    pub region: String,
+    pub bucket: String,
+    pub access_key: String,
+    pub secret_key: String,
+}
+
+impl Default for S3Config {
+    fn default() -> Self {
+        Self {
+            endpoint: String::new(),
+            region: "us-east-1".into(),
+            bucket: "mailboxes".into(),
+            access_key: String::new(),
+            secret_key: String::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DnsConfig {
+    /// Baedal's own resolver: `IP` or `IP:PORT` entries; empty = the system resolver.
+    pub nameservers: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM certificate chain; unset = a self-signed certificate generated in data_dir/tls.
+    pub cert: Option<PathBuf>,
+    /// PEM private key of `cert`.
+    pub key: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LdapConfig {
+    pub url: String,
+    pub ca_file: Option<PathBuf>,
+    pub bind_dn: String,
+    pub bind_password: String,
+    pub base_dn: String,
+    pub user_filter: String,
+}
+
+impl Default for LdapConfig {
+    fn default() -> Self {
+        Self {
+            url: String::new(),
+            ca_file: None,
+            bind_dn: String::new(),
+            bind_password: String::new(),
+            base_dn: String::new(),
+            user_filter: "(|(uid={user})(mail={email}))".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RelayConfig {
+    /// Smarthost for all outbound mail; empty = deliver to each domain's MX.
+    pub host: String,
+    pub port: u16,
+    pub username: String,
+    pub password: String,
+}
+
+impl Default for RelayConfig {
+    fn default() -> Self {
+        Self {
+            host: String::new(),
+            port: 587,
+            username: String::new(),
+            password: String::new(),
+        }
+    }
+}
+
+/// Addresses a listener binds; one string or a list, empty = the listener is off.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Addresses {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Addresses {
+    pub fn list(&self) -> Vec<&str> {
+        match self {
+            Self::One(a) if a.is_empty() => vec![],
+            Self::One(a) => vec![a.as_str()],
+            Self::Many(list) => list.iter().map(String::as_str).collect(),
+        }
+    }
+
+    /// The socket addresses; `validate` has already refused unparsable ones.
+    pub fn socket_addrs(&self) -> Vec<SocketAddr> {
+        self.list().iter().filter_map(|a| a.parse().ok()).collect()
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ListenConfig {
+    /// Health, readiness and (later) metrics and the admin API.
+    pub http: Addresses,
+}
+
+impl Default for ListenConfig {
+    fn default() -> Self {
+        Self {
+            http: Addresses::One("127.0.0.1:8080".into()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// A tracing filter: `info`, `debug`, `baedal=debug,sqlx=warn`, … (`RUST_LOG` wins).
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            level: "info".into(),
+        }
+    }
+}
+
+/// Where the running configuration came from, for logs and `config show`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    File(PathBuf),
+    Embedded,
+}
+
+/// A configuration ready to use, and where it came from.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub config: Config,
+    pub source: Source,
+}
+
+impl Config {
+    /// Parses and validates a file's text; errors name the key and the line.
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError::from_toml(text, &e))?;
+        config.validate(Some(text))?;
+        Ok(config)
+    }
+
+    /// The SQL database URL, defaulting to SQLite inside the data dir.
+    pub fn database_url(&self) -> String {
+        if self.database.url.is_empty() {
+            format!("sqlite://{}", self.data_dir.join("baedal.db").display())
+        } else {
+            self.database.url.clone()
+        }
+    }
+
+    /// A copy with every secret replaced, for printing.
+    pub fn redacted(&self) -> Self {
+        let mut c = self.clone();
+        c.database.url = baedal_storage::db::redact_url(&c.database.url);
+        for secret in [
+            &mut c.storage.s3.secret_key,
+            &mut c.ldap.bind_password,
+            &mut c.relay.password,
+        ] {
+            if !secret.is_empty() {
+                *secret = "***".into();
+            }
+        }
+        c
+    }
+
+    fn apply_env(&mut self) {
+        for (var, key) in SECRET_ENV {
+            let Ok(value) = std::env::var(var) else {
+                continue;
+            };
+            let slot = match *key {
+                "database.url" => &mut self.database.url,
+                "storage.s3.access_key" => &mut self.storage.s3.access_key,
+                "storage.s3.secret_key" => &mut self.storage.s3.secret_key,
+                "ldap.bind_password" => &mut self.ldap.bind_password,
+                _ => &mut self.relay.password,
+            };
+            *slot = value;
+        }
+    }
+}
+
+/// Loads the configuration the way the binary does (see the module docs).
+pub fn load(file: Option<&Path>, data_dir: Option<&Path>) -> Result<Loaded, ConfigError> {
+    let system = Path::new(SYSTEM_CONFIG);
+    let file = match (file, data_dir) {
+        (Some(file), _) => Some(file.to_path_buf()),
+        (None, None) if system.exists() => Some(system.to_path_buf()),
+        _ => None,
+    };
+    let (mut config, source) = match file {
+        Some(path) => {
+            let text =
+                std::fs::read_to_string(&path).map_err(|e| ConfigError::unreadable(&path, &e))?;
+            let config = Config::from_toml(&text).map_err(|e| e.in_file(&path))?;
+            (config, Source::File(path))
+        }
+        None => (Config::default(), Source::Embedded),
+    };
+    if let Some(dir) = data_dir {
+        config.data_dir = dir.to_path_buf();
+    }
+    config.apply_env();
+    config.validate(None)?;
+    Ok(Loaded { config, source })
+}
+
+fn system_hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into())
+}
+
+#[cfg(test)]
+mod tests;

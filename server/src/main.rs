@@ -1,0 +1,187 @@
+//! `baedal`: the mail server (`baedal serve`) and the administrator's CLI in one binary.
+//!
+//! # Layout
+//! - `config`: the TOML configuration, its defaults, validation and error locations.
+//! - `database`: opening the configured SQL database with migrations applied.
+//! - `serve`: the running server: stores, listeners, shutdown.
+//! - `http`: health and readiness endpoints.
+//! - `tls`: the configured or self-signed server certificate.
+
+mod config;
+mod database;
+mod http;
+mod serve;
+mod tls;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use baedal_admin::{AdminCommand, AdminContext, AdminError, Output};
+use baedal_storage::Directory;
+use clap::{Parser, Subcommand};
+
+use crate::config::{Loaded, Source};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "baedal",
+    version,
+    about = "One mail server: SMTP, IMAP and POP3, with its administrator's CLI"
+)]
+struct Cli {
+    /// Configuration file (default: /etc/baedal/baedal.toml when it exists, else embedded defaults)
+    #[arg(long, global = true, env = "BAEDAL_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Data directory (overrides data_dir; default ./baedal-data)
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Print results as JSON
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the mail server
+    Serve,
+    /// Apply pending database migrations
+    Migrate,
+    /// Check or show the configuration
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    #[command(flatten)]
+    Admin(AdminCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Validate the configuration file, naming the bad key and line
+    Check,
+    /// Print the effective configuration (file plus defaults, secrets hidden)
+    Show,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // One crypto provider for the whole process (rustls, sqlx, later LDAP and S3).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    runtime.block_on(dispatch(cli))
+}
+
+async fn dispatch(cli: Cli) -> ExitCode {
+    let loaded = match config::load(cli.config.as_deref(), cli.data_dir.as_deref()) {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            init_logging("warn");
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let result = match cli.command {
+        Command::Serve => {
+            init_logging(&loaded.config.log.level);
+            serve::run(loaded).await
+        }
+        Command::Migrate => {
+            init_logging("warn");
+            migrate(&loaded, cli.json).await
+        }
+        Command::Config(cmd) => {
+            init_logging("warn");
+            config_command(cmd, &loaded)
+        }
+        Command::Admin(cmd) => {
+            init_logging("warn");
+            return admin(cmd, &loaded, cli.json).await;
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn admin(cmd: AdminCommand, loaded: &Loaded, json: bool) -> ExitCode {
+    let db = match database::open(&loaded.config).await {
+        Ok((db, _)) => db,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::from(1);
+        }
+    };
+    let ctx = AdminContext {
+        directory: Directory::new(db.clone()),
+        output: Output { json },
+    };
+    let result = baedal_admin::run(cmd, &ctx).await;
+    db.close().await;
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(AdminError::exit_code(&e))
+        }
+    }
+}
+
+async fn migrate(loaded: &Loaded, json: bool) -> Result<()> {
+    let (db, report) = database::open(&loaded.config).await?;
+    db.close().await;
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({ "applied": report.applied, "known": report.known })
+        );
+    } else if report.applied.is_empty() {
+        println!("database is up to date ({} migrations)", report.known);
+    } else {
+        for m in &report.applied {
+            println!("applied {m}");
+        }
+    }
+    Ok(())
+}
+
+fn config_command(cmd: ConfigCommand, loaded: &Loaded) -> Result<()> {
+    match cmd {
+        ConfigCommand::Check => match &loaded.source {
+            Source::File(path) => println!("{}: OK", path.display()),
+            Source::Embedded => println!("no configuration file: the embedded defaults are in use"),
+        },
+        ConfigCommand::Show => {
+            if let Source::File(path) = &loaded.source {
+                println!("# {}", path.display());
+            }
+            print!("{}", toml::to_string(&loaded.config.redacted())?);
+        }
+    }
+    Ok(())
+}
+
+/// Logs to stderr; `RUST_LOG` wins over the configured level.
+fn init_logging(level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(level))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+}

@@ -1,0 +1,118 @@
+//! `baedal serve`: opens the stores, binds every configured listener and runs until SIGINT
+//! or SIGTERM.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use baedal_storage::db::redact_url;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::config::{Loaded, Source, StorageBackend};
+use crate::{database, http, tls};
+
+/// How long sessions get to finish after SIGTERM.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+/// Where the bound addresses are written (`run/listeners.json` in the data dir), so that
+/// tools and tests using port 0 find the real ports.
+pub fn listeners_file(data_dir: &Path) -> PathBuf {
+    data_dir.join("run").join("listeners.json")
+}
+
+pub async fn run(loaded: Loaded) -> Result<()> {
+    let mut config = loaded.config;
+    match &loaded.source {
+        Source::File(path) => tracing::info!(file = %path.display(), "configuration loaded"),
+        Source::Embedded => tracing::info!("no configuration file: embedded defaults"),
+    }
+    std::fs::create_dir_all(&config.data_dir).with_context(|| {
+        format!(
+            "cannot create the data directory {}",
+            config.data_dir.display()
+        )
+    })?;
+    // Absolute from here on, so every logged path is one an operator can open.
+    config.data_dir = config.data_dir.canonicalize()?;
+    let config = &config;
+    let data_dir = config.data_dir.clone();
+    tracing::info!(data_dir = %data_dir.display(), hostname = %config.hostname, "data directory");
+
+    if config.storage.backend == StorageBackend::S3 {
+        bail!("storage.backend = \"s3\" is not available in this version yet; use \"fs\"");
+    }
+
+    let (db, migrations) = database::open(config).await?;
+    tracing::info!(
+        database = %redact_url(&config.database_url()),
+        migrations_applied = migrations.applied.len(),
+        migrations_known = migrations.known,
+        "database ready"
+    );
+
+    let certificate = tls::prepare(config)?;
+    tracing::info!(
+        cert = %certificate.cert_path.display(),
+        key = %certificate.key_path.display(),
+        generated = certificate.generated,
+        "TLS certificate"
+    );
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut tasks = JoinSet::new();
+    let mut bound: BTreeMap<&str, Vec<SocketAddr>> = BTreeMap::new();
+    for addr in config.listen.http.socket_addrs() {
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr} (listen.http)"))?;
+        let local = listener.local_addr()?;
+        tracing::info!(protocol = "http", address = %local, "listening");
+        bound.entry("http").or_default().push(local);
+        tasks.spawn(http::serve(listener, db.clone(), stop_rx.clone()));
+    }
+    let listeners_path = listeners_file(&data_dir);
+    write_listeners(&listeners_path, &bound)?;
+    tracing::info!("baedal ready");
+
+    wait_for_stop_signal().await?;
+    tracing::info!("stopping: no new connections, sessions get {SHUTDOWN_GRACE:?} to finish");
+    let _ = stop_tx.send(true);
+    if tokio::time::timeout(SHUTDOWN_GRACE, async {
+        while tasks.join_next().await.is_some() {}
+    })
+    .await
+    .is_err()
+    {
+        tracing::warn!("sessions still open after the grace period: closing them");
+        tasks.abort_all();
+    }
+    let _ = std::fs::remove_file(&listeners_path);
+    db.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn write_listeners(path: &Path, bound: &BTreeMap<&str, Vec<SocketAddr>>) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, serde_json::to_vec_pretty(bound)?)?;
+    std::fs::rename(&tmp, path)?;
+    Ok(())
+}
+
+async fn wait_for_stop_signal() -> Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM received"),
+        _ = int.recv() => tracing::info!("SIGINT received"),
+    }
+    Ok(())
+}

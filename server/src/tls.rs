@@ -1,0 +1,140 @@
+//! The server certificate: the configured one, or a self-signed one generated in
+//! `data_dir/tls` on first start and reused afterwards.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use rustls::ServerConfig;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+
+use crate::config::Config;
+
+/// The certificate in use and where it came from.
+pub struct ServerCertificate {
+    pub cert_path: PathBuf,
+    pub key_path: PathBuf,
+    /// True when this start generated it.
+    pub generated: bool,
+    #[allow(dead_code)] // read by the TLS listeners that arrive with SMTP, IMAP and POP3
+    pub rustls: Arc<ServerConfig>,
+}
+
+pub fn prepare(config: &Config) -> Result<ServerCertificate> {
+    let (cert_path, key_path, generated) = match (&config.tls.cert, &config.tls.key) {
+        (Some(cert), Some(key)) => (cert.clone(), key.clone(), false),
+        _ => {
+            let dir = config.data_dir.join("tls");
+            let cert = dir.join("cert.pem");
+            let key = dir.join("key.pem");
+            let generated = !(cert.exists() && key.exists());
+            if generated {
+                generate_self_signed(&config.hostname, &dir, &cert, &key)?;
+            }
+            (cert, key, generated)
+        }
+    };
+    let rustls = Arc::new(load(&cert_path, &key_path)?);
+    Ok(ServerCertificate {
+        cert_path,
+        key_path,
+        generated,
+        rustls,
+    })
+}
+
+/// Reads a PEM chain and key into a rustls server configuration (ring provider).
+pub fn load(cert_path: &Path, key_path: &Path) -> Result<ServerConfig> {
+    let chain = CertificateDer::pem_file_iter(cert_path)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .with_context(|| format!("cannot read the certificate {}", cert_path.display()))?;
+    anyhow::ensure!(
+        !chain.is_empty(),
+        "no certificate in {}",
+        cert_path.display()
+    );
+    let key = PrivateKeyDer::from_pem_file(key_path)
+        .with_context(|| format!("cannot read the private key {}", key_path.display()))?;
+    ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .with_context(|| {
+            format!(
+                "the key {} does not fit the certificate {}",
+                key_path.display(),
+                cert_path.display()
+            )
+        })
+}
+
+fn generate_self_signed(hostname: &str, dir: &Path, cert: &Path, key: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut names = vec![hostname.to_string(), "localhost".to_string()];
+    names.dedup();
+    let mut params = rcgen::CertificateParams::new(names)?;
+    params
+        .subject_alt_names
+        .push(rcgen::SanType::IpAddress("127.0.0.1".parse()?));
+    params
+        .subject_alt_names
+        .push(rcgen::SanType::IpAddress("::1".parse()?));
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, hostname);
+    let key_pair = rcgen::KeyPair::generate()?;
+    let certificate = params.self_signed(&key_pair)?;
+    write_private(key, key_pair.serialize_pem().as_bytes())?;
+    write_atomically(cert, certificate.pem().as_bytes(), 0o644)?;
+    Ok(())
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomically(path, bytes, 0o600)
+}
+
+/// Writes to a temporary file, syncs it, then renames it into place.
+fn write_atomically(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let tmp = path.with_extension("tmp");
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(mode)
+        .open(&tmp)
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generates_once_and_reuses() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config {
+            data_dir: dir.path().to_path_buf(),
+            hostname: "mx.example.org".into(),
+            ..Config::default()
+        };
+        let first = prepare(&config).unwrap();
+        assert!(first.generated);
+        let pem = std::fs::read(&first.cert_path).unwrap();
+        let second = prepare(&config).unwrap();
+        assert!(!second.generated);
+        assert_eq!(std::fs::read(&second.cert_path).unwrap(), pem);
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&first.key_path)
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+}
