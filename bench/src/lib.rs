@@ -1,1 +1,1 @@
-
+//! Load generators and benchmarks (see `bench/README.md`).

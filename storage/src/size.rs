@@ -51,7 +51,7 @@ impl fmt::Display for ByteSize {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (shift, unit) in [(40, "T"), (30, "G"), (20, "M"), (10, "K")] {
             let step = 1u64 << shift;
-            if self.0 >= step && self.0 % step == 0 {
+            if self.0 >= step && self.0.is_multiple_of(step) {
                 return write!(f, "{}{unit}", self.0 / step);
             }
         }

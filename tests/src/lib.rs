@@ -1,1 +1,188 @@
+//! The end-to-end harness: runs the real `baedal` binary with a generated configuration in
+//! a temporary directory, against SQLite or a real PostgreSQL.
+//!
+//! # Layout
+//! - [`baedal_bin`]: the binary under test (`target/<profile>/baedal`, or `BAEDAL_BIN`).
+//! - [`Profile`]: the storage profile a [`Site`] runs on.
+//! - [`Site`]: one Baedal installation: data dir, config file, database; runs CLI commands.
+//! - [`Server`]: a running `baedal serve` of a site, stopped (SIGTERM) on drop.
+//! - [`postgres`]: fresh databases on the PostgreSQL that `tests/run.sh` started.
 
+pub mod postgres;
+mod server;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+pub use server::Server;
+
+/// The `baedal` binary built beside the test executables.
+pub fn baedal_bin() -> PathBuf {
+    if let Some(bin) = std::env::var_os("BAEDAL_BIN") {
+        return PathBuf::from(bin);
+    }
+    // target/debug/deps/<test>-<hash> → target/debug/baedal
+    let exe = std::env::current_exe().expect("test executable path");
+    let bin = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target dir")
+        .join("baedal");
+    assert!(
+        bin.exists(),
+        "{} is missing: build it first (cargo build -p baedal-server), or run tests/run.sh",
+        bin.display()
+    );
+    bin
+}
+
+/// Where a site keeps its directory and index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    /// SQLite in the data dir (the embedded default).
+    Sqlite,
+    /// A fresh database on the test PostgreSQL.
+    Postgres,
+}
+
+/// What a CLI command did.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(output: Output) -> Self {
+        Self {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// Asserts success and returns stdout.
+    #[track_caller]
+    pub fn ok(&self) -> &str {
+        assert_eq!(
+            self.code, 0,
+            "command failed:\nstdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
+        &self.stdout
+    }
+
+    /// Asserts the exit code and that stderr mentions `needle`.
+    #[track_caller]
+    pub fn fails(&self, code: i32, needle: &str) {
+        assert_eq!(
+            self.code, code,
+            "exit code\nstdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
+        assert!(
+            self.stderr.contains(needle),
+            "stderr lacks {needle:?}: {}",
+            self.stderr
+        );
+    }
+
+    #[track_caller]
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(self.ok())
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.stdout))
+    }
+}
+
+/// One Baedal installation in a temporary directory.
+pub struct Site {
+    pub profile: Profile,
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+    pub database_url: String,
+}
+
+impl Site {
+    /// A site whose listeners all use ephemeral loopback ports.
+    pub fn new(profile: Profile) -> Self {
+        Self::with_config(profile, "")
+    }
+
+    /// A site with `extra` appended to the generated configuration.
+    pub fn with_config(profile: Profile, extra: &str) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let data_dir = dir.path().join("data");
+        let database_url = match profile {
+            Profile::Sqlite => format!("sqlite://{}/baedal.db", data_dir.display()),
+            Profile::Postgres => postgres::fresh_database(),
+        };
+        let config = dir.path().join("baedal.toml");
+        let text = format!(
+            "hostname = \"mx.test.example\"\ndata_dir = \"{}\"\n\n[database]\nurl = \"{database_url}\"\n\n\
+             [listen]\nhttp = \"127.0.0.1:0\"\n{extra}",
+            data_dir.display()
+        );
+        std::fs::write(&config, text).expect("write config");
+        Self {
+            profile,
+            dir,
+            config,
+            database_url,
+        }
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(baedal_bin());
+        cmd.arg("--config").arg(&self.config).args(args);
+        cmd.env_remove("BAEDAL_CONFIG").env_remove("RUST_LOG");
+        cmd
+    }
+
+    /// Runs `baedal --config FILE ARGS...` with an empty stdin.
+    pub fn cli(&self, args: &[&str]) -> Run {
+        self.cli_stdin(args, "")
+    }
+
+    /// Runs `baedal --config FILE ARGS...` with `stdin` piped in.
+    pub fn cli_stdin(&self, args: &[&str], stdin: &str) -> Run {
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn baedal");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(stdin.as_bytes())
+            .expect("write stdin");
+        Run::from(child.wait_with_output().expect("wait for baedal"))
+    }
+
+    /// Starts `baedal serve` and waits until its listeners are bound.
+    pub fn serve(&self) -> Server {
+        Server::start(self.command(&["serve"]), &self.data_dir())
+    }
+}
+
+/// Runs each named `fn(Profile)` once per storage profile, as `sqlite::NAME` and
+/// `postgres::NAME`.
+#[macro_export]
+macro_rules! on_both_profiles {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $( #[test] fn $name() { super::$name($crate::Profile::Sqlite) } )*
+        }
+        mod postgres {
+            $( #[test] fn $name() { super::$name($crate::Profile::Postgres) } )*
+        }
+    };
+}

@@ -83,3 +83,29 @@ fn secrets_are_redacted_for_printing() {
         "{shown}"
     );
 }
+
+/// `etc/baedal.toml` documents every key with its default: uncommenting all of it must give
+/// a valid file whose values are the embedded defaults.
+#[test]
+fn the_sample_file_documents_the_embedded_defaults() {
+    let sample = include_str!("../../../etc/baedal.toml");
+    let uncommented: String = sample
+        .lines()
+        .map(|l| match l.strip_prefix('#') {
+            Some(rest) if rest.starts_with(|c: char| c.is_ascii_lowercase() || c == '[') => rest,
+            _ => l,
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let documented = Config::from_toml(&uncommented).unwrap();
+    let mut documented = toml::Value::try_from(&documented).unwrap();
+    let mut defaults = toml::Value::try_from(Config::default()).unwrap();
+    // Examples, not defaults: the host name (machine's own) and the certificate paths.
+    for v in [&mut documented, &mut defaults] {
+        let t = v.as_table_mut().unwrap();
+        t.remove("hostname");
+        t.remove("tls");
+        t["ldap"].as_table_mut().unwrap().remove("ca_file");
+    }
+    assert_eq!(documented, defaults);
+}

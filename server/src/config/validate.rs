@@ -141,9 +141,10 @@ impl Config {
                 "tls.cert and tls.key are set together or not at all".into(),
             );
         }
-        if !self.ldap.url.is_empty()
-            && !(self.ldap.url.starts_with("ldaps://") || self.ldap.url.starts_with("ldap://"))
-        {
+        let ldap_scheme_ok = ["ldaps://", "ldap://"]
+            .iter()
+            .any(|scheme| self.ldap.url.starts_with(scheme));
+        if !self.ldap.url.is_empty() && !ldap_scheme_ok {
             return err(
                 "ldap.url",
                 format!("'{}' is not an ldaps:// or ldap:// URL", self.ldap.url),

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs on Debian 12 (as root): the peers the tests start
+# (PostgreSQL) and the independent clients they drive. Does nothing when all is present.
+set -euo pipefail
+
+PACKAGES=(postgresql-15 postgresql-client-15 openssl curl ca-certificates)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+  echo "tests/peers/install.sh: missing packages: ${missing[*]} (run as root to install them)" >&2
+  exit 1
+fi
+# Package installs must not start daemons: the tests start their own.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+  chmod +x /usr/sbin/policy-rc.d
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q >/dev/null
+apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+echo "installed: ${missing[*]}"
