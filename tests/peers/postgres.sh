@@ -10,6 +10,12 @@ RUN=()
 case "${1:-}" in
 start)
   D=$2; PORT=${3:-55432}
+  # PostgreSQL runs as the postgres user, who must traverse / to reach its binaries; a fresh
+  # chroot made with mktemp has a 0700 root directory.
+  if [ "$(id -u)" = 0 ] && [ $(( 0$(stat -c %a /) & 01 )) = 0 ]; then
+    echo "postgres.sh: / is not traversable by other users (mode $(stat -c %a /)); adding o+x" >&2
+    chmod o+x /
+  fi
   mkdir -p "$D"
   [ "$(id -u)" = 0 ] && chown postgres: "$D"
   echo 'baedal-test' > "$D/pw"; chmod 600 "$D/pw"
