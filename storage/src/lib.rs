@@ -9,17 +9,28 @@
 //!   validated), and alias sources (`user@domain` or the catch-all `@domain`).
 //! - [`size`]: byte sizes as administrators write them (`1G`, `500M`, `1073741824`).
 //! - [`directory`]: [`Directory`], the virtual domains, users and aliases
-//!   (`domains`, `virtual_users`, `virtual_aliases`).
+//!   (`domains`, `virtual_users`, `virtual_aliases`), and recipient resolution.
+//! - [`mailstore`]: [`MailStore`], mailboxes and messages (`mailboxes`, `message_blobs`,
+//!   `messages`), delivery in one transaction, the cached MIME structure.
+//! - [`blob`]: [`BlobStore`], immutable message objects under Maildir-style keys; the
+//!   filesystem backend.
+//! - [`spool`]: incoming messages streamed to disk while they arrive.
 
 pub mod address;
+pub mod blob;
 pub mod db;
 pub mod directory;
+pub mod mailstore;
 pub mod size;
+pub mod spool;
 
 pub use address::{AddressError, AliasSource, DomainName, EmailAddress};
+pub use blob::{BlobError, BlobStore, FsBlobStore};
 pub use db::{Backend, Database, DbError};
 pub use directory::{
-    Alias, AuthSource, AuthType, Directory, DirectoryError, Domain, DomainUpdate, NewDomain,
-    NewUser, User, UserUpdate,
+    Alias, AuthSource, AuthType, Directory, DirectoryError, Domain, DomainUpdate, LocalUser,
+    NewDomain, NewUser, Resolution, User, UserUpdate,
 };
+pub use mailstore::{DeliveryTarget, MailStore, MailStoreError};
 pub use size::{ByteSize, SizeError};
+pub use spool::{Spool, SpoolFile, SpooledMessage};

@@ -7,6 +7,7 @@
 
 mod aliases;
 mod domains;
+mod resolve;
 mod users;
 
 use std::fmt;
@@ -21,6 +22,7 @@ use crate::db::{Database, DbError, Dialect};
 
 pub use aliases::Alias;
 pub use domains::{Domain, DomainUpdate, NewDomain};
+pub use resolve::{LocalUser, MAX_ALIAS_DEPTH, Resolution};
 pub use users::{NewUser, User, UserUpdate};
 
 #[derive(Debug, thiserror::Error)]

@@ -79,10 +79,10 @@ impl Directory {
         let email = new.address.to_string();
         let mut tx = self.begin().await?;
         let domain_id = Self::domain_id(&mut tx, new.address.domain()).await?;
-        let result = sqlx::query(
+        let result = sqlx::query_scalar::<_, i64>(
             "INSERT INTO virtual_users \
                  (email, password, domain_id, maildir_path, quota, display_name, department) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
         )
         .bind(&email)
         .bind(new.password_hash)
@@ -91,13 +91,14 @@ impl Directory {
         .bind(to_db_size(new.quota.unwrap_or(DEFAULT_QUOTA)))
         .bind(new.display_name)
         .bind(new.department)
-        .execute(&mut *tx)
+        .fetch_one(&mut *tx)
         .await;
-        match result {
+        let user_id = match result {
             Err(e) if is_unique_violation(&e) => return Err(DirectoryError::UserExists(email)),
             Err(e) => return Err(e.into()),
-            Ok(_) => {}
-        }
+            Ok(id) => id,
+        };
+        crate::mailstore::create_default_mailboxes(&mut tx, user_id).await?;
         tx.commit().await?;
         self.require_user(&new.address).await
     }

@@ -1,0 +1,48 @@
+//! Message objects: immutable blobs under Maildir-style keys.
+//!
+//! A key is `{domain}/{localpart}/Maildir/cur/{unique},S={size}` (DESIGN: storage layout).
+//! A message for several local recipients is stored once, under the first recipient's
+//! Maildir; the index points every recipient's copy at that one blob. Blobs never change:
+//! flags and folders live in the index.
+
+mod fs;
+
+use std::path::Path;
+
+use async_trait::async_trait;
+use tokio::io::AsyncRead;
+
+pub use fs::FsBlobStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BlobError {
+    #[error("blob {0} not found")]
+    NotFound(String),
+    #[error("blob store I/O on {key}: {source}")]
+    Io {
+        key: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A readable blob.
+pub type BlobReader = Box<dyn AsyncRead + Send + Unpin>;
+
+#[async_trait]
+pub trait BlobStore: Send + Sync + std::fmt::Debug {
+    /// Moves a complete spool file (already synced to disk) into the store under `key`.
+    /// When this returns, the blob is durable.
+    async fn put_file(&self, key: &str, spool_file: &Path) -> Result<(), BlobError>;
+
+    /// Opens a blob for reading from its start.
+    async fn open(&self, key: &str) -> Result<BlobReader, BlobError>;
+
+    /// Removes a blob; removing a missing blob is not an error.
+    async fn delete(&self, key: &str) -> Result<(), BlobError>;
+}
+
+/// The key of a new message object in `maildir` (a user's `{domain}/{localpart}/Maildir/`).
+pub fn message_key(maildir: &str, unique: &str, size: u64) -> String {
+    format!("{}/cur/{unique},S={size}", maildir.trim_end_matches('/'))
+}

@@ -1,0 +1,321 @@
+//! The mail store: each user's mailboxes and the messages in them.
+//!
+//! Tables (`migrations/*/0002_mailstore.sql`): `mailboxes` (name, special-use, UIDVALIDITY,
+//! UIDNEXT, HIGHESTMODSEQ), `message_blobs` (one row per stored object: key, size, cached
+//! header section and MIME structure) and `messages` (one row per message in a mailbox: UID,
+//! flags, internal date, modseq, and the blob it shows).
+//!
+//! Locking: UIDs come from `UPDATE mailboxes SET uidnext = uidnext + 1 … RETURNING`, which
+//! takes the mailbox row's write lock until the transaction ends, so concurrent deliveries to
+//! one mailbox get distinct, ascending UIDs on PostgreSQL and SQLite alike.
+
+pub mod structure;
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+
+use crate::blob::{BlobError, BlobReader, BlobStore, message_key};
+use crate::db::{Database, DbError};
+use crate::spool::SpooledMessage;
+
+/// Every user's folders, created with the user or at the first delivery (RFC 6154 attributes).
+pub const DEFAULT_MAILBOXES: &[(&str, Option<&str>)] = &[
+    ("INBOX", None),
+    ("Sent", Some("\\Sent")),
+    ("Drafts", Some("\\Drafts")),
+    ("Trash", Some("\\Trash")),
+    ("Junk", Some("\\Junk")),
+    ("Archive", Some("\\Archive")),
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum MailStoreError {
+    #[error(transparent)]
+    Blob(#[from] BlobError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("no recipients")]
+    NoRecipients,
+}
+
+impl From<sqlx::Error> for MailStoreError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Db(DbError::Sql(e))
+    }
+}
+
+/// A mailbox and how many messages it holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Mailbox {
+    pub id: i64,
+    pub name: String,
+    pub special_use: Option<String>,
+    pub uidvalidity: i64,
+    pub uidnext: i64,
+    pub highest_modseq: i64,
+    pub messages: i64,
+}
+
+/// A message as the index knows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StoredMessage {
+    pub uid: i64,
+    pub size: i64,
+    pub flags: String,
+    pub internal_date: i64,
+    pub modseq: i64,
+    pub blob_key: String,
+}
+
+/// Where one copy of a message goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryTarget {
+    pub user_id: i64,
+    /// The user's `{domain}/{localpart}/Maildir/`.
+    pub maildir: String,
+    /// The mailbox name, usually `INBOX`.
+    pub mailbox: String,
+}
+
+/// What one delivery stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivered {
+    pub blob_key: String,
+    pub copies: Vec<DeliveredCopy>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveredCopy {
+    pub user_id: i64,
+    pub mailbox_id: i64,
+    pub uid: i64,
+    pub modseq: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct MailStore {
+    db: Database,
+    blobs: Arc<dyn BlobStore>,
+}
+
+fn now_secs() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// Creates the default mailboxes a user lacks, inside the caller's transaction.
+pub(crate) async fn create_default_mailboxes(
+    tx: &mut Transaction<'static, Any>,
+    user_id: i64,
+) -> Result<(), sqlx::Error> {
+    // UIDVALIDITY: the creation time, a 32-bit value that grows when a mailbox is recreated.
+    let uidvalidity = now_secs();
+    for (name, special_use) in DEFAULT_MAILBOXES {
+        sqlx::query(
+            "INSERT INTO mailboxes (user_id, name, special_use, uidvalidity) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (user_id, name) DO NOTHING",
+        )
+        .bind(user_id)
+        .bind(*name)
+        .bind(*special_use)
+        .bind(uidvalidity)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+impl MailStore {
+    pub fn new(db: Database, blobs: Arc<dyn BlobStore>) -> Self {
+        Self { db, blobs }
+    }
+
+    pub fn blobs(&self) -> &Arc<dyn BlobStore> {
+        &self.blobs
+    }
+
+    /// Stores a spooled message once and adds it to every target's mailbox, in one
+    /// transaction. When this returns `Ok`, the blob is synced and the index committed;
+    /// on `Err` nothing is visible (at worst an orphan blob, which `storage verify` finds).
+    pub async fn deliver(
+        &self,
+        message: SpooledMessage,
+        targets: &[DeliveryTarget],
+        internal_date: i64,
+    ) -> Result<Delivered, MailStoreError> {
+        let first = targets.first().ok_or(MailStoreError::NoRecipients)?;
+        let key = message_key(&first.maildir, &message.unique, message.size);
+        self.blobs.put_file(&key, message.path()).await?;
+        match self.index(&message, &key, targets, internal_date).await {
+            Ok(copies) => Ok(Delivered {
+                blob_key: key,
+                copies,
+            }),
+            Err(e) => {
+                if let Err(cleanup) = self.blobs.delete(&key).await {
+                    tracing::warn!(key, error = %cleanup, "cannot remove the blob of a failed delivery");
+                }
+                Err(e)
+            }
+        }
+    }
+
+    async fn index(
+        &self,
+        message: &SpooledMessage,
+        key: &str,
+        targets: &[DeliveryTarget],
+        internal_date: i64,
+    ) -> Result<Vec<DeliveredCopy>, MailStoreError> {
+        let size = message.size as i64;
+        let mut tx = self.db.pool().begin().await?;
+        let blob_id: i64 = sqlx::query_scalar(
+            "INSERT INTO message_blobs (blob_key, size, header, structure) VALUES ($1, $2, $3, $4) \
+             RETURNING id",
+        )
+        .bind(key)
+        .bind(size)
+        .bind(message.header.clone())
+        .bind(message.structure.clone())
+        .fetch_one(&mut *tx)
+        .await?;
+        let mut copies = Vec::with_capacity(targets.len());
+        for target in targets {
+            let mailbox_id = Self::mailbox_id_for_delivery(&mut tx, target).await?;
+            let row = sqlx::query(
+                "UPDATE mailboxes SET uidnext = uidnext + 1, highest_modseq = highest_modseq + 1 \
+                 WHERE id = $1 RETURNING uidnext - 1 AS uid, highest_modseq",
+            )
+            .bind(mailbox_id)
+            .fetch_one(&mut *tx)
+            .await?;
+            let uid: i64 = row.try_get("uid")?;
+            let modseq: i64 = row.try_get("highest_modseq")?;
+            sqlx::query(
+                "INSERT INTO messages (mailbox_id, uid, blob_id, size, flags, internal_date, modseq) \
+                 VALUES ($1, $2, $3, $4, '', $5, $6)",
+            )
+            .bind(mailbox_id)
+            .bind(uid)
+            .bind(blob_id)
+            .bind(size)
+            .bind(internal_date)
+            .bind(modseq)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("UPDATE virtual_users SET used_quota = used_quota + $1 WHERE id = $2")
+                .bind(size)
+                .bind(target.user_id)
+                .execute(&mut *tx)
+                .await?;
+            copies.push(DeliveredCopy {
+                user_id: target.user_id,
+                mailbox_id,
+                uid,
+                modseq,
+            });
+        }
+        tx.commit().await?;
+        Ok(copies)
+    }
+
+    /// The target mailbox, creating the user's default mailboxes on first delivery. A
+    /// mailbox name the user does not have falls back to INBOX.
+    async fn mailbox_id_for_delivery(
+        tx: &mut Transaction<'static, Any>,
+        target: &DeliveryTarget,
+    ) -> Result<i64, sqlx::Error> {
+        let find = |name: &str| {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT id FROM mailboxes WHERE user_id = $1 AND name = $2",
+            )
+            .bind(target.user_id)
+            .bind(name.to_string())
+        };
+        if let Some(id) = find(&target.mailbox).fetch_optional(&mut **tx).await? {
+            return Ok(id);
+        }
+        create_default_mailboxes(tx, target.user_id).await?;
+        if let Some(id) = find(&target.mailbox).fetch_optional(&mut **tx).await? {
+            return Ok(id);
+        }
+        find("INBOX").fetch_one(&mut **tx).await
+    }
+
+    /// A user's mailboxes in name order.
+    pub async fn mailboxes(&self, user_id: i64) -> Result<Vec<Mailbox>, MailStoreError> {
+        let rows = sqlx::query(
+            "SELECT b.id, b.name, b.special_use, b.uidvalidity, b.uidnext, b.highest_modseq, \
+                    (SELECT COUNT(*) FROM messages m WHERE m.mailbox_id = b.id) AS messages \
+             FROM mailboxes b WHERE b.user_id = $1 ORDER BY b.name",
+        )
+        .bind(user_id)
+        .fetch_all(self.db.pool())
+        .await?;
+        Ok(rows
+            .iter()
+            .map(mailbox_from_row)
+            .collect::<Result<_, _>>()?)
+    }
+
+    /// The messages of a mailbox in UID order.
+    pub async fn messages(&self, mailbox_id: i64) -> Result<Vec<StoredMessage>, MailStoreError> {
+        let rows = sqlx::query(
+            "SELECT m.uid, m.size, m.flags, m.internal_date, m.modseq, b.blob_key \
+             FROM messages m JOIN message_blobs b ON b.id = m.blob_id \
+             WHERE m.mailbox_id = $1 ORDER BY m.uid",
+        )
+        .bind(mailbox_id)
+        .fetch_all(self.db.pool())
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                Ok::<_, sqlx::Error>(StoredMessage {
+                    uid: r.try_get("uid")?,
+                    size: r.try_get("size")?,
+                    flags: r.try_get("flags")?,
+                    internal_date: r.try_get("internal_date")?,
+                    modseq: r.try_get("modseq")?,
+                    blob_key: r.try_get("blob_key")?,
+                })
+            })
+            .collect::<Result<_, _>>()?)
+    }
+
+    /// The cached header section and MIME structure of a blob.
+    pub async fn cached_header(
+        &self,
+        blob_key: &str,
+    ) -> Result<Option<(Vec<u8>, Option<String>)>, MailStoreError> {
+        let row = sqlx::query("SELECT header, structure FROM message_blobs WHERE blob_key = $1")
+            .bind(blob_key)
+            .fetch_optional(self.db.pool())
+            .await?;
+        Ok(row
+            .map(|r| Ok::<_, sqlx::Error>((r.try_get("header")?, r.try_get("structure")?)))
+            .transpose()?)
+    }
+
+    pub async fn open_blob(&self, key: &str) -> Result<BlobReader, MailStoreError> {
+        Ok(self.blobs.open(key).await?)
+    }
+}
+
+fn mailbox_from_row(row: &AnyRow) -> Result<Mailbox, sqlx::Error> {
+    Ok(Mailbox {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        special_use: row.try_get("special_use")?,
+        uidvalidity: row.try_get("uidvalidity")?,
+        uidnext: row.try_get("uidnext")?,
+        highest_modseq: row.try_get("highest_modseq")?,
+        messages: row.try_get("messages")?,
+    })
+}
