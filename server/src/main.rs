@@ -5,12 +5,16 @@
 //! - `database`: opening the configured SQL database with migrations applied.
 //! - `serve`: the running server: stores, listeners, shutdown.
 //! - `http`: health and readiness endpoints.
+//! - `smtp`: the SMTP listeners (MX, implicit TLS) and their sessions.
+//! - `limits`: connection limits per listener group and per client IP.
 //! - `tls`: the configured or self-signed server certificate.
 
 mod config;
 mod database;
 mod http;
+mod limits;
 mod serve;
+mod smtp;
 mod tls;
 
 use std::path::PathBuf;

@@ -12,8 +12,14 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use crate::config::{Loaded, Source, StorageBackend};
-use crate::{database, http, tls};
+use std::sync::Arc;
+
+use baedal_storage::{Directory, FsBlobStore, MailStore};
+use tokio_rustls::TlsAcceptor;
+
+use crate::config::{Addresses, Loaded, Source, StorageBackend};
+use crate::limits::ConnectionLimiter;
+use crate::{database, http, smtp, tls};
 
 /// How long sessions get to finish after SIGTERM.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
@@ -64,15 +70,33 @@ pub async fn run(loaded: Loaded) -> Result<()> {
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
-    let mut bound: BTreeMap<&str, Vec<SocketAddr>> = BTreeMap::new();
-    for addr in config.listen.http.socket_addrs() {
-        let listener = TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("cannot listen on {addr} (listen.http)"))?;
-        let local = listener.local_addr()?;
-        tracing::info!(protocol = "http", address = %local, "listening");
-        bound.entry("http").or_default().push(local);
+    let mut bound: BTreeMap<&'static str, Vec<SocketAddr>> = BTreeMap::new();
+    for listener in bind(&config.listen.http, "http", &mut bound).await? {
         tasks.spawn(http::serve(listener, db.clone(), stop_rx.clone()));
+    }
+
+    let directory = Directory::new(db.clone());
+    let blobs = Arc::new(FsBlobStore::new(data_dir.join("mail")));
+    let store = MailStore::new(db.clone(), blobs);
+    let acceptor = TlsAcceptor::from(Arc::clone(&certificate.rustls));
+    let smtp_service = smtp::service(config, directory, store, acceptor.clone())?;
+    let smtp_limiter = ConnectionLimiter::new(
+        config.smtp.max_connections,
+        config.smtp.max_connections_per_ip,
+    );
+    for (addresses, name, implicit_tls) in [
+        (&config.listen.smtp, "smtp", None),
+        (&config.listen.smtps, "smtps", Some(acceptor.clone())),
+    ] {
+        for listener in bind(addresses, name, &mut bound).await? {
+            tasks.spawn(smtp::serve(
+                listener,
+                Arc::clone(&smtp_service),
+                implicit_tls.clone(),
+                Arc::clone(&smtp_limiter),
+                stop_rx.clone(),
+            ));
+        }
     }
     let listeners_path = listeners_file(&data_dir);
     write_listeners(&listeners_path, &bound)?;
@@ -94,6 +118,25 @@ pub async fn run(loaded: Loaded) -> Result<()> {
     db.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Binds every address of one listener setting, recording the bound addresses.
+async fn bind(
+    addresses: &Addresses,
+    name: &'static str,
+    bound: &mut BTreeMap<&'static str, Vec<SocketAddr>>,
+) -> Result<Vec<TcpListener>> {
+    let mut listeners = Vec::new();
+    for addr in addresses.socket_addrs() {
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr} (listen.{name})"))?;
+        let local = listener.local_addr()?;
+        tracing::info!(protocol = name, address = %local, "listening");
+        bound.entry(name).or_default().push(local);
+        listeners.push(listener);
+    }
+    Ok(listeners)
 }
 
 fn write_listeners(path: &Path, bound: &BTreeMap<&str, Vec<SocketAddr>>) -> Result<()> {

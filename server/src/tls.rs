@@ -17,7 +17,6 @@ pub struct ServerCertificate {
     pub key_path: PathBuf,
     /// True when this start generated it.
     pub generated: bool,
-    #[allow(dead_code)] // read by the TLS listeners that arrive with SMTP, IMAP and POP3
     pub rustls: Arc<ServerConfig>,
 }
 

@@ -94,6 +94,11 @@ impl SpoolFile {
         Ok(())
     }
 
+    /// The Maildir-style unique name, also the message's queue id in logs and replies.
+    pub fn unique(&self) -> &str {
+        &self.unique
+    }
+
     /// Bytes written so far.
     pub fn size(&self) -> u64 {
         self.size

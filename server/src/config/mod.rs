@@ -43,6 +43,7 @@ pub struct Config {
     pub ldap: LdapConfig,
     pub relay: RelayConfig,
     pub listen: ListenConfig,
+    pub smtp: SmtpConfig,
     pub log: LogConfig,
 }
 
@@ -58,6 +59,7 @@ impl Default for Config {
             ldap: LdapConfig::default(),
             relay: RelayConfig::default(),
             listen: ListenConfig::default(),
+            smtp: SmtpConfig::default(),
             log: LogConfig::default(),
         }
     }
@@ -206,12 +208,74 @@ impl Addresses {
 pub struct ListenConfig {
     /// Health, readiness and (later) metrics and the admin API.
     pub http: Addresses,
+    /// SMTP for incoming mail (MX), with STARTTLS.
+    pub smtp: Addresses,
+    /// SMTP for incoming mail with implicit TLS.
+    pub smtps: Addresses,
 }
 
 impl Default for ListenConfig {
     fn default() -> Self {
         Self {
             http: Addresses::One("127.0.0.1:8080".into()),
+            smtp: Addresses::One("127.0.0.1:2525".into()),
+            smtps: Addresses::Many(Vec::new()),
+        }
+    }
+}
+
+/// A byte size written as `"100M"` or as a number of bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum SizeSetting {
+    Bytes(u64),
+    Text(String),
+}
+
+impl SizeSetting {
+    pub fn bytes(&self) -> Option<u64> {
+        match self {
+            Self::Bytes(n) => Some(*n),
+            Self::Text(t) => t
+                .parse::<baedal_storage::ByteSize>()
+                .ok()
+                .map(|s| s.bytes()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmtpConfig {
+    /// Largest message accepted (advertised as SIZE).
+    pub max_message_size: SizeSetting,
+    /// Recipients per message; more get 452 4.5.3.
+    pub max_recipients: usize,
+    /// Simultaneous SMTP connections, all listeners together.
+    pub max_connections: usize,
+    /// Simultaneous SMTP connections from one IP address.
+    pub max_connections_per_ip: usize,
+    /// Error replies before a session is closed.
+    pub max_errors: u32,
+    /// Seconds to wait for a command.
+    pub command_timeout: u64,
+    /// Seconds to wait for more message data.
+    pub data_timeout: u64,
+    /// Answer VRFY from the directory (off: 252 for every address).
+    pub vrfy: bool,
+}
+
+impl Default for SmtpConfig {
+    fn default() -> Self {
+        Self {
+            max_message_size: SizeSetting::Text("100M".into()),
+            max_recipients: 100,
+            max_connections: 1000,
+            max_connections_per_ip: 50,
+            max_errors: 20,
+            command_timeout: 300,
+            data_timeout: 600,
+            vrfy: false,
         }
     }
 }

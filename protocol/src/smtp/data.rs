@@ -1,0 +1,279 @@
+//! DATA (RFC 5321 §4.1.1.4), BDAT (RFC 3030) and delivery into the mail store.
+//!
+//! Steps, in order: precondition → spool with trace headers → stream the data, enforcing
+//! the size limit → quota → store (blob synced, index committed) → `250`. Nothing is
+//! acknowledged before the mail store says it is durable.
+
+use std::collections::HashSet;
+use std::net::IpAddr;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use baedal_storage::{DeliveryTarget, SpoolFile};
+
+use super::codec::{DotDecoder, LineEndNormalizer};
+use super::reply::{self, Reply};
+use super::session::{Chunking, Closed, Session};
+use crate::time::rfc5322_date;
+
+/// How much message data is decoded and written at a time.
+const DATA_CHUNK: usize = 64 * 1024;
+/// Peer-given names copied into trace headers are cut at this length.
+const MAX_TRACE_FIELD: usize = 255;
+
+impl Session {
+    /// Why a message cannot start now, if it cannot.
+    fn data_precondition(&self) -> Option<Reply> {
+        if self.tx.sender.is_none() {
+            Some(reply::NEED_MAIL)
+        } else if self.tx.recipients.is_empty() {
+            Some(reply::NEED_RCPT)
+        } else {
+            None
+        }
+    }
+
+    pub(super) async fn handle_data(&mut self) -> Result<Reply, Closed> {
+        if let Some(refusal) = self.data_precondition() {
+            return Ok(refusal);
+        }
+        let mut spool = match self.open_spool().await {
+            Ok(spool) => spool,
+            Err(refusal) => return Ok(refusal),
+        };
+        self.reply(reply::START_DATA);
+        let max = self.service.limits.max_message_size;
+        let mut decoder = DotDecoder::default();
+        let mut decoded = Vec::with_capacity(DATA_CHUNK + 1024);
+        let (mut received, mut too_big, mut write_failed) = (0u64, false, false);
+        loop {
+            // A timeout or disconnection here drops the spool file: nothing was acknowledged.
+            let chunk = self.read_data(DATA_CHUNK).await?;
+            decoded.clear();
+            let end = decoder.decode(&chunk, &mut decoded);
+            if let Some(consumed) = end {
+                self.unread(chunk.len() - consumed);
+            }
+            received += decoded.len() as u64;
+            too_big |= received > max;
+            if !too_big
+                && !write_failed
+                && let Err(e) = spool.write(&decoded).await
+            {
+                tracing::error!(error = %e, "spool write failed");
+                write_failed = true;
+            }
+            if end.is_some() {
+                break;
+            }
+        }
+        let reply = if too_big {
+            tracing::info!(received, max, "message over the size limit");
+            reply::MESSAGE_TOO_BIG
+        } else if write_failed {
+            reply::LOCAL_ERROR
+        } else {
+            self.deliver(spool).await
+        };
+        self.rset();
+        Ok(reply)
+    }
+
+    pub(super) async fn handle_bdat(&mut self, size: usize, last: bool) -> Result<Reply, Closed> {
+        // RFC 3030 §2: the chunk is read whatever the reply will be.
+        let mut chunking = match self.tx.chunking.take() {
+            Some(chunking) => chunking,
+            None => {
+                if let Some(refusal) = self.data_precondition() {
+                    self.skip(size).await?;
+                    return Ok(refusal);
+                }
+                match self.open_spool().await {
+                    Ok(spool) => Chunking {
+                        spool: Some(spool),
+                        normalizer: LineEndNormalizer::default(),
+                        too_big: false,
+                    },
+                    Err(refusal) => {
+                        self.skip(size).await?;
+                        self.rset();
+                        return Ok(refusal);
+                    }
+                }
+            }
+        };
+        let max = self.service.limits.max_message_size;
+        let mut left = size;
+        let mut normalized = Vec::with_capacity(DATA_CHUNK + 1024);
+        let mut write_failed = false;
+        while left > 0 {
+            let chunk = self.read_data(left.min(DATA_CHUNK)).await?;
+            left -= chunk.len();
+            if chunking.too_big || write_failed {
+                continue;
+            }
+            normalized.clear();
+            chunking.normalizer.normalize(&chunk, &mut normalized);
+            let Some(spool) = chunking.spool.as_mut() else {
+                continue;
+            };
+            if spool.size() + normalized.len() as u64 > max {
+                chunking.too_big = true;
+                continue;
+            }
+            if let Err(e) = spool.write(&normalized).await {
+                tracing::error!(error = %e, "spool write failed");
+                write_failed = true;
+            }
+        }
+        if chunking.too_big {
+            self.rset();
+            return Ok(reply::MESSAGE_TOO_BIG);
+        }
+        if write_failed {
+            self.rset();
+            return Ok(reply::LOCAL_ERROR);
+        }
+        if !last {
+            self.tx.chunking = Some(chunking);
+            return Ok(Reply::with_text(
+                250,
+                "2.0.0",
+                format!("{size} octets received"),
+            ));
+        }
+        let reply = match chunking.spool.take() {
+            Some(spool) => self.deliver(spool).await,
+            None => reply::LOCAL_ERROR,
+        };
+        self.rset();
+        Ok(reply)
+    }
+
+    /// Reads and drops `size` bytes of a refused BDAT chunk.
+    async fn skip(&mut self, mut size: usize) -> Result<(), Closed> {
+        while size > 0 {
+            size -= self.read_data(size.min(DATA_CHUNK)).await?.len();
+        }
+        Ok(())
+    }
+
+    /// A new spool file that starts with the trace headers.
+    async fn open_spool(&mut self) -> Result<SpoolFile, Reply> {
+        let mut spool = self.service.spool.create().await.map_err(|e| {
+            tracing::error!(error = %e, "cannot create a spool file");
+            reply::LOCAL_ERROR
+        })?;
+        let trace = self.trace_headers(spool.unique());
+        spool.write(trace.as_bytes()).await.map_err(|e| {
+            tracing::error!(error = %e, "spool write failed");
+            reply::LOCAL_ERROR
+        })?;
+        Ok(spool)
+    }
+
+    /// `Return-Path` and `Received` (RFC 5321 §4.4), prepended to every message.
+    fn trace_headers(&self, id: &str) -> String {
+        let sender = self
+            .tx
+            .sender
+            .as_ref()
+            .map(|s| s.address.as_str())
+            .unwrap_or("");
+        let smtputf8 = self.tx.sender.as_ref().is_some_and(|s| s.smtputf8);
+        // RFC 3848 / RFC 6531 §3.7.3 protocol names.
+        let protocol = match (smtputf8, self.esmtp, self.tls) {
+            (true, _, false) => "UTF8SMTP",
+            (true, _, true) => "UTF8SMTPS",
+            (false, true, false) => "ESMTP",
+            (false, true, true) => "ESMTPS",
+            (false, false, _) => "SMTP",
+        };
+        let ip = match self.info.peer.ip() {
+            IpAddr::V4(v4) => v4.to_string(),
+            IpAddr::V6(v6) => format!("IPv6:{v6}"),
+        };
+        let helo = trace_field(self.helo.as_deref().unwrap_or("unknown"));
+        // RFC 5321 §7.6: name the recipient only when there is exactly one.
+        let for_clause = match self.tx.recipients.as_slice() {
+            [one] => format!("\r\n\tfor <{}>", trace_field(&one.address)),
+            _ => String::new(),
+        };
+        format!(
+            "Return-Path: <{}>\r\nReceived: from {helo} ([{ip}])\r\n\tby {} (Baedal) with {protocol} id {id}{for_clause};\r\n\t{}\r\n",
+            trace_field(sender),
+            self.service.hostname,
+            rfc5322_date(SystemTime::now()),
+        )
+    }
+
+    /// Stores the message for every recipient and answers for the whole transaction.
+    async fn deliver(&mut self, spool: SpoolFile) -> Reply {
+        let message = match spool.finish().await {
+            Ok(message) => message,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot sync the spool file");
+                return reply::LOCAL_ERROR;
+            }
+        };
+        let mut seen = HashSet::new();
+        let users: Vec<_> = self
+            .tx
+            .recipients
+            .iter()
+            .flat_map(|r| r.users.iter())
+            .filter(|u| seen.insert(u.id))
+            .collect();
+        if users.iter().all(|u| u.over_quota(message.size)) {
+            return reply::MAILBOX_FULL;
+        }
+        for user in users.iter().filter(|u| u.over_quota(message.size)) {
+            // One reply covers every recipient after DATA; the others must not lose the
+            // message, so this one goes over quota by one message.
+            tracing::warn!(user = %user.email, size = message.size, "delivered over quota");
+        }
+        let targets: Vec<DeliveryTarget> = users
+            .iter()
+            .map(|u| DeliveryTarget {
+                user_id: u.id,
+                maildir: u.maildir.clone(),
+                mailbox: "INBOX".to_string(),
+            })
+            .collect();
+        let id = message.unique.clone();
+        let size = message.size;
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        match self.service.store.deliver(message, &targets, now).await {
+            Ok(_) => {
+                let from = self
+                    .tx
+                    .sender
+                    .as_ref()
+                    .map(|s| s.address.as_str())
+                    .unwrap_or("");
+                let rcpts: Vec<&str> = self
+                    .tx
+                    .recipients
+                    .iter()
+                    .map(|r| r.address.as_str())
+                    .collect();
+                tracing::info!(id, from, rcpts = ?rcpts, size, mailboxes = targets.len(), "delivered");
+                Reply::with_text(250, "2.0.0", format!("OK: queued as {id}"))
+            }
+            Err(e) => {
+                tracing::error!(id, error = %e, "delivery failed");
+                reply::LOCAL_ERROR
+            }
+        }
+    }
+}
+
+/// A peer-given string made safe for a header: no control characters, bounded length.
+fn trace_field(s: &str) -> String {
+    s.chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_TRACE_FIELD)
+        .collect()
+}

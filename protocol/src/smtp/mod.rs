@@ -1,0 +1,82 @@
+//! The SMTP server session (RFC 5321), for the MX listener.
+//!
+//! # Layout
+//! - [`SmtpService`]: what every session shares (host name, limits, directory, mail store,
+//!   spool, TLS acceptor); built once by the server.
+//! - `session`: one connection: the read/flush loop, pipelining, timeouts, the error cutoff,
+//!   STARTTLS, and the single dispatch over smtp-proto's `Request`.
+//! - one file per stage: `ehlo` (EHLO/HELO), `mail`, `rcpt`, `data` (DATA, BDAT and
+//!   delivery).
+//! - `codec`: dot-unstuffing and line-end normalisation of message data.
+//! - [`reply`]: every reply as a named constant (code, enhanced code, text).
+
+mod codec;
+mod data;
+mod ehlo;
+mod mail;
+mod rcpt;
+pub mod reply;
+mod session;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use baedal_storage::{Directory, MailStore, Spool};
+use tokio_rustls::TlsAcceptor;
+
+pub use session::Session;
+
+/// RFC 5321 §4.5.3.1.4 allows 512 octets for a command line; extensions (SIZE, SMTPUTF8,
+/// long addresses) need more. Longer lines get `500 5.5.2`.
+pub const MAX_COMMAND_LINE: usize = 2048;
+
+/// Limits of a session, resolved once when the service is built.
+#[derive(Debug, Clone)]
+pub struct SmtpLimits {
+    /// Message size limit in bytes, advertised as SIZE (RFC 1870).
+    pub max_message_size: u64,
+    /// Recipients per message; more get `452 4.5.3` (RFC 5321 §4.5.3.1.8).
+    pub max_recipients: usize,
+    /// Error replies before the session is closed with `421 4.7.0`.
+    pub max_errors: u32,
+    /// Waiting for a command (RFC 5321 §4.5.3.2.7: at least 5 minutes).
+    pub command_timeout: Duration,
+    /// Waiting for more message data (RFC 5321 §4.5.3.2.5-6).
+    pub data_timeout: Duration,
+}
+
+impl Default for SmtpLimits {
+    fn default() -> Self {
+        Self {
+            max_message_size: 100 * 1024 * 1024,
+            max_recipients: 100,
+            max_errors: 20,
+            command_timeout: Duration::from_secs(300),
+            data_timeout: Duration::from_secs(600),
+        }
+    }
+}
+
+/// What every SMTP session shares.
+pub struct SmtpService {
+    /// Our name in the greeting, EHLO and Received headers.
+    pub hostname: String,
+    pub limits: SmtpLimits,
+    pub directory: Directory,
+    pub store: MailStore,
+    pub spool: Spool,
+    /// Offered as STARTTLS on plain connections.
+    pub tls: Option<TlsAcceptor>,
+    /// Answer VRFY truthfully; off by default (252 for everything, RFC 5321 §3.5.3).
+    pub vrfy: bool,
+}
+
+/// Where a connection comes from.
+#[derive(Debug, Clone)]
+pub struct ConnectionInfo {
+    pub session_id: String,
+    pub peer: SocketAddr,
+    pub local: SocketAddr,
+    /// True for implicit TLS (the session starts encrypted).
+    pub tls: bool,
+}
