@@ -2,7 +2,7 @@
 //!
 //! # Layout
 //! - [`AdminCommand`]: the clap command tree the `baedal` binary flattens into its own.
-//! - `domain`, `user`, `alias`, `auth`: one module per command group, each with its clap
+//! - `domain`, `user`, `alias`, `auth`, `mailbox`: one module per command group, each with its clap
 //!   arguments and its handler.
 //! - `input`: arguments parsed into directory types (addresses, sizes) and passwords read
 //!   from stdin or a terminal prompt.
@@ -15,10 +15,11 @@ mod auth;
 mod domain;
 mod error;
 mod input;
+mod mailbox;
 mod output;
 mod user;
 
-use baedal_storage::Directory;
+use baedal_storage::{Directory, MailStore};
 use clap::Subcommand;
 
 pub use error::AdminError;
@@ -27,6 +28,7 @@ pub use output::Output;
 /// Everything a command needs: the directory and how to print.
 pub struct AdminContext {
     pub directory: Directory,
+    pub store: MailStore,
     pub output: Output,
 }
 
@@ -44,6 +46,9 @@ pub enum AdminCommand {
     /// Check a login the way the server would
     #[command(subcommand)]
     Auth(auth::AuthCommand),
+    /// A user's mailboxes
+    #[command(subcommand)]
+    Mailbox(mailbox::MailboxCommand),
 }
 
 pub async fn run(command: AdminCommand, ctx: &AdminContext) -> Result<(), AdminError> {
@@ -52,5 +57,6 @@ pub async fn run(command: AdminCommand, ctx: &AdminContext) -> Result<(), AdminE
         AdminCommand::User(cmd) => user::run(cmd, ctx).await,
         AdminCommand::Alias(cmd) => alias::run(cmd, ctx).await,
         AdminCommand::Auth(cmd) => auth::run(cmd, ctx).await,
+        AdminCommand::Mailbox(cmd) => mailbox::run(cmd, ctx).await,
     }
 }

@@ -22,7 +22,9 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use baedal_admin::{AdminCommand, AdminContext, AdminError, Output};
-use baedal_storage::Directory;
+use std::sync::Arc;
+
+use baedal_storage::{Directory, FsBlobStore, MailStore};
 use clap::{Parser, Subcommand};
 
 use crate::config::{Loaded, Source};
@@ -129,8 +131,10 @@ async fn admin(cmd: AdminCommand, loaded: &Loaded, json: bool) -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    let blobs = Arc::new(FsBlobStore::new(loaded.config.mail_dir()));
     let ctx = AdminContext {
         directory: Directory::new(db.clone()),
+        store: MailStore::new(db.clone(), blobs),
         output: Output { json },
     };
     let result = baedal_admin::run(cmd, &ctx).await;

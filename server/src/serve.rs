@@ -76,7 +76,7 @@ pub async fn run(loaded: Loaded) -> Result<()> {
     }
 
     let directory = Directory::new(db.clone());
-    let blobs = Arc::new(FsBlobStore::new(data_dir.join("mail")));
+    let blobs = Arc::new(FsBlobStore::new(config.mail_dir()));
     let store = MailStore::new(db.clone(), blobs);
     let acceptor = TlsAcceptor::from(Arc::clone(&certificate.rustls));
     let smtp_service = smtp::service(config, directory, store, acceptor.clone())?;

@@ -25,7 +25,7 @@ pub fn service(
     store: MailStore,
     tls: TlsAcceptor,
 ) -> Result<Arc<SmtpService>> {
-    let spool_dir = config.data_dir.join("spool");
+    let spool_dir = config.spool_dir();
     let spool = Spool::new(&spool_dir, &config.hostname)
         .with_context(|| format!("cannot create the spool {}", spool_dir.display()))?;
     let limits = SmtpLimits {

@@ -3,7 +3,8 @@
 # (PostgreSQL) and the independent clients they drive. Does nothing when all is present.
 set -euo pipefail
 
-PACKAGES=(postgresql-15 postgresql-client-15 openssl curl ca-certificates)
+PACKAGES=(postgresql-15 postgresql-client-15 openssl curl ca-certificates python3
+          postfix swaks libnet-ssleay-perl libauthen-sasl-perl)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -21,6 +22,8 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
   chmod +x /usr/sbin/policy-rc.d
 fi
 export DEBIAN_FRONTEND=noninteractive
+# Postfix is a test peer, configured per test: no system configuration at install.
+echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
 apt-get update -q >/dev/null
 apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 echo "installed: ${missing[*]}"

@@ -7,9 +7,12 @@
 //! - [`Site`]: one Baedal installation: data dir, config file, database; runs CLI commands.
 //! - [`Server`]: a running `baedal serve` of a site, stopped (SIGTERM) on drop.
 //! - [`postgres`]: fresh databases on the PostgreSQL that `tests/run.sh` started.
+//! - [`smtp`]: independent SMTP clients (Python smtplib, raw sockets, swaks, curl).
 
+pub mod postfix;
 pub mod postgres;
 mod server;
+pub mod smtp;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -121,7 +124,7 @@ impl Site {
         let config = dir.path().join("baedal.toml");
         let text = format!(
             "hostname = \"mx.test.example\"\ndata_dir = \"{}\"\n\n[database]\nurl = \"{database_url}\"\n\n\
-             [listen]\nhttp = \"127.0.0.1:0\"\n{extra}",
+             [listen]\nhttp = \"127.0.0.1:0\"\nsmtp = \"127.0.0.1:0\"\nsmtps = \"127.0.0.1:0\"\n{extra}",
             data_dir.display()
         );
         std::fs::write(&config, text).expect("write config");
@@ -158,13 +161,63 @@ impl Site {
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn baedal");
-        child
+        // A command that fails before reading stdin closes it: that is its answer, not ours.
+        let _ = child
             .stdin
             .take()
             .expect("stdin")
-            .write_all(stdin.as_bytes())
-            .expect("write stdin");
+            .write_all(stdin.as_bytes());
         Run::from(child.wait_with_output().expect("wait for baedal"))
+    }
+
+    /// The stored message files of `address` (`local@domain`), oldest first.
+    pub fn stored_messages(&self, address: &str) -> Vec<Vec<u8>> {
+        let (local, domain) = address.split_once('@').expect("an address");
+        let cur = self
+            .data_dir()
+            .join("mail")
+            .join(domain)
+            .join(local)
+            .join("Maildir/cur");
+        let mut files: Vec<_> = match std::fs::read_dir(&cur) {
+            Ok(dir) => dir.map(|e| e.expect("dir entry").path()).collect(),
+            Err(_) => return Vec::new(),
+        };
+        // Names start with seconds.microseconds; sort by modification order instead.
+        files.sort_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
+        files
+            .iter()
+            .map(|p| std::fs::read(p).expect("read message"))
+            .collect()
+    }
+
+    /// How many messages `address` has in `mailbox`, from `baedal mailbox list`.
+    pub fn mailbox_count(&self, address: &str, mailbox: &str) -> i64 {
+        let list = self.cli(&["mailbox", "list", address, "--json"]).json();
+        list.as_array()
+            .expect("array")
+            .iter()
+            .find(|m| m["name"] == mailbox)
+            .unwrap_or_else(|| panic!("no mailbox {mailbox}: {list}"))["messages"]
+            .as_i64()
+            .expect("count")
+    }
+
+    /// Adds a domain and users with password `pw`.
+    pub fn add_users(&self, domain: &str, users: &[&str]) {
+        self.cli(&["domain", "add", domain]).ok();
+        for user in users {
+            self.cli_stdin(
+                &[
+                    "user",
+                    "add",
+                    &format!("{user}@{domain}"),
+                    "--password-stdin",
+                ],
+                "pw\n",
+            )
+            .ok();
+        }
     }
 
     /// Starts `baedal serve` and waits until its listeners are bound.

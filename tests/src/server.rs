@@ -88,9 +88,10 @@ impl Server {
         let Some(mut child) = self.child.take() else {
             return -1;
         };
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(child.id().to_string())
+        // The shell's builtin kill: a minimal system may have no /bin/kill.
+        let _ = Command::new("sh")
+            .arg("-c")
+            .arg(format!("kill -TERM {}", child.id()))
             .status();
         let deadline = Instant::now() + Duration::from_secs(40);
         loop {

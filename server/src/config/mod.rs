@@ -326,6 +326,17 @@ impl Config {
         }
     }
 
+    /// Where the filesystem blob store keeps the Maildirs.
+    pub fn mail_dir(&self) -> PathBuf {
+        self.data_dir.join("mail")
+    }
+
+    /// Where messages are streamed while they arrive (same filesystem as `mail_dir`, so a
+    /// finished message is moved into place by a rename).
+    pub fn spool_dir(&self) -> PathBuf {
+        self.data_dir.join("spool")
+    }
+
     /// A copy with every secret replaced, for printing.
     pub fn redacted(&self) -> Self {
         let mut c = self.clone();
