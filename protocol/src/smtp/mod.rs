@@ -17,6 +17,8 @@ mod mail;
 mod rcpt;
 pub mod reply;
 mod session;
+#[cfg(test)]
+mod tests;
 
 use std::net::SocketAddr;
 use std::time::Duration;
