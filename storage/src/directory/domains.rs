@@ -4,7 +4,9 @@ use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{AuthType, Directory, DirectoryError, flag, is_unique_violation, parse_auth};
+use super::{
+    AuthType, Directory, DirectoryError, flag, is_unique_violation, parse_auth, set_column,
+};
 use crate::address::DomainName;
 
 /// A local mail domain, with how many users and aliases it holds.
@@ -105,41 +107,19 @@ impl Directory {
     ) -> Result<Domain, DirectoryError> {
         let mut tx = self.begin().await?;
         let id = Self::domain_id(&mut tx, name).await?;
-        if let Some(auth_type) = update.auth_type {
-            sqlx::query("UPDATE domains SET auth_type = $1 WHERE id = $2")
-                .bind(auth_type.as_str())
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        if let Some(base_dn) = update.ldap_base_dn {
-            sqlx::query("UPDATE domains SET ldap_base_dn = $1 WHERE id = $2")
-                .bind(base_dn)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        if let Some(transport) = update.transport {
-            sqlx::query("UPDATE domains SET transport = $1 WHERE id = $2")
-                .bind(transport)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        if let Some(company_id) = update.company_id {
-            sqlx::query("UPDATE domains SET company_id = $1 WHERE id = $2")
-                .bind(company_id)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        if let Some(active) = update.is_active {
-            sqlx::query("UPDATE domains SET is_active = $1 WHERE id = $2")
-                .bind(active)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-        }
+        let t = "domains";
+        set_column(
+            &mut tx,
+            t,
+            "auth_type",
+            id,
+            update.auth_type.map(|a| a.as_str().to_string()),
+        )
+        .await?;
+        set_column(&mut tx, t, "ldap_base_dn", id, update.ldap_base_dn).await?;
+        set_column(&mut tx, t, "transport", id, update.transport).await?;
+        set_column(&mut tx, t, "company_id", id, update.company_id).await?;
+        set_column(&mut tx, t, "is_active", id, update.is_active).await?;
         tx.commit().await?;
         self.require_domain(name).await
     }

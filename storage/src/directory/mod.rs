@@ -134,6 +134,28 @@ impl Directory {
     }
 }
 
+/// `UPDATE {table} SET {column} = value WHERE id = id` when `value` is given. Table and
+/// column names are this crate's constants, never input.
+async fn set_column<T>(
+    tx: &mut Transaction<'static, Any>,
+    table: &str,
+    column: &str,
+    id: i64,
+    value: Option<T>,
+) -> Result<(), sqlx::Error>
+where
+    T: for<'q> sqlx::Encode<'q, Any> + sqlx::Type<Any> + Send + 'static,
+{
+    let Some(value) = value else { return Ok(()) };
+    let sql = format!("UPDATE {table} SET {column} = $1 WHERE id = $2");
+    sqlx::query(&sql)
+        .bind(value)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 fn parse_auth(row: &AnyRow, column: &str) -> Result<AuthType, sqlx::Error> {
     let text: String = row.try_get(column)?;
     text.parse().map_err(|e: String| sqlx::Error::ColumnDecode {

@@ -4,7 +4,9 @@ use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{AuthSource, Directory, DirectoryError, flag, is_unique_violation, parse_auth};
+use super::{
+    AuthSource, Directory, DirectoryError, flag, is_unique_violation, parse_auth, set_column,
+};
 use crate::address::{DomainName, EmailAddress};
 
 /// A user as administrators see it (never the password hash).
@@ -166,41 +168,12 @@ impl Directory {
                 .fetch_optional(&mut *tx)
                 .await?;
         let id = exists.ok_or_else(|| DirectoryError::UnknownUser(email.clone()))?;
-        if let Some(name) = update.display_name {
-            sqlx::query("UPDATE virtual_users SET display_name = $1 WHERE id = $2")
-                .bind(name)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        if let Some(department) = update.department {
-            sqlx::query("UPDATE virtual_users SET department = $1 WHERE id = $2")
-                .bind(department)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        if let Some(quota) = update.quota {
-            sqlx::query("UPDATE virtual_users SET quota = $1 WHERE id = $2")
-                .bind(to_db_size(quota))
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        if let Some(active) = update.is_active {
-            sqlx::query("UPDATE virtual_users SET is_active = $1 WHERE id = $2")
-                .bind(active)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        if let Some(hash) = update.password_hash {
-            sqlx::query("UPDATE virtual_users SET password = $1 WHERE id = $2")
-                .bind(hash)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-        }
+        let t = "virtual_users";
+        set_column(&mut tx, t, "display_name", id, update.display_name).await?;
+        set_column(&mut tx, t, "department", id, update.department).await?;
+        set_column(&mut tx, t, "quota", id, update.quota.map(to_db_size)).await?;
+        set_column(&mut tx, t, "is_active", id, update.is_active).await?;
+        set_column(&mut tx, t, "password", id, update.password_hash).await?;
         sqlx::query("UPDATE virtual_users SET updated_at = CURRENT_TIMESTAMP WHERE id = $1")
             .bind(id)
             .execute(&mut *tx)
