@@ -22,6 +22,20 @@ pub fn size(s: &str) -> Result<ByteSize, String> {
     s.parse::<ByteSize>().map_err(|e| e.to_string())
 }
 
+/// POP3 retention days; `None` = the site's setting.
+#[derive(Debug, Clone, Copy)]
+pub struct Retention(pub Option<i64>);
+
+/// A number of days, or `default`.
+pub fn retention(s: &str) -> Result<Retention, String> {
+    if s.eq_ignore_ascii_case("default") {
+        return Ok(Retention(None));
+    }
+    s.parse::<u32>()
+        .map(|d| Retention(Some(i64::from(d))))
+        .map_err(|_| format!("'{s}' is not a number of days (0 = keep) or 'default'"))
+}
+
 /// `DEST[,DEST...]`: one or more addresses separated by commas.
 pub fn destinations(args: &[String]) -> Result<Vec<EmailAddress>, AdminError> {
     let list: Vec<EmailAddress> = args

@@ -2,7 +2,7 @@
 //!
 //! # Layout
 //! - [`AdminCommand`]: the clap command tree the `baedal` binary flattens into its own.
-//! - `domain`, `user`, `alias`, `auth`, `mailbox`: one module per command group, each with its clap
+//! - `domain`, `user`, `alias`, `auth`, `mailbox`, `pop3`: one module per command group, each with its clap
 //!   arguments and its handler.
 //! - `input`: arguments parsed into directory types (addresses, sizes) and passwords read
 //!   from stdin or a terminal prompt.
@@ -17,6 +17,7 @@ mod error;
 mod input;
 mod mailbox;
 mod output;
+mod pop3;
 mod user;
 
 use baedal_storage::{Directory, MailStore};
@@ -30,6 +31,8 @@ pub struct AdminContext {
     pub directory: Directory,
     pub store: MailStore,
     pub output: Output,
+    /// The site's `[pop3] retention_days`.
+    pub pop3_retention_days: i64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -49,6 +52,9 @@ pub enum AdminCommand {
     /// A user's mailboxes
     #[command(subcommand)]
     Mailbox(mailbox::MailboxCommand),
+    /// POP3 maintenance
+    #[command(subcommand)]
+    Pop3(pop3::Pop3Command),
 }
 
 pub async fn run(command: AdminCommand, ctx: &AdminContext) -> Result<(), AdminError> {
@@ -58,5 +64,6 @@ pub async fn run(command: AdminCommand, ctx: &AdminContext) -> Result<(), AdminE
         AdminCommand::Alias(cmd) => alias::run(cmd, ctx).await,
         AdminCommand::Auth(cmd) => auth::run(cmd, ctx).await,
         AdminCommand::Mailbox(cmd) => mailbox::run(cmd, ctx).await,
+        AdminCommand::Pop3(cmd) => pop3::run(cmd, ctx).await,
     }
 }

@@ -53,7 +53,7 @@ pub enum UserCommand {
         #[arg(value_parser = input::size)]
         quota: ByteSize,
     },
-    /// Change a user's name, department or quota
+    /// Change a user's name, department, quota or POP3 retention
     Set {
         #[arg(value_parser = input::address)]
         address: EmailAddress,
@@ -63,6 +63,10 @@ pub enum UserCommand {
         department: Option<String>,
         #[arg(long, value_parser = input::size)]
         quota: Option<ByteSize>,
+        /// Days to keep mail a POP3 client retrieved (0 = until the client deletes it;
+        /// "default" = the site's [pop3] retention_days)
+        #[arg(long, value_name = "DAYS", value_parser = input::retention)]
+        pop3_retention: Option<input::Retention>,
     },
     /// Allow the user to log in and receive mail again
     Enable {
@@ -168,11 +172,13 @@ pub async fn run(cmd: UserCommand, ctx: &AdminContext) -> Result<(), AdminError>
             name,
             department,
             quota,
+            pop3_retention,
         } => {
             let update = UserUpdate {
                 display_name: name.map(Some),
                 department: department.map(Some),
                 quota: quota.map(ByteSize::bytes),
+                pop3_retention_days: pop3_retention.map(|r| r.0),
                 ..UserUpdate::default()
             };
             show(ctx, &dir.update_user(&address, update).await?);
@@ -221,6 +227,14 @@ fn show(ctx: &AdminContext, u: &User) {
             ("auth source", u.auth_source.to_string()),
             ("local password", yes_no(u.has_local_password)),
             ("active", yes_no(u.is_active)),
+            (
+                "pop3 retention",
+                match u.pop3_retention_days {
+                    None => "site default".to_string(),
+                    Some(0) => "keep until deleted".to_string(),
+                    Some(days) => format!("{days} days"),
+                },
+            ),
             ("last login", or_dash(u.last_login.as_deref())),
             ("created", u.created_at.clone()),
             ("updated", u.updated_at.clone()),

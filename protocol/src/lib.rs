@@ -2,10 +2,28 @@
 //!
 //! # Layout
 //! - [`stream`]: the boxed stream type every session reads and writes.
+//! - `conn`: buffered line I/O shared by the sessions: pipelined replies, bounded lines,
+//!   timeouts, the TLS upgrade.
 //! - [`smtp`]: the SMTP server session (MX): EHLO to QUIT, STARTTLS, DATA and BDAT streamed
 //!   to the spool, delivery into the mail store.
+//! - [`pop3`]: the POP3 server session: AUTHORIZATION with STLS and SASL, the INBOX as a
+//!   maildrop, QUIT's UPDATE, retention bookkeeping.
 //! - `time`: RFC 5322 dates for trace headers.
 
+mod conn;
+pub mod pop3;
 pub mod smtp;
 pub mod stream;
 mod time;
+
+use std::net::SocketAddr;
+
+/// Where a connection comes from.
+#[derive(Debug, Clone)]
+pub struct ConnectionInfo {
+    pub session_id: String,
+    pub peer: SocketAddr,
+    pub local: SocketAddr,
+    /// True for implicit TLS (the session starts encrypted).
+    pub tls: bool,
+}

@@ -5,7 +5,8 @@
 //! - `database`: opening the configured SQL database with migrations applied.
 //! - `serve`: the running server: stores, listeners, shutdown.
 //! - `http`: health and readiness endpoints.
-//! - `smtp`: the SMTP listeners (MX, implicit TLS) and their sessions.
+//! - `listener`: the accept loop every mail protocol shares (limits, implicit TLS).
+//! - `smtp`, `pop3`: each protocol's service and session; POP3's retention sweeper.
 //! - `limits`: connection limits per listener group and per client IP.
 //! - `tls`: the configured or self-signed server certificate.
 
@@ -13,6 +14,8 @@ mod config;
 mod database;
 mod http;
 mod limits;
+mod listener;
+mod pop3;
 mod serve;
 mod smtp;
 mod tls;
@@ -136,6 +139,7 @@ async fn admin(cmd: AdminCommand, loaded: &Loaded, json: bool) -> ExitCode {
         directory: Directory::new(db.clone()),
         store: MailStore::new(db.clone(), blobs),
         output: Output { json },
+        pop3_retention_days: loaded.config.pop3.retention_days,
     };
     let result = baedal_admin::run(cmd, &ctx).await;
     db.close().await;

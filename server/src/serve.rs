@@ -19,7 +19,8 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::config::{Addresses, Loaded, Source, StorageBackend};
 use crate::limits::ConnectionLimiter;
-use crate::{database, http, smtp, tls};
+use crate::listener::{self, Listener};
+use crate::{database, http, pop3, smtp, tls};
 
 /// How long sessions get to finish after SIGTERM.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
@@ -79,25 +80,68 @@ pub async fn run(loaded: Loaded) -> Result<()> {
     let blobs = Arc::new(FsBlobStore::new(config.mail_dir()));
     let store = MailStore::new(db.clone(), blobs);
     let acceptor = TlsAcceptor::from(Arc::clone(&certificate.rustls));
-    let smtp_service = smtp::service(config, directory, store, acceptor.clone())?;
+    let smtp_service = smtp::service(config, directory.clone(), store.clone(), acceptor.clone())?;
     let smtp_limiter = ConnectionLimiter::new(
         config.smtp.max_connections,
         config.smtp.max_connections_per_ip,
     );
-    for (addresses, name, implicit_tls) in [
-        (&config.listen.smtp, "smtp", None),
-        (&config.listen.smtps, "smtps", Some(acceptor.clone())),
-    ] {
-        for listener in bind(addresses, name, &mut bound).await? {
-            tasks.spawn(smtp::serve(
-                listener,
-                Arc::clone(&smtp_service),
-                implicit_tls.clone(),
-                Arc::clone(&smtp_limiter),
-                stop_rx.clone(),
-            ));
+    let pop3_service = pop3::service(config, directory, store.clone(), acceptor.clone());
+    let pop3_limiter = ConnectionLimiter::new(
+        config.pop3.max_connections,
+        config.pop3.max_connections_per_ip,
+    );
+    let mail_listeners = [
+        (
+            &config.listen.smtp,
+            "smtp",
+            false,
+            &smtp_limiter,
+            smtp::session(Arc::clone(&smtp_service)),
+            smtp::refusal(),
+        ),
+        (
+            &config.listen.smtps,
+            "smtps",
+            true,
+            &smtp_limiter,
+            smtp::session(Arc::clone(&smtp_service)),
+            smtp::refusal(),
+        ),
+        (
+            &config.listen.pop3,
+            "pop3",
+            false,
+            &pop3_limiter,
+            pop3::session(Arc::clone(&pop3_service)),
+            pop3::refusal(),
+        ),
+        (
+            &config.listen.pop3s,
+            "pop3s",
+            true,
+            &pop3_limiter,
+            pop3::session(Arc::clone(&pop3_service)),
+            pop3::refusal(),
+        ),
+    ];
+    for (addresses, name, implicit_tls, limiter, session, refusal) in mail_listeners {
+        for socket in bind(addresses, name, &mut bound).await? {
+            let listener = Listener {
+                socket,
+                implicit_tls: implicit_tls.then(|| acceptor.clone()),
+                limiter: Arc::clone(limiter),
+                refusal: Arc::clone(&refusal),
+                session: Arc::clone(&session),
+            };
+            tasks.spawn(listener::serve(listener, stop_rx.clone()));
         }
     }
+    tasks.spawn(pop3::sweeper(
+        store,
+        config.pop3.retention_days,
+        Duration::from_secs(config.pop3.sweep_interval),
+        stop_rx.clone(),
+    ));
     let listeners_path = listeners_file(&data_dir);
     write_listeners(&listeners_path, &bound)?;
     tracing::info!("baedal ready");

@@ -20,12 +20,12 @@ mod session;
 #[cfg(test)]
 mod tests;
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use baedal_storage::{Directory, MailStore, Spool};
 use tokio_rustls::TlsAcceptor;
 
+pub use crate::ConnectionInfo;
 pub use session::Session;
 
 /// RFC 5321 §4.5.3.1.4 allows 512 octets for a command line; extensions (SIZE, SMTPUTF8,
@@ -71,14 +71,4 @@ pub struct SmtpService {
     pub tls: Option<TlsAcceptor>,
     /// Answer VRFY truthfully; off by default (252 for everything, RFC 5321 §3.5.3).
     pub vrfy: bool,
-}
-
-/// Where a connection comes from.
-#[derive(Debug, Clone)]
-pub struct ConnectionInfo {
-    pub session_id: String,
-    pub peer: SocketAddr,
-    pub local: SocketAddr,
-    /// True for implicit TLS (the session starts encrypted).
-    pub tls: bool,
 }

@@ -1,38 +1,18 @@
 //! One SMTP connection.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use baedal_storage::{LocalUser, SpoolFile};
 use smtp_proto::{Error as ParseError, Request};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tracing::Instrument;
 
 use super::codec::LineEndNormalizer;
 use super::reply::{self, Reply};
-use super::{ConnectionInfo, MAX_COMMAND_LINE, SmtpService};
+use super::{MAX_COMMAND_LINE, SmtpService};
+use crate::ConnectionInfo;
+pub(super) use crate::conn::Closed;
+use crate::conn::{Conn, Line};
 use crate::stream::BoxStream;
-
-/// Read buffer size; pipelined commands and message data arrive in chunks of this.
-const READ_CHUNK: usize = 64 * 1024;
-/// How long a TLS handshake may take after STARTTLS.
-const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Why a session ends.
-#[derive(Debug, PartialEq, Eq)]
-pub(super) enum Closed {
-    /// QUIT, or a reply after which we close (421).
-    Done,
-    /// The peer went away or the stream failed.
-    Disconnected,
-    Timeout,
-}
-
-/// One line read from the peer.
-pub(super) enum Line {
-    Complete(Vec<u8>),
-    TooLong,
-}
 
 /// The envelope sender of the current transaction.
 #[derive(Debug, Clone)]
@@ -71,12 +51,7 @@ pub(super) struct Transaction {
 pub struct Session {
     pub(super) service: Arc<SmtpService>,
     pub(super) info: ConnectionInfo,
-    stream: Option<BoxStream>,
-    /// Bytes read but not yet consumed, from `input_pos`.
-    input: Vec<u8>,
-    input_pos: usize,
-    /// Replies waiting to be flushed (pipelining, RFC 2920).
-    output: Vec<u8>,
+    conn: Conn,
     pub(super) tls: bool,
     /// The EHLO/HELO name, once given.
     pub(super) helo: Option<String>,
@@ -89,12 +64,9 @@ impl Session {
     pub fn new(service: Arc<SmtpService>, info: ConnectionInfo, stream: BoxStream) -> Self {
         Self {
             tls: info.tls,
+            conn: Conn::new(stream, service.limits.command_timeout),
             service,
             info,
-            stream: Some(stream),
-            input: Vec::with_capacity(READ_CHUNK),
-            input_pos: 0,
-            output: Vec::with_capacity(4096),
             helo: None,
             esmtp: false,
             errors: 0,
@@ -117,16 +89,14 @@ impl Session {
         if end == Closed::Timeout {
             self.reply(reply::TIMEOUT);
         }
-        let _ = self.flush().await;
-        if let Some(mut stream) = self.stream.take() {
-            let _ = stream.shutdown().await;
-        }
+        self.conn.close().await;
         tracing::info!(reason = ?end, "disconnected");
     }
 
     async fn command_loop(&mut self) -> Closed {
         loop {
-            let line = match self.read_line().await {
+            let timeout = self.service.limits.command_timeout;
+            let line = match self.conn.read_line(MAX_COMMAND_LINE, timeout).await {
                 Ok(line) => line,
                 Err(end) => return end,
             };
@@ -224,19 +194,7 @@ impl Session {
             return Ok(reply::TLS_UNAVAILABLE);
         };
         self.reply(reply::READY_FOR_TLS);
-        self.flush().await?;
-        // RFC 3207 §4.2 (and CVE-2011-0411): nothing sent before the handshake counts.
-        self.input.clear();
-        self.input_pos = 0;
-        let plain = self.stream.take().ok_or(Closed::Disconnected)?;
-        let tls = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(plain))
-            .await
-            .map_err(|_| Closed::Timeout)?
-            .map_err(|e| {
-                tracing::info!(error = %e, "TLS handshake failed");
-                Closed::Disconnected
-            })?;
-        self.stream = Some(Box::new(tls));
+        self.conn.start_tls(&acceptor).await?;
         self.tls = true;
         // RFC 3207 §4.2: forget everything learned before TLS.
         self.helo = None;
@@ -253,84 +211,18 @@ impl Session {
         if reply.is_error() {
             tracing::info!(code = reply.code, status = reply.status, text = %reply.text, "refused");
         }
-        reply.write_to(&mut self.output);
+        reply.write_to(self.conn.output());
     }
 
-    pub(super) async fn flush(&mut self) -> Result<(), Closed> {
-        if self.output.is_empty() {
-            return Ok(());
-        }
-        let stream = self.stream.as_mut().ok_or(Closed::Disconnected)?;
-        let result = tokio::time::timeout(self.service.limits.command_timeout, async {
-            stream.write_all(&self.output).await?;
-            stream.flush().await
-        })
-        .await;
-        self.output.clear();
-        match result {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(_)) => Err(Closed::Disconnected),
-            Err(_) => Err(Closed::Timeout),
-        }
-    }
-
-    /// Reads more input, flushing pending replies first (a client waits for them before it
-    /// sends more). Returns the bytes read; 0 never (a closed stream is an error).
-    async fn fill(&mut self, timeout: Duration) -> Result<usize, Closed> {
-        self.flush().await?;
-        if self.input_pos > 0 {
-            self.input.drain(..self.input_pos);
-            self.input_pos = 0;
-        }
-        let start = self.input.len();
-        self.input.resize(start + READ_CHUNK, 0);
-        let stream = self.stream.as_mut().ok_or(Closed::Disconnected)?;
-        let read = tokio::time::timeout(timeout, stream.read(&mut self.input[start..])).await;
-        let n = match read {
-            Ok(Ok(0)) | Ok(Err(_)) => Err(Closed::Disconnected),
-            Ok(Ok(n)) => Ok(n),
-            Err(_) => Err(Closed::Timeout),
-        };
-        self.input.truncate(start + *n.as_ref().unwrap_or(&0));
-        n
-    }
-
-    /// The next command line, through its LF, bounded by [`MAX_COMMAND_LINE`].
-    async fn read_line(&mut self) -> Result<Line, Closed> {
-        let mut discarding = false;
-        loop {
-            let pending = &self.input[self.input_pos..];
-            if let Some(lf) = pending.iter().position(|&b| b == b'\n') {
-                let line = pending[..=lf].to_vec();
-                self.input_pos += lf + 1;
-                if discarding || line.len() > MAX_COMMAND_LINE {
-                    return Ok(Line::TooLong);
-                }
-                return Ok(Line::Complete(line));
-            }
-            if pending.len() > MAX_COMMAND_LINE {
-                // Drop what we have and keep reading to the end of the line.
-                discarding = true;
-                self.input_pos = self.input.len();
-            }
-            self.fill(self.service.limits.command_timeout).await?;
-        }
-    }
-
-    /// Takes up to `max` buffered input bytes, reading more when none are buffered.
+    /// Takes up to `max` bytes of message data.
     pub(super) async fn read_data(&mut self, max: usize) -> Result<Vec<u8>, Closed> {
-        if self.input_pos >= self.input.len() {
-            self.fill(self.service.limits.data_timeout).await?;
-        }
-        let end = self.input.len().min(self.input_pos + max);
-        let data = self.input[self.input_pos..end].to_vec();
-        self.input_pos = end;
-        Ok(data)
+        let timeout = self.service.limits.data_timeout;
+        self.conn.read_data(max, timeout).await
     }
 
     /// Gives back bytes read past the end of the message data (pipelined commands).
     pub(super) fn unread(&mut self, count: usize) {
-        self.input_pos -= count;
+        self.conn.unread(count);
     }
 }
 

@@ -44,6 +44,7 @@ pub struct Config {
     pub relay: RelayConfig,
     pub listen: ListenConfig,
     pub smtp: SmtpConfig,
+    pub pop3: Pop3Config,
     pub log: LogConfig,
 }
 
@@ -60,6 +61,7 @@ impl Default for Config {
             relay: RelayConfig::default(),
             listen: ListenConfig::default(),
             smtp: SmtpConfig::default(),
+            pop3: Pop3Config::default(),
             log: LogConfig::default(),
         }
     }
@@ -212,6 +214,10 @@ pub struct ListenConfig {
     pub smtp: Addresses,
     /// SMTP for incoming mail with implicit TLS.
     pub smtps: Addresses,
+    /// POP3 with STLS.
+    pub pop3: Addresses,
+    /// POP3 with implicit TLS.
+    pub pop3s: Addresses,
 }
 
 impl Default for ListenConfig {
@@ -220,6 +226,8 @@ impl Default for ListenConfig {
             http: Addresses::One("127.0.0.1:8080".into()),
             smtp: Addresses::One("127.0.0.1:2525".into()),
             smtps: Addresses::Many(Vec::new()),
+            pop3: Addresses::One("127.0.0.1:2110".into()),
+            pop3s: Addresses::One("127.0.0.1:2995".into()),
         }
     }
 }
@@ -276,6 +284,34 @@ impl Default for SmtpConfig {
             command_timeout: 300,
             data_timeout: 600,
             vrfy: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Pop3Config {
+    /// Days the server keeps mail a POP3 client retrieved (0 = until the client deletes it).
+    pub retention_days: i64,
+    /// Seconds between retention sweeps.
+    pub sweep_interval: u64,
+    /// Seconds of silence before a session is closed (RFC 1939: at least 600).
+    pub idle_timeout: u64,
+    /// Milliseconds to wait before answering a failed login.
+    pub auth_failure_delay_ms: u64,
+    pub max_connections: usize,
+    pub max_connections_per_ip: usize,
+}
+
+impl Default for Pop3Config {
+    fn default() -> Self {
+        Self {
+            retention_days: 7,
+            sweep_interval: 3600,
+            idle_timeout: 600,
+            auth_failure_delay_ms: 2000,
+            max_connections: 1000,
+            max_connections_per_ip: 50,
         }
     }
 }

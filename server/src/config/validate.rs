@@ -161,6 +161,12 @@ impl Config {
                 );
             }
         }
+        if self.pop3.retention_days < 0 {
+            return err(
+                "pop3.retention_days",
+                "must be 0 (keep) or more days".into(),
+            );
+        }
         if let Err(e) = tracing_subscriber::EnvFilter::builder().parse(&self.log.level) {
             return err("log.level", format!("'{}': {e}", self.log.level));
         }

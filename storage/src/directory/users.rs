@@ -24,6 +24,8 @@ pub struct User {
     pub auth_source: AuthSource,
     pub has_local_password: bool,
     pub is_active: bool,
+    /// Days POP3-retrieved mail is kept; `None` = the site default, 0 = until deleted.
+    pub pop3_retention_days: Option<i64>,
     pub last_login: Option<String>,
     pub created_at: String,
     pub updated_at: String,
@@ -49,6 +51,8 @@ pub struct UserUpdate {
     pub is_active: Option<bool>,
     /// A new bcrypt hash, or `Some(None)` to remove the local password.
     pub password_hash: Option<Option<String>>,
+    /// Days to keep POP3-retrieved mail, or `Some(None)` for the site default.
+    pub pop3_retention_days: Option<Option<i64>>,
 }
 
 /// Where a user's messages live, relative to the blob store root (DESIGN: storage layout).
@@ -67,7 +71,7 @@ impl Directory {
             "SELECT u.id, u.email, d.domain_name, u.display_name, u.department, u.maildir_path, \
                     u.quota, u.used_quota, u.auth_source, \
                     CASE WHEN u.password IS NULL THEN 0 ELSE 1 END AS has_local_password, \
-                    {active} AS is_active, {last_login} AS last_login, \
+                    {active} AS is_active, u.pop3_retention_days, {last_login} AS last_login, \
                     {created} AS created_at, {updated} AS updated_at \
              FROM virtual_users u JOIN domains d ON d.id = u.domain_id",
             active = d.flag("u.is_active"),
@@ -174,6 +178,14 @@ impl Directory {
         set_column(&mut tx, t, "quota", id, update.quota.map(to_db_size)).await?;
         set_column(&mut tx, t, "is_active", id, update.is_active).await?;
         set_column(&mut tx, t, "password", id, update.password_hash).await?;
+        set_column(
+            &mut tx,
+            t,
+            "pop3_retention_days",
+            id,
+            update.pop3_retention_days,
+        )
+        .await?;
         sqlx::query("UPDATE virtual_users SET updated_at = CURRENT_TIMESTAMP WHERE id = $1")
             .bind(id)
             .execute(&mut *tx)
@@ -226,6 +238,7 @@ fn user_from_row(row: &AnyRow) -> Result<User, sqlx::Error> {
         auth_source: parse_auth(row, "auth_source")?,
         has_local_password: flag(row, "has_local_password")?,
         is_active: flag(row, "is_active")?,
+        pop3_retention_days: row.try_get("pop3_retention_days")?,
         last_login: row.try_get("last_login")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,

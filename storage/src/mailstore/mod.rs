@@ -9,6 +9,7 @@
 //! takes the mailbox row's write lock until the transaction ends, so concurrent deliveries to
 //! one mailbox get distinct, ascending UIDs on PostgreSQL and SQLite alike.
 
+mod expunge;
 pub mod structure;
 
 use std::sync::Arc;
@@ -250,11 +251,9 @@ impl MailStore {
 
     /// A user's mailboxes in name order.
     pub async fn mailboxes(&self, user_id: i64) -> Result<Vec<Mailbox>, MailStoreError> {
-        let rows = sqlx::query(
-            "SELECT b.id, b.name, b.special_use, b.uidvalidity, b.uidnext, b.highest_modseq, \
-                    (SELECT COUNT(*) FROM messages m WHERE m.mailbox_id = b.id) AS messages \
-             FROM mailboxes b WHERE b.user_id = $1 ORDER BY b.name",
-        )
+        let rows = sqlx::query(&format!(
+            "{MAILBOX_SELECT} WHERE b.user_id = $1 ORDER BY b.name"
+        ))
         .bind(user_id)
         .fetch_all(self.db.pool())
         .await?;
@@ -289,6 +288,30 @@ impl MailStore {
             .collect::<Result<_, _>>()?)
     }
 
+    /// Creates the default mailboxes a user lacks (users made before them, or by other tools).
+    pub async fn ensure_default_mailboxes(&self, user_id: i64) -> Result<(), MailStoreError> {
+        let mut tx = self.db.pool().begin().await?;
+        create_default_mailboxes(&mut tx, user_id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A user's mailbox by name.
+    pub async fn mailbox(
+        &self,
+        user_id: i64,
+        name: &str,
+    ) -> Result<Option<Mailbox>, MailStoreError> {
+        let row = sqlx::query(&format!(
+            "{MAILBOX_SELECT} WHERE b.user_id = $1 AND b.name = $2"
+        ))
+        .bind(user_id)
+        .bind(name)
+        .fetch_optional(self.db.pool())
+        .await?;
+        Ok(row.as_ref().map(mailbox_from_row).transpose()?)
+    }
+
     /// The cached header section and MIME structure of a blob.
     pub async fn cached_header(
         &self,
@@ -307,6 +330,11 @@ impl MailStore {
         Ok(self.blobs.open(key).await?)
     }
 }
+
+/// The columns of [`Mailbox`], for `mailbox_from_row`.
+const MAILBOX_SELECT: &str = "SELECT b.id, b.name, b.special_use, b.uidvalidity, b.uidnext, \
+     b.highest_modseq, (SELECT COUNT(*) FROM messages m WHERE m.mailbox_id = b.id) AS messages \
+     FROM mailboxes b";
 
 fn mailbox_from_row(row: &AnyRow) -> Result<Mailbox, sqlx::Error> {
     Ok(Mailbox {

@@ -1,0 +1,175 @@
+//! A line-oriented connection shared by every protocol session: buffered input, replies
+//! queued and flushed only when the session needs more input (pipelining: RFC 2920,
+//! RFC 2449 §6.6), bounded lines, timeouts, and the STARTTLS/STLS upgrade.
+
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_rustls::TlsAcceptor;
+
+use crate::stream::BoxStream;
+
+/// Read buffer size; pipelined commands and message data arrive in chunks of this.
+const READ_CHUNK: usize = 64 * 1024;
+/// How long a TLS handshake may take.
+pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Why a session ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Closed {
+    /// The session decided to close (QUIT, a fatal reply).
+    Done,
+    /// The peer went away or the stream failed.
+    Disconnected,
+    /// The peer was silent too long.
+    Timeout,
+}
+
+/// One line read from the peer.
+pub enum Line {
+    /// The line through its LF.
+    Complete(Vec<u8>),
+    /// Longer than allowed; it was read and dropped.
+    TooLong,
+}
+
+pub struct Conn {
+    stream: Option<BoxStream>,
+    /// Bytes read but not yet consumed, from `input_pos`.
+    input: Vec<u8>,
+    input_pos: usize,
+    /// Replies waiting to be flushed.
+    output: Vec<u8>,
+    /// Bound on writing a batch of replies.
+    write_timeout: Duration,
+}
+
+impl Conn {
+    pub fn new(stream: BoxStream, write_timeout: Duration) -> Self {
+        Self {
+            stream: Some(stream),
+            input: Vec::with_capacity(READ_CHUNK),
+            input_pos: 0,
+            output: Vec::with_capacity(4096),
+            write_timeout,
+        }
+    }
+
+    /// Queues bytes for the peer.
+    pub fn queue(&mut self, bytes: &[u8]) {
+        self.output.extend_from_slice(bytes);
+    }
+
+    /// The queue itself, for writers that format in place.
+    pub fn output(&mut self) -> &mut Vec<u8> {
+        &mut self.output
+    }
+
+    /// Bytes queued and not yet flushed.
+    pub fn queued(&self) -> usize {
+        self.output.len()
+    }
+
+    pub async fn flush(&mut self) -> Result<(), Closed> {
+        if self.output.is_empty() {
+            return Ok(());
+        }
+        let stream = self.stream.as_mut().ok_or(Closed::Disconnected)?;
+        let result = tokio::time::timeout(self.write_timeout, async {
+            stream.write_all(&self.output).await?;
+            stream.flush().await
+        })
+        .await;
+        self.output.clear();
+        match result {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(Closed::Disconnected),
+            Err(_) => Err(Closed::Timeout),
+        }
+    }
+
+    /// Reads more input, flushing queued replies first (a client waits for them before it
+    /// sends more).
+    async fn fill(&mut self, timeout: Duration) -> Result<usize, Closed> {
+        self.flush().await?;
+        if self.input_pos > 0 {
+            self.input.drain(..self.input_pos);
+            self.input_pos = 0;
+        }
+        let start = self.input.len();
+        self.input.resize(start + READ_CHUNK, 0);
+        let stream = self.stream.as_mut().ok_or(Closed::Disconnected)?;
+        let read = tokio::time::timeout(timeout, stream.read(&mut self.input[start..])).await;
+        let n = match read {
+            Ok(Ok(0)) | Ok(Err(_)) => Err(Closed::Disconnected),
+            Ok(Ok(n)) => Ok(n),
+            Err(_) => Err(Closed::Timeout),
+        };
+        self.input.truncate(start + *n.as_ref().unwrap_or(&0));
+        n
+    }
+
+    /// The next line, through its LF; lines over `max` bytes are read to their end and
+    /// reported as [`Line::TooLong`].
+    pub async fn read_line(&mut self, max: usize, timeout: Duration) -> Result<Line, Closed> {
+        let mut discarding = false;
+        loop {
+            let pending = &self.input[self.input_pos..];
+            if let Some(lf) = pending.iter().position(|&b| b == b'\n') {
+                let line = pending[..=lf].to_vec();
+                self.input_pos += lf + 1;
+                if discarding || line.len() > max {
+                    return Ok(Line::TooLong);
+                }
+                return Ok(Line::Complete(line));
+            }
+            if pending.len() > max {
+                discarding = true;
+                self.input_pos = self.input.len();
+            }
+            self.fill(timeout).await?;
+        }
+    }
+
+    /// Takes up to `max` input bytes, reading more when none are buffered.
+    pub async fn read_data(&mut self, max: usize, timeout: Duration) -> Result<Vec<u8>, Closed> {
+        if self.input_pos >= self.input.len() {
+            self.fill(timeout).await?;
+        }
+        let end = self.input.len().min(self.input_pos + max);
+        let data = self.input[self.input_pos..end].to_vec();
+        self.input_pos = end;
+        Ok(data)
+    }
+
+    /// Gives back the last `count` bytes taken (read past the end of message data).
+    pub fn unread(&mut self, count: usize) {
+        self.input_pos -= count;
+    }
+
+    /// Flushes, drops any input that arrived before the handshake (RFC 3207 §4.2, RFC 2595
+    /// §4; CVE-2011-0411) and continues over TLS.
+    pub async fn start_tls(&mut self, acceptor: &TlsAcceptor) -> Result<(), Closed> {
+        self.flush().await?;
+        self.input.clear();
+        self.input_pos = 0;
+        let plain = self.stream.take().ok_or(Closed::Disconnected)?;
+        let tls = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(plain))
+            .await
+            .map_err(|_| Closed::Timeout)?
+            .map_err(|e| {
+                tracing::info!(error = %e, "TLS handshake failed");
+                Closed::Disconnected
+            })?;
+        self.stream = Some(Box::new(tls));
+        Ok(())
+    }
+
+    /// Flushes what is queued and closes the stream.
+    pub async fn close(&mut self) {
+        let _ = self.flush().await;
+        if let Some(mut stream) = self.stream.take() {
+            let _ = stream.shutdown().await;
+        }
+    }
+}

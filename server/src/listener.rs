@@ -1,0 +1,98 @@
+//! The accept loop every mail protocol shares: connection limits, optional implicit TLS,
+//! one task per session, and a clean stop.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use baedal_protocol::ConnectionInfo;
+use baedal_protocol::stream::BoxStream;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
+
+use crate::limits::ConnectionLimiter;
+
+/// How long an implicit-TLS handshake may take.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Runs one session on an accepted (and, for implicit TLS, decrypted) stream.
+pub type SessionFn = Arc<
+    dyn Fn(BoxStream, ConnectionInfo) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync,
+>;
+
+/// One listening socket and how its connections are served.
+pub struct Listener {
+    pub socket: TcpListener,
+    /// Set for implicit TLS (465, 993, 995).
+    pub implicit_tls: Option<TlsAcceptor>,
+    pub limiter: Arc<ConnectionLimiter>,
+    /// Sent, then the connection closed, when a limit is reached.
+    pub refusal: Arc<[u8]>,
+    pub session: SessionFn,
+}
+
+/// Accepts connections until `stop`, then waits for the open sessions to end.
+pub async fn serve(listener: Listener, mut stop: watch::Receiver<bool>) {
+    let local = listener.socket.local_addr().ok();
+    let mut sessions = JoinSet::new();
+    loop {
+        let (mut socket, peer) = tokio::select! {
+            accepted = listener.socket.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = stopped(&mut stop) => break,
+        };
+        // Reap finished sessions so the set does not grow.
+        while sessions.try_join_next().is_some() {}
+        let Some(permit) = listener.limiter.try_acquire(peer.ip()) else {
+            tracing::info!(%peer, "connection refused: too many connections");
+            let _ = socket.write_all(&listener.refusal).await;
+            continue;
+        };
+        let _ = socket.set_nodelay(true);
+        let info = ConnectionInfo {
+            session_id: format!("{:016x}", rand::random::<u64>()),
+            peer,
+            local: local.unwrap_or(peer),
+            tls: listener.implicit_tls.is_some(),
+        };
+        let implicit_tls = listener.implicit_tls.clone();
+        let session = Arc::clone(&listener.session);
+        sessions.spawn(async move {
+            let _permit = permit;
+            let stream: BoxStream = match implicit_tls {
+                None => Box::new(socket),
+                Some(acceptor) => {
+                    match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(socket)).await
+                    {
+                        Ok(Ok(tls)) => Box::new(tls),
+                        Ok(Err(e)) => {
+                            tracing::info!(%peer, error = %e, "TLS handshake failed");
+                            return;
+                        }
+                        Err(_) => {
+                            tracing::info!(%peer, "TLS handshake timed out");
+                            return;
+                        }
+                    }
+                }
+            };
+            session(stream, info).await;
+        });
+    }
+    while sessions.join_next().await.is_some() {}
+}
+
+/// Resolves once `stop` turns true (or its sender is gone).
+pub async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
+}
