@@ -42,6 +42,8 @@ pub struct Conn {
     output: Vec<u8>,
     /// Bound on writing a batch of replies.
     write_timeout: Duration,
+    /// Where reads land before joining `input`, so a cancelled read loses nothing.
+    scratch: Box<[u8]>,
 }
 
 impl Conn {
@@ -52,6 +54,7 @@ impl Conn {
             input_pos: 0,
             output: Vec::with_capacity(4096),
             write_timeout,
+            scratch: vec![0; READ_CHUNK].into_boxed_slice(),
         }
     }
 
@@ -96,17 +99,17 @@ impl Conn {
             self.input.drain(..self.input_pos);
             self.input_pos = 0;
         }
-        let start = self.input.len();
-        self.input.resize(start + READ_CHUNK, 0);
         let stream = self.stream.as_mut().ok_or(Closed::Disconnected)?;
-        let read = tokio::time::timeout(timeout, stream.read(&mut self.input[start..])).await;
-        let n = match read {
+        // Cancel-safe: a read cancelled by a timeout leaves `input` as it was.
+        let read = tokio::time::timeout(timeout, stream.read(&mut self.scratch)).await;
+        match read {
             Ok(Ok(0)) | Ok(Err(_)) => Err(Closed::Disconnected),
-            Ok(Ok(n)) => Ok(n),
+            Ok(Ok(n)) => {
+                self.input.extend_from_slice(&self.scratch[..n]);
+                Ok(n)
+            }
             Err(_) => Err(Closed::Timeout),
-        };
-        self.input.truncate(start + *n.as_ref().unwrap_or(&0));
-        n
+        }
     }
 
     /// The next line, through its LF; lines over `max` bytes are read to their end and
@@ -140,6 +143,11 @@ impl Conn {
         let data = self.input[self.input_pos..end].to_vec();
         self.input_pos = end;
         Ok(data)
+    }
+
+    /// Whatever input is buffered, or the next bytes read.
+    pub async fn read_some(&mut self, timeout: Duration) -> Result<Vec<u8>, Closed> {
+        self.read_data(READ_CHUNK, timeout).await
     }
 
     /// Gives back the last `count` bytes taken (read past the end of message data).

@@ -6,13 +6,14 @@
 //! - `serve`: the running server: stores, listeners, shutdown.
 //! - `http`: health and readiness endpoints.
 //! - `listener`: the accept loop every mail protocol shares (limits, implicit TLS).
-//! - `smtp`, `pop3`: each protocol's service and session; POP3's retention sweeper.
+//! - `smtp`, `pop3`, `imap`: each protocol's service and session; POP3's retention sweeper.
 //! - `limits`: connection limits per listener group and per client IP.
 //! - `tls`: the configured or self-signed server certificate.
 
 mod config;
 mod database;
 mod http;
+mod imap;
 mod limits;
 mod listener;
 mod pop3;

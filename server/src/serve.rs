@@ -20,7 +20,7 @@ use tokio_rustls::TlsAcceptor;
 use crate::config::{Addresses, Loaded, Source, StorageBackend};
 use crate::limits::ConnectionLimiter;
 use crate::listener::{self, Listener};
-use crate::{database, http, pop3, smtp, tls};
+use crate::{database, http, imap, pop3, smtp, tls};
 
 /// How long sessions get to finish after SIGTERM.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
@@ -85,7 +85,12 @@ pub async fn run(loaded: Loaded) -> Result<()> {
         config.smtp.max_connections,
         config.smtp.max_connections_per_ip,
     );
-    let pop3_service = pop3::service(config, directory, store.clone(), acceptor.clone());
+    let pop3_service = pop3::service(config, directory.clone(), store.clone(), acceptor.clone());
+    let imap_service = imap::service(config, directory, store.clone(), acceptor.clone());
+    let imap_limiter = ConnectionLimiter::new(
+        config.imap.max_connections,
+        config.imap.max_connections_per_ip,
+    );
     let pop3_limiter = ConnectionLimiter::new(
         config.pop3.max_connections,
         config.pop3.max_connections_per_ip,
@@ -122,6 +127,22 @@ pub async fn run(loaded: Loaded) -> Result<()> {
             &pop3_limiter,
             pop3::session(Arc::clone(&pop3_service)),
             pop3::refusal(),
+        ),
+        (
+            &config.listen.imap,
+            "imap",
+            false,
+            &imap_limiter,
+            imap::session(Arc::clone(&imap_service)),
+            imap::refusal(),
+        ),
+        (
+            &config.listen.imaps,
+            "imaps",
+            true,
+            &imap_limiter,
+            imap::session(Arc::clone(&imap_service)),
+            imap::refusal(),
         ),
     ];
     for (addresses, name, implicit_tls, limiter, session, refusal) in mail_listeners {

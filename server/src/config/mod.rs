@@ -45,6 +45,7 @@ pub struct Config {
     pub listen: ListenConfig,
     pub smtp: SmtpConfig,
     pub pop3: Pop3Config,
+    pub imap: ImapConfig,
     pub log: LogConfig,
 }
 
@@ -62,6 +63,7 @@ impl Default for Config {
             listen: ListenConfig::default(),
             smtp: SmtpConfig::default(),
             pop3: Pop3Config::default(),
+            imap: ImapConfig::default(),
             log: LogConfig::default(),
         }
     }
@@ -218,6 +220,10 @@ pub struct ListenConfig {
     pub pop3: Addresses,
     /// POP3 with implicit TLS.
     pub pop3s: Addresses,
+    /// IMAP with STARTTLS.
+    pub imap: Addresses,
+    /// IMAP with implicit TLS.
+    pub imaps: Addresses,
 }
 
 impl Default for ListenConfig {
@@ -228,6 +234,8 @@ impl Default for ListenConfig {
             smtps: Addresses::Many(Vec::new()),
             pop3: Addresses::One("127.0.0.1:2110".into()),
             pop3s: Addresses::One("127.0.0.1:2995".into()),
+            imap: Addresses::One("127.0.0.1:2143".into()),
+            imaps: Addresses::One("127.0.0.1:2993".into()),
         }
     }
 }
@@ -312,6 +320,31 @@ impl Default for Pop3Config {
             auth_failure_delay_ms: 2000,
             max_connections: 1000,
             max_connections_per_ip: 50,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ImapConfig {
+    /// Seconds of silence before a session is closed (RFC 3501 asks at least 1800).
+    pub idle_timeout: u64,
+    /// Milliseconds to wait before answering a failed login.
+    pub auth_failure_delay_ms: u64,
+    /// Largest command with its literals, in bytes.
+    pub max_command_size: SizeSetting,
+    pub max_connections: usize,
+    pub max_connections_per_ip: usize,
+}
+
+impl Default for ImapConfig {
+    fn default() -> Self {
+        Self {
+            idle_timeout: 1800,
+            auth_failure_delay_ms: 2000,
+            max_command_size: SizeSetting::Text("1M".into()),
+            max_connections: 5000,
+            max_connections_per_ip: 100,
         }
     }
 }

@@ -161,6 +161,17 @@ impl Config {
                 );
             }
         }
+        if self
+            .imap
+            .max_command_size
+            .bytes()
+            .is_none_or(|b| b == 0 || b > u64::from(u32::MAX))
+        {
+            return err(
+                "imap.max_command_size",
+                "must be a size like \"1M\", at most 4G".into(),
+            );
+        }
         if self.pop3.retention_days < 0 {
             return err(
                 "pop3.retention_days",

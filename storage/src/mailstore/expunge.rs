@@ -129,3 +129,42 @@ impl MailStore {
         Ok(expired)
     }
 }
+
+impl MailStore {
+    /// Sets the flags of messages (`(uid, flags)` pairs, flags space-separated) in one
+    /// transaction, each change with a new modseq. Returns `(uid, modseq)` of the rows found.
+    pub async fn set_flags(
+        &self,
+        mailbox_id: i64,
+        changes: &[(i64, String)],
+    ) -> Result<Vec<(i64, i64)>, MailStoreError> {
+        if changes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut tx = self.db.pool().begin().await?;
+        let mut changed = Vec::with_capacity(changes.len());
+        for (uid, flags) in changes {
+            let modseq: i64 = sqlx::query_scalar(
+                "UPDATE mailboxes SET highest_modseq = highest_modseq + 1 WHERE id = $1 \
+                 RETURNING highest_modseq",
+            )
+            .bind(mailbox_id)
+            .fetch_one(&mut *tx)
+            .await?;
+            let updated = sqlx::query(
+                "UPDATE messages SET flags = $1, modseq = $2 WHERE mailbox_id = $3 AND uid = $4",
+            )
+            .bind(flags)
+            .bind(modseq)
+            .bind(mailbox_id)
+            .bind(uid)
+            .execute(&mut *tx)
+            .await?;
+            if updated.rows_affected() > 0 {
+                changed.push((*uid, modseq));
+            }
+        }
+        tx.commit().await?;
+        Ok(changed)
+    }
+}

@@ -1,0 +1,336 @@
+//! FETCH and UID FETCH (RFC 3501 §6.4.5): flags, dates and sizes from the index, ENVELOPE
+//! and header fields from the cached header section, bodies and parts from the blob.
+
+use std::num::NonZeroU32;
+
+use baedal_storage::mailstore::StoredMessage;
+use imap_codec::imap_types::IntoStatic;
+use imap_codec::imap_types::core::Vec1;
+use imap_codec::imap_types::fetch::{
+    MacroOrMessageDataItemNames, MessageDataItemName, Part, Section,
+};
+use imap_codec::imap_types::sequence::SequenceSet;
+use mail_parser::{MessageParser, PartType};
+use tokio::io::AsyncReadExt;
+
+use super::mailboxes::has_flag;
+use super::session::{Done, Session, State};
+use super::wire;
+use crate::conn::Closed;
+
+/// Queued output is flushed to the client past this size.
+const FLUSH_AT: usize = 256 * 1024;
+
+impl Session {
+    pub(super) async fn fetch(
+        &mut self,
+        set: &SequenceSet,
+        names: MacroOrMessageDataItemNames<'static>,
+        uid: bool,
+    ) -> Result<Done, Closed> {
+        let mut items: Vec<MessageDataItemName<'static>> = match names {
+            MacroOrMessageDataItemNames::Macro(m) => m
+                .expand()
+                .into_iter()
+                .map(IntoStatic::into_static)
+                .collect(),
+            MacroOrMessageDataItemNames::MessageDataItemNames(items) => items,
+        };
+        // RFC 3501 §6.4.8: UID FETCH always returns UID.
+        if uid && !items.contains(&MessageDataItemName::Uid) {
+            items.insert(0, MessageDataItemName::Uid);
+        }
+        if items.iter().any(|i| {
+            matches!(
+                i,
+                MessageDataItemName::Body | MessageDataItemName::BodyStructure
+            )
+        }) {
+            return Ok(Done::no("BODYSTRUCTURE is not available yet"));
+        }
+        let State::Selected(_, selected) = &self.state else {
+            return Ok(Done::bad("No mailbox selected"));
+        };
+        let indexes = selected.resolve(set, uid);
+        let read_only = selected.read_only;
+        let mailbox_id = selected.mailbox.id;
+        let mut seen_updates = Vec::new();
+        for i in indexes {
+            let State::Selected(_, selected) = &self.state else {
+                break;
+            };
+            let message = selected.messages[i].clone();
+            let mut line = format!("* {} FETCH (", i + 1).into_bytes();
+            let mut marks_seen = false;
+            let mut first = true;
+            for item in &items {
+                if !first {
+                    line.push(b' ');
+                }
+                first = false;
+                match self.item(&message, item, &mut line).await {
+                    Ok(seen) => marks_seen |= seen,
+                    Err(e) => return Ok(self.unavailable(e)),
+                }
+            }
+            if marks_seen && !read_only && !has_flag(&message.flags, "\\Seen") {
+                let flags = format!("{} \\Seen", message.flags).trim().to_string();
+                line.extend_from_slice(format!(" FLAGS ({flags})").as_bytes());
+                seen_updates.push((i, message.uid, flags));
+            }
+            line.extend_from_slice(b")\r\n");
+            self.conn.queue(&line);
+            if self.conn.queued() > FLUSH_AT {
+                self.conn.flush().await?;
+            }
+        }
+        if !seen_updates.is_empty() {
+            let changes: Vec<(i64, String)> = seen_updates
+                .iter()
+                .map(|(_, uid, f)| (*uid, f.clone()))
+                .collect();
+            match self.service.store.set_flags(mailbox_id, &changes).await {
+                Ok(done) => {
+                    if let State::Selected(_, selected) = &mut self.state {
+                        for ((i, _, flags), (_, modseq)) in seen_updates.into_iter().zip(done) {
+                            selected.messages[i].flags = flags;
+                            selected.messages[i].modseq = modseq;
+                        }
+                    }
+                }
+                Err(e) => return Ok(self.unavailable(e)),
+            }
+        }
+        Ok(Done::ok(if uid {
+            "UID FETCH completed"
+        } else {
+            "FETCH completed"
+        }))
+    }
+
+    /// Appends one item; true when it sets \Seen (a body fetch without PEEK).
+    async fn item(
+        &self,
+        m: &StoredMessage,
+        item: &MessageDataItemName<'_>,
+        out: &mut Vec<u8>,
+    ) -> Result<bool, String> {
+        match item {
+            MessageDataItemName::Uid => out.extend_from_slice(format!("UID {}", m.uid).as_bytes()),
+            MessageDataItemName::Flags => {
+                out.extend_from_slice(format!("FLAGS ({})", m.flags).as_bytes())
+            }
+            MessageDataItemName::InternalDate => out.extend_from_slice(
+                format!("INTERNALDATE \"{}\"", wire::internal_date(m.internal_date)).as_bytes(),
+            ),
+            MessageDataItemName::Rfc822Size => {
+                out.extend_from_slice(format!("RFC822.SIZE {}", m.size).as_bytes())
+            }
+            MessageDataItemName::Envelope => {
+                out.extend_from_slice(b"ENVELOPE ");
+                let header = self.header(m).await?;
+                wire::envelope(out, &header);
+            }
+            MessageDataItemName::Rfc822 => {
+                out.extend_from_slice(b"RFC822 ");
+                wire::literal(out, &self.blob(m).await?);
+                return Ok(true);
+            }
+            MessageDataItemName::Rfc822Header => {
+                out.extend_from_slice(b"RFC822.HEADER ");
+                wire::literal(out, &self.header(m).await?);
+            }
+            MessageDataItemName::Rfc822Text => {
+                out.extend_from_slice(b"RFC822.TEXT ");
+                let blob = self.blob(m).await?;
+                wire::literal(out, &blob[header_len(&blob)..]);
+                return Ok(true);
+            }
+            MessageDataItemName::BodyExt {
+                section,
+                partial,
+                peek,
+            } => {
+                let data = self.section(m, section.as_ref()).await?;
+                out.extend_from_slice(b"BODY[");
+                out.extend_from_slice(section_name(section.as_ref()).as_bytes());
+                out.push(b']');
+                let data = match partial {
+                    Some((start, len)) => {
+                        out.extend_from_slice(format!("<{start}>").as_bytes());
+                        let start = (*start as usize).min(data.len());
+                        let end = start
+                            .saturating_add(NonZeroU32::get(*len) as usize)
+                            .min(data.len());
+                        data[start..end].to_vec()
+                    }
+                    None => data,
+                };
+                out.push(b' ');
+                wire::literal(out, &data);
+                return Ok(!peek);
+            }
+            other => return Err(format!("unsupported FETCH item {other:?}")),
+        }
+        Ok(false)
+    }
+
+    async fn blob(&self, m: &StoredMessage) -> Result<Vec<u8>, String> {
+        let mut reader = self
+            .service
+            .store
+            .open_blob(&m.blob_key)
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut bytes = Vec::with_capacity(m.size as usize);
+        reader
+            .read_to_end(&mut bytes)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(bytes)
+    }
+
+    /// The header section: from the index cache when it is complete, else from the blob.
+    async fn header(&self, m: &StoredMessage) -> Result<Vec<u8>, String> {
+        if let Ok(Some((header, _))) = self.service.store.cached_header(&m.blob_key).await
+            && (header.ends_with(b"\r\n\r\n") || header == b"\r\n")
+        {
+            return Ok(header);
+        }
+        let blob = self.blob(m).await?;
+        Ok(blob[..header_len(&blob)].to_vec())
+    }
+
+    async fn section(
+        &self,
+        m: &StoredMessage,
+        section: Option<&Section<'_>>,
+    ) -> Result<Vec<u8>, String> {
+        let names = |list: &Vec1<imap_codec::imap_types::core::AString<'_>>| -> Vec<String> {
+            list.as_ref()
+                .iter()
+                .map(|n| String::from_utf8_lossy(n.as_ref()).into_owned())
+                .collect()
+        };
+        Ok(match section {
+            None => self.blob(m).await?,
+            Some(Section::Header(None)) => self.header(m).await?,
+            Some(Section::HeaderFields(None, list)) => {
+                wire::header_fields(&self.header(m).await?, &names(list), false)
+            }
+            Some(Section::HeaderFieldsNot(None, list)) => {
+                wire::header_fields(&self.header(m).await?, &names(list), true)
+            }
+            Some(Section::Text(None)) => {
+                let blob = self.blob(m).await?;
+                blob[header_len(&blob)..].to_vec()
+            }
+            Some(other) => {
+                let blob = self.blob(m).await?;
+                part_section(&blob, other).unwrap_or_default()
+            }
+        })
+    }
+}
+
+/// Bytes of the header section, through its blank line.
+fn header_len(blob: &[u8]) -> usize {
+    if blob.starts_with(b"\r\n") {
+        return 2;
+    }
+    blob.windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|p| p + 4)
+        .unwrap_or(blob.len())
+}
+
+/// `1.2.MIME`-style name of a section, as the response repeats it.
+fn section_name(section: Option<&Section<'_>>) -> String {
+    let part = |p: &Part| {
+        p.0.as_ref()
+            .iter()
+            .map(|n| n.to_string())
+            .collect::<Vec<_>>()
+            .join(".")
+    };
+    let fields = |list: &Vec1<imap_codec::imap_types::core::AString<'_>>| {
+        list.as_ref()
+            .iter()
+            .map(|n| String::from_utf8_lossy(n.as_ref()).to_uppercase())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let prefix = |p: &Option<Part>| {
+        p.as_ref()
+            .map(|p| format!("{}.", part(p)))
+            .unwrap_or_default()
+    };
+    match section {
+        None => String::new(),
+        Some(Section::Part(p)) => part(p),
+        Some(Section::Header(p)) => format!("{}HEADER", prefix(p)),
+        Some(Section::HeaderFields(p, l)) => format!("{}HEADER.FIELDS ({})", prefix(p), fields(l)),
+        Some(Section::HeaderFieldsNot(p, l)) => {
+            format!("{}HEADER.FIELDS.NOT ({})", prefix(p), fields(l))
+        }
+        Some(Section::Text(p)) => format!("{}TEXT", prefix(p)),
+        Some(Section::Mime(p)) => format!("{}.MIME", part(p)),
+    }
+}
+
+/// A numbered part (RFC 3501 §6.4.5): its body, MIME header, or header/text of an
+/// encapsulated message.
+fn part_section(blob: &[u8], section: &Section<'_>) -> Option<Vec<u8>> {
+    let message = MessageParser::default().parse(blob)?;
+    let (path, what) = match section {
+        Section::Part(p) => (p, "BODY"),
+        Section::Mime(p) => (p, "MIME"),
+        Section::Header(Some(p))
+        | Section::HeaderFields(Some(p), _)
+        | Section::HeaderFieldsNot(Some(p), _) => (p, "HEADER"),
+        Section::Text(Some(p)) => (p, "TEXT"),
+        _ => return None,
+    };
+    let mut msg = &message;
+    let mut part_id = 0u32;
+    for (depth, n) in path.0.as_ref().iter().enumerate() {
+        let n = NonZeroU32::get(*n) as usize;
+        if depth > 0 {
+            // Descending into an encapsulated message continues at its root.
+            if let PartType::Message(inner) = &msg.parts[part_id as usize].body {
+                msg = inner;
+                part_id = 0;
+            }
+        }
+        part_id = match &msg.parts.get(part_id as usize)?.body {
+            PartType::Multipart(children) => *children.get(n - 1)?,
+            _ if n == 1 => part_id,
+            _ => return None,
+        };
+    }
+    let p = msg.parts.get(part_id as usize)?;
+    let (hs, bs, end) = (
+        p.offset_header as usize,
+        p.offset_body as usize,
+        p.offset_end as usize,
+    );
+    let raw = msg.raw_message.as_ref();
+    Some(match what {
+        "MIME" => raw.get(hs..bs)?.to_vec(),
+        "HEADER" | "TEXT" => {
+            let PartType::Message(inner) = &p.body else {
+                return None;
+            };
+            let ip = inner.parts.first()?;
+            let iraw = inner.raw_message.as_ref();
+            if what == "HEADER" {
+                iraw.get(ip.offset_header as usize..ip.offset_body as usize)?
+                    .to_vec()
+            } else {
+                iraw.get(ip.offset_body as usize..ip.offset_end as usize)?
+                    .to_vec()
+            }
+        }
+        _ => raw.get(bs..end)?.to_vec(),
+    })
+}

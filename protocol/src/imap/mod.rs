@@ -1,0 +1,63 @@
+//! The IMAP4rev1 server session (RFC 3501), parsing with imap-codec.
+//!
+//! # Layout
+//! - [`ImapService`]: what every session shares.
+//! - `session`: one connection: the fragmentizer loop (lines and literals, bounded), the
+//!   state (not authenticated / authenticated / selected), the one dispatch of command
+//!   against state, CAPABILITY, LOGIN, AUTHENTICATE, STARTTLS, IDLE.
+//! - `mailboxes`: LIST, LSUB, STATUS, SELECT, EXAMINE, CLOSE, UNSELECT, NAMESPACE.
+//! - `selected`: the selected mailbox: sequence numbers ↔ UIDs, sequence sets, the
+//!   unsolicited EXISTS / EXPUNGE / FETCH FLAGS a session is told of.
+//! - `fetch`: FETCH and UID FETCH; `store`: STORE, EXPUNGE, UID EXPUNGE.
+//! - `wire`: response syntax (strings, literals, dates, ENVELOPE).
+//!
+//! Status: the commands a client needs to read and organise mail in existing folders;
+//! APPEND, COPY/MOVE, CREATE/DELETE/RENAME, SEARCH and BODYSTRUCTURE answer NO for now.
+
+mod fetch;
+mod mailboxes;
+mod selected;
+mod session;
+mod store;
+mod wire;
+
+use std::time::Duration;
+
+use baedal_auth::LocalAuthenticator;
+use baedal_storage::{Directory, MailStore};
+use tokio_rustls::TlsAcceptor;
+
+pub use session::Session;
+
+#[derive(Debug, Clone)]
+pub struct ImapLimits {
+    /// RFC 3501 §5.4: the autologout timer is at least 30 minutes.
+    pub idle_timeout: Duration,
+    /// Pause before answering a failed login.
+    pub auth_failure_delay: Duration,
+    /// Largest command including its literals.
+    pub max_command: u32,
+    /// How often an IDLE session looks for changes.
+    pub idle_poll: Duration,
+}
+
+impl Default for ImapLimits {
+    fn default() -> Self {
+        Self {
+            idle_timeout: Duration::from_secs(1800),
+            auth_failure_delay: Duration::from_secs(2),
+            max_command: 1024 * 1024,
+            idle_poll: Duration::from_millis(500),
+        }
+    }
+}
+
+pub struct ImapService {
+    pub hostname: String,
+    pub directory: Directory,
+    pub store: MailStore,
+    pub authenticator: LocalAuthenticator,
+    /// Offered as STARTTLS on plain connections; LOGIN and AUTHENTICATE need TLS.
+    pub tls: Option<TlsAcceptor>,
+    pub limits: ImapLimits,
+}

@@ -1,0 +1,50 @@
+//! The IMAP service and how its connections are served.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use baedal_auth::LocalAuthenticator;
+use baedal_protocol::imap::{ImapLimits, ImapService, Session};
+use baedal_storage::{Directory, MailStore};
+use tokio_rustls::TlsAcceptor;
+
+use crate::config::Config;
+use crate::listener::SessionFn;
+
+pub fn service(
+    config: &Config,
+    directory: Directory,
+    store: MailStore,
+    tls: TlsAcceptor,
+) -> Arc<ImapService> {
+    let limits = ImapLimits {
+        idle_timeout: Duration::from_secs(config.imap.idle_timeout),
+        auth_failure_delay: Duration::from_millis(config.imap.auth_failure_delay_ms),
+        max_command: config
+            .imap
+            .max_command_size
+            .bytes()
+            .and_then(|b| u32::try_from(b).ok())
+            .unwrap_or(1024 * 1024),
+        ..ImapLimits::default()
+    };
+    Arc::new(ImapService {
+        hostname: config.hostname.clone(),
+        authenticator: LocalAuthenticator::new(directory.clone()),
+        directory,
+        store,
+        tls: Some(tls),
+        limits,
+    })
+}
+
+pub fn session(service: Arc<ImapService>) -> SessionFn {
+    Arc::new(move |stream, info| {
+        let service = Arc::clone(&service);
+        Box::pin(async move { Session::new(service, info, stream).run().await })
+    })
+}
+
+pub fn refusal() -> Arc<[u8]> {
+    Arc::from(&b"* BYE Too many connections, try again later\r\n"[..])
+}
