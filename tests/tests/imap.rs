@@ -1,0 +1,378 @@
+//! IMAP with independent clients: Python imaplib (STARTTLS and IMAPS), raw TLS sockets for
+//! IDLE, curl imaps; and what IMAP and POP3 sessions see of each other.
+
+use std::process::Command;
+
+use baedal_tests::smtp::{self, assert_reply};
+use baedal_tests::{Profile, Server, Site, on_both_profiles, python};
+use serde_json::Value;
+
+on_both_profiles!(
+    a_thunderbird_style_first_sync_and_flag_changes,
+    two_sessions_see_each_others_changes
+);
+
+fn site_with_mail(profile: Profile, count: usize) -> (Site, Server) {
+    let site = Site::with_config(
+        profile,
+        "[imap]\nauth_failure_delay_ms = 300\n[pop3]\nauth_failure_delay_ms = 300\n",
+    );
+    site.add_users("example.org", &["alice"]);
+    let server = site.serve();
+    for i in 1..=count {
+        deliver(&server, i);
+    }
+    (site, server)
+}
+
+fn deliver(server: &Server, i: usize) {
+    let body = format!(
+        "From: Bob Lee <bob@remote.test>\r\nTo: alice@example.org\r\nSubject: message {i}\r\nMessage-ID: <{i}@remote.test>\r\nDate: Sat, 21 Nov 2026 06:35:00 +0000\r\n\r\nbody of message {i}\r\n"
+    );
+    let r = smtp::send(
+        server.addr("smtp"),
+        "bob@remote.test",
+        &["alice@example.org"],
+        body.as_bytes(),
+        &[],
+    );
+    assert_reply(&r["data"], 250, "2.0.0");
+}
+
+const PRELUDE: &str = r#"
+import imaplib, json, os, poplib, socket, ssl, time
+ctx = ssl.create_default_context(cafile=os.environ["CA"])
+def imap(user="alice@example.org", pw="pw"):
+    m = imaplib.IMAP4("localhost", int(os.environ["IMAP_PORT"]), timeout=30)
+    m.starttls(ctx)
+    if user:
+        m.login(user, pw)
+    return m
+def imaps():
+    m = imaplib.IMAP4_SSL("localhost", int(os.environ["IMAPS_PORT"]), ssl_context=ctx, timeout=30)
+    m.login("alice@example.org", "pw")
+    return m
+def s(x):
+    if isinstance(x, bytes): return x.decode("utf-8", "replace")
+    if isinstance(x, (list, tuple)): return [s(i) for i in x]
+    return x
+"#;
+
+fn run(site: &Site, server: &Server, body: &str) -> Value {
+    let env = vec![
+        ("IMAP_PORT", server.addr("imap").port().to_string()),
+        ("IMAPS_PORT", server.addr("imaps").port().to_string()),
+        ("POP3_PORT", server.addr("pop3").port().to_string()),
+        ("SMTP_PORT", server.addr("smtp").port().to_string()),
+        (
+            "CA",
+            site.data_dir().join("tls/cert.pem").display().to_string(),
+        ),
+    ];
+    python::run(&format!("{PRELUDE}\n{body}"), &env)
+}
+
+fn a_thunderbird_style_first_sync_and_flag_changes(profile: Profile) {
+    let (site, server) = site_with_mail(profile, 3);
+    let r = run(
+        &site,
+        &server,
+        r#"
+m = imap()
+caps = list(m.capabilities)
+lst = s(m.list('""', '"*"')[1])
+status = s(m.status("INBOX", "(MESSAGES UIDNEXT UIDVALIDITY UNSEEN)")[1])
+sel = s(m.select("INBOX")[1])
+typ, data = m.uid("FETCH", "1:*", "(UID RFC822.SIZE FLAGS BODY.PEEK[HEADER.FIELDS (FROM TO CC SUBJECT DATE MESSAGE-ID)])")
+headers = [s(d[1]) for d in data if isinstance(d, tuple)]
+first_lines = [s(d[0]) for d in data if isinstance(d, tuple)]
+env = s(m.fetch("1", "(ENVELOPE)")[1])
+peek_flags = s(m.fetch("1", "(FLAGS)")[1])
+body = s(m.fetch("1", "(BODY[])")[1][0][1])
+seen_flags = s(m.fetch("1", "(FLAGS)")[1])
+partial = s(m.fetch("2", "(BODY.PEEK[TEXT]<5.7>)")[1][0])
+store = s(m.uid("STORE", "2", "+FLAGS", r"(\Flagged $Label1)")[1])
+m.store("3", "+FLAGS", r"(\Deleted)")
+expunge = s(m.expunge()[1])
+after = s(m.fetch("1:*", "(UID FLAGS)")[1])
+m.logout()
+m = imaps()
+again = s(m.select("INBOX", readonly=True)[1])
+ro_store = s(m.store("1", "+FLAGS", r"(\Deleted)"))
+m.logout()
+print(json.dumps({"caps": caps, "list": lst, "status": status, "sel": sel, "headers": headers,
+  "first_lines": first_lines, "env": env, "peek_flags": peek_flags, "body": body, "seen_flags": seen_flags,
+  "partial": partial, "store": store, "expunge": expunge, "after": after, "again": again, "ro_store": ro_store}))
+"#,
+    );
+    let caps: Vec<&str> = r["caps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    // After STARTTLS: login offered, STARTTLS and LOGINDISABLED gone.
+    assert!(
+        !caps.contains(&"LOGINDISABLED") && !caps.contains(&"STARTTLS"),
+        "{caps:?}"
+    );
+    for cap in [
+        "IMAP4REV1",
+        "IDLE",
+        "UIDPLUS",
+        "SPECIAL-USE",
+        "AUTH=PLAIN",
+        "SASL-IR",
+    ] {
+        assert!(caps.contains(&cap), "{caps:?}");
+    }
+    let list = r["list"].to_string();
+    for line in [
+        r#"(\\HasNoChildren \\Sent) \"/\" \"Sent\""#,
+        r#"(\\HasNoChildren \\Trash) \"/\" \"Trash\""#,
+        r#"(\\HasNoChildren) \"/\" \"INBOX\""#,
+    ] {
+        assert!(list.contains(line), "{list}");
+    }
+    assert!(
+        r["status"][0]
+            .as_str()
+            .unwrap()
+            .contains("MESSAGES 3 UIDNEXT 4"),
+        "{}",
+        r["status"]
+    );
+    assert_eq!(r["sel"], serde_json::json!(["3"]));
+    let stored = site.stored_messages("alice@example.org");
+    assert_eq!(
+        r["headers"][0],
+        "From: Bob Lee <bob@remote.test>\r\nTo: alice@example.org\r\nSubject: message 1\r\nMessage-ID: <1@remote.test>\r\nDate: Sat, 21 Nov 2026 06:35:00 +0000\r\n\r\n"
+    );
+    assert!(
+        r["first_lines"][0].as_str().unwrap().starts_with(&format!(
+            "1 (UID 1 RFC822.SIZE {} FLAGS ()",
+            stored[0].len()
+        )),
+        "{}",
+        r["first_lines"][0]
+    );
+    assert_eq!(
+        r["env"][0],
+        "1 (ENVELOPE (\"Sat, 21 Nov 2026 06:35:00 +0000\" \"message 1\" ((\"Bob Lee\" NIL \"bob\" \"remote.test\")) ((\"Bob Lee\" NIL \"bob\" \"remote.test\")) ((\"Bob Lee\" NIL \"bob\" \"remote.test\")) ((NIL NIL \"alice\" \"example.org\")) NIL NIL NIL \"<1@remote.test>\"))"
+    );
+    assert_eq!(
+        r["peek_flags"][0], "1 (FLAGS ())",
+        "BODY.PEEK does not set \\Seen"
+    );
+    assert_eq!(r["body"].as_str().unwrap().as_bytes(), &stored[0][..]);
+    assert_eq!(
+        r["seen_flags"][0], "1 (FLAGS (\\Seen))",
+        "BODY[] sets \\Seen"
+    );
+    assert_eq!(r["partial"][1], "of mess", "BODY[TEXT]<5.7>");
+    assert!(
+        r["partial"][0]
+            .as_str()
+            .unwrap()
+            .contains("BODY[TEXT]<5> {7}"),
+        "{}",
+        r["partial"]
+    );
+    assert_eq!(r["store"][0], "2 (FLAGS (\\Flagged $Label1) UID 2)");
+    assert_eq!(r["expunge"], serde_json::json!(["3"]));
+    assert_eq!(
+        r["after"],
+        serde_json::json!([
+            "1 (UID 1 FLAGS (\\Seen))",
+            "2 (UID 2 FLAGS (\\Flagged $Label1))"
+        ])
+    );
+    assert_eq!(r["again"], serde_json::json!(["2"]));
+    assert_eq!(r["ro_store"][0], "NO");
+    assert_eq!(site.mailbox_count("alice@example.org", "INBOX"), 2);
+}
+
+fn two_sessions_see_each_others_changes(profile: Profile) {
+    let (site, server) = site_with_mail(profile, 3);
+    let r = run(
+        &site,
+        &server,
+        r#"
+desktop = imap(); desktop.select("INBOX")
+phone = imap(); phone.select("INBOX")
+phone.store("1", "+FLAGS", r"(\Seen)")
+phone.store("2", "+FLAGS", r"(\Deleted)")
+phone.expunge()
+desktop.noop()
+seen_by_desktop = {k: s(v) for k, v in desktop.untagged_responses.items()}
+desktop.untagged_responses.clear()
+# POP3 deletes message 1 (the former 1) at QUIT: IMAP sees it as an expunge.
+p = poplib.POP3("localhost", int(os.environ["POP3_PORT"]), timeout=30); p.stls(ctx)
+p.user("alice@example.org"); p.pass_("pw")
+uidl_before = s(p.uidl()[1])
+p.dele(1); p.quit()
+desktop.noop()
+after_pop = {k: s(v) for k, v in desktop.untagged_responses.items()}
+print(json.dumps({"seen": seen_by_desktop, "after_pop": after_pop, "uidl": uidl_before}))
+"#,
+    );
+    assert_eq!(
+        r["seen"]["EXPUNGE"],
+        serde_json::json!(["2"]),
+        "{}",
+        r["seen"]
+    );
+    assert_eq!(
+        r["seen"]["FETCH"],
+        serde_json::json!(["1 (UID 1 FLAGS (\\Seen))"]),
+        "{}",
+        r["seen"]
+    );
+    assert_eq!(
+        r["after_pop"]["EXPUNGE"],
+        serde_json::json!(["1"]),
+        "{}",
+        r["after_pop"]
+    );
+    // POP3 numbered what IMAP left (UIDs 1 and 3); their UIDLs did not change with the
+    // IMAP flag change and expunge.
+    assert_eq!(r["uidl"].as_array().unwrap().len(), 2);
+    assert!(
+        r["uidl"][0].as_str().unwrap().starts_with("1 00000001"),
+        "{}",
+        r["uidl"]
+    );
+    assert!(
+        r["uidl"][1].as_str().unwrap().starts_with("2 00000003"),
+        "{}",
+        r["uidl"]
+    );
+    assert_eq!(site.mailbox_count("alice@example.org", "INBOX"), 1);
+}
+
+#[test]
+fn idle_is_woken_by_an_smtp_delivery_within_a_second() {
+    let (site, server) = site_with_mail(Profile::Sqlite, 1);
+    let r = run(
+        &site,
+        &server,
+        r#"
+import smtplib, threading
+raw = ctx.wrap_socket(socket.create_connection(("localhost", int(os.environ["IMAPS_PORT"])), timeout=10), server_hostname="localhost")
+f = raw.makefile("rb")
+def cmd(line):
+    raw.sendall(line.encode() + b"\r\n")
+f.readline()
+cmd('a LOGIN alice@example.org pw'); f.readline()
+cmd('b SELECT INBOX')
+while not f.readline().startswith(b"b "): pass
+cmd('c IDLE')
+cont = f.readline()
+start = time.time()
+smtp = smtplib.SMTP("127.0.0.1", int(os.environ["SMTP_PORT"]))
+smtp.sendmail("bob@remote.test", ["alice@example.org"], b"Subject: wake up\r\n\r\nx\r\n")
+delivered = time.time()
+smtp.quit()
+line = f.readline()
+woken = time.time()
+cmd('DONE')
+done = f.readline()
+print(json.dumps({"cont": s(cont), "line": s(line), "latency": woken - delivered, "done": s(done)}))
+"#,
+    );
+    assert_eq!(r["cont"], "+ idling\r\n");
+    assert_eq!(r["line"], "* 2 EXISTS\r\n");
+    assert!(
+        r["latency"].as_f64().unwrap() < 1.0,
+        "told within a second: {}",
+        r["latency"]
+    );
+    assert_eq!(r["done"], "c OK IDLE terminated\r\n");
+}
+
+#[test]
+fn logins_need_tls_and_bad_commands_get_bad() {
+    let (site, server) = site_with_mail(Profile::Sqlite, 1);
+    let r = run(
+        &site,
+        &server,
+        r#"
+plain = imaplib.IMAP4("localhost", int(os.environ["IMAP_PORT"]), timeout=30)
+plain_caps = list(plain.capabilities)
+try:
+    plain.login("alice@example.org", "pw"); before_tls = "OK"
+except imaplib.IMAP4.error as e:
+    before_tls = str(e)
+m = imap(user=None)
+try:
+    m.login("alice@example.org", "wrong"); wrong = "OK"
+except imaplib.IMAP4.error as e:
+    wrong = str(e)
+m.login("alice@example.org", "pw")
+raw = ctx.wrap_socket(socket.create_connection(("localhost", int(os.environ["IMAPS_PORT"])), timeout=10), server_hostname="localhost")
+f = raw.makefile("rb"); f.readline()
+raw.sendall(b"a LOGIN alice@example.org pw\r\nb FROBNICATE\r\nc SELECT\r\nd APPEND INBOX {99999999999}\r\ne NOOP\r\n")
+lines = [s(f.readline()) for _ in range(5)]
+print(json.dumps({"before_tls": before_tls, "wrong": wrong, "lines": lines, "plain_caps": plain_caps}))
+"#,
+    );
+    let plain_caps = r["plain_caps"].to_string();
+    assert!(
+        plain_caps.contains("LOGINDISABLED") && plain_caps.contains("STARTTLS"),
+        "{plain_caps}"
+    );
+    assert!(
+        r["before_tls"]
+            .as_str()
+            .unwrap()
+            .contains("PRIVACYREQUIRED"),
+        "{}",
+        r["before_tls"]
+    );
+    assert!(
+        r["wrong"]
+            .as_str()
+            .unwrap()
+            .contains("AUTHENTICATIONFAILED"),
+        "{}",
+        r["wrong"]
+    );
+    let lines: Vec<&str> = r["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    assert!(lines[0].starts_with("a OK"), "{lines:?}");
+    assert!(lines[1].starts_with("b BAD"), "{lines:?}");
+    assert!(lines[2].starts_with("c BAD"), "{lines:?}");
+    assert!(
+        lines[3].starts_with("d BAD"),
+        "a literal over the limit: {lines:?}"
+    );
+    assert!(
+        lines[4].starts_with("e OK"),
+        "the session survives: {lines:?}"
+    );
+}
+
+#[test]
+fn curl_fetches_over_imaps() {
+    let (site, server) = site_with_mail(Profile::Sqlite, 2);
+    let url = format!(
+        "imaps://localhost:{}/INBOX;UID=2",
+        server.addr("imaps").port()
+    );
+    let out = Command::new("curl")
+        .args(["-sS", "--cacert"])
+        .arg(site.data_dir().join("tls/cert.pem"))
+        .args(["-u", "alice@example.org:pw", &url])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.stdout, site.stored_messages("alice@example.org")[1]);
+}
