@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use baedal_auth::LocalAuthenticator;
 use baedal_protocol::imap::{ImapLimits, ImapService, Session};
-use baedal_storage::{Directory, MailStore};
+use baedal_storage::{Directory, MailStore, Spool};
 use tokio_rustls::TlsAcceptor;
 
 use crate::config::Config;
@@ -16,7 +16,8 @@ pub fn service(
     directory: Directory,
     store: MailStore,
     tls: TlsAcceptor,
-) -> Arc<ImapService> {
+) -> anyhow::Result<Arc<ImapService>> {
+    let spool = Spool::new(config.spool_dir(), &config.hostname)?;
     let limits = ImapLimits {
         idle_timeout: Duration::from_secs(config.imap.idle_timeout),
         auth_failure_delay: Duration::from_millis(config.imap.auth_failure_delay_ms),
@@ -28,14 +29,15 @@ pub fn service(
             .unwrap_or(1024 * 1024),
         ..ImapLimits::default()
     };
-    Arc::new(ImapService {
+    Ok(Arc::new(ImapService {
         hostname: config.hostname.clone(),
         authenticator: LocalAuthenticator::new(directory.clone()),
         directory,
         store,
         tls: Some(tls),
         limits,
-    })
+        spool,
+    }))
 }
 
 pub fn session(service: Arc<ImapService>) -> SessionFn {

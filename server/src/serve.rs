@@ -86,7 +86,7 @@ pub async fn run(loaded: Loaded) -> Result<()> {
         config.smtp.max_connections_per_ip,
     );
     let pop3_service = pop3::service(config, directory.clone(), store.clone(), acceptor.clone());
-    let imap_service = imap::service(config, directory, store.clone(), acceptor.clone());
+    let imap_service = imap::service(config, directory, store.clone(), acceptor.clone())?;
     let imap_limiter = ConnectionLimiter::new(
         config.imap.max_connections,
         config.imap.max_connections_per_ip,

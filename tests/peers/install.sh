@@ -4,7 +4,7 @@
 set -euo pipefail
 
 PACKAGES=(postgresql-15 postgresql-client-15 openssl curl ca-certificates python3
-          postfix swaks libnet-ssleay-perl libauthen-sasl-perl fetchmail)
+          postfix swaks libnet-ssleay-perl libauthen-sasl-perl fetchmail isync)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -9,7 +9,8 @@ use serde_json::Value;
 
 on_both_profiles!(
     a_thunderbird_style_first_sync_and_flag_changes,
-    two_sessions_see_each_others_changes
+    two_sessions_see_each_others_changes,
+    an_outlook_style_session_appends_moves_and_expunges,
 );
 
 fn site_with_mail(profile: Profile, count: usize) -> (Site, Server) {
@@ -375,4 +376,208 @@ fn curl_fetches_over_imaps() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(out.stdout, site.stored_messages("alice@example.org")[1]);
+}
+
+fn an_outlook_style_session_appends_moves_and_expunges(profile: Profile) {
+    let (site, server) = site_with_mail(profile, 3);
+    let r = run(
+        &site,
+        &server,
+        r#"
+m = imap()
+lst = s(m.list('""', '"*"')[1])
+sent = b"From: alice@example.org\r\nTo: bob@remote.test\r\nSubject: my reply\r\n\r\nthanks\r\n"
+append = s(m.append("Sent", r"(\Seen)", imaplib.Time2Internaldate(1795242900), sent))
+m.select("INBOX")
+move = s(m.uid("MOVE", "1", "Trash")) ; move_data = s(m.untagged_responses.pop("OK", None))
+copy = s(m.uid("COPY", "2", "Archive"))
+m.select("Trash"); trash = s(m.fetch("1:*", "(UID FLAGS)")[1])
+m.store("1", "+FLAGS", r"(\Deleted)"); m.expunge()
+m.select("Sent"); sent_back = s(m.fetch("1", "(FLAGS INTERNALDATE BODY.PEEK[])")[1][0])
+create = s(m.create("Projects/2026"))
+lst2 = s(m.list('""', '"Projects*"')[1])
+rename = s(m.rename("Projects", "Work"))
+lst3 = s(m.list('""', '"Work*"')[1])
+delete_parent = s(m.delete("Work"))
+delete_child = s(m.delete("Work/2026"))
+status = s(m.status("Archive", "(MESSAGES)")[1])
+m.select("INBOX")
+search = s(m.search(None, "SUBJECT", '"message 3"')[1])
+search_uid = s(m.uid("SEARCH", "NOT", "DELETED", "SINCE", "1-Jan-2020")[1])
+search_from = s(m.search("UTF-8", "FROM", "bob")[1])
+search_body = s(m.search(None, "BODY", '"of message 2"')[1])
+bs = s(m.fetch("1", "(BODYSTRUCTURE)")[1])
+m.subscribe("Archive"); m.unsubscribe("Junk")
+lsub = s(m.lsub('""', '"*"')[1])
+m.logout()
+print(json.dumps({"list": lst, "append": append, "move": move, "move_data": move_data, "copy": copy, "trash": trash,
+  "sent_back": sent_back, "create": create, "lst2": lst2, "rename": rename, "lst3": lst3, "delete_parent": delete_parent,
+  "delete_child": delete_child, "status": status, "search": search, "search_uid": search_uid,
+  "search_from": search_from, "search_body": search_body, "bs": bs, "lsub": lsub}))
+"#,
+    );
+    assert!(
+        r["append"][1][0]
+            .as_str()
+            .unwrap()
+            .starts_with("[APPENDUID "),
+        "{}",
+        r["append"]
+    );
+    assert!(
+        r["move_data"].to_string().contains("COPYUID"),
+        "{}",
+        r["move_data"]
+    );
+    assert_eq!(r["copy"][0], "OK");
+    assert_eq!(r["trash"], serde_json::json!(["1 (UID 1 FLAGS ())"]));
+    let sent_back = &r["sent_back"];
+    assert!(
+        sent_back[0]
+            .as_str()
+            .unwrap()
+            .contains("FLAGS (\\Seen) INTERNALDATE \"21-Nov-2026 06:35:00 +0000\""),
+        "{sent_back}"
+    );
+    assert_eq!(
+        sent_back[1],
+        "From: alice@example.org\r\nTo: bob@remote.test\r\nSubject: my reply\r\n\r\nthanks\r\n"
+    );
+    assert_eq!(r["create"][0], "OK");
+    assert_eq!(
+        r["lst2"],
+        serde_json::json!([
+            "(\\HasChildren) \"/\" \"Projects\"",
+            "(\\HasNoChildren) \"/\" \"Projects/2026\""
+        ])
+    );
+    assert_eq!(
+        r["lst3"],
+        serde_json::json!([
+            "(\\HasChildren) \"/\" \"Work\"",
+            "(\\HasNoChildren) \"/\" \"Work/2026\""
+        ])
+    );
+    assert_eq!(r["delete_parent"][0], "NO");
+    assert_eq!(r["delete_child"][0], "OK");
+    assert!(
+        r["status"][0].as_str().unwrap().contains("MESSAGES 1"),
+        "{}",
+        r["status"]
+    );
+    // INBOX now holds UIDs 2 and 3 (1 moved to Trash).
+    assert_eq!(r["search"], serde_json::json!(["2"]));
+    assert_eq!(r["search_uid"], serde_json::json!(["2 3"]));
+    assert_eq!(r["search_from"], serde_json::json!(["1 2"]));
+    assert_eq!(r["search_body"], serde_json::json!(["1"]));
+    assert_eq!(
+        r["bs"][0],
+        "1 (BODYSTRUCTURE (\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 19 1 NIL NIL NIL NIL))"
+    );
+    let lsub = r["lsub"].to_string();
+    assert!(lsub.contains("Archive") && !lsub.contains("Junk"), "{lsub}");
+    assert_eq!(site.mailbox_count("alice@example.org", "Trash"), 0);
+    assert_eq!(site.mailbox_count("alice@example.org", "Sent"), 1);
+    assert_eq!(site.mailbox_count("alice@example.org", "INBOX"), 2);
+}
+
+#[test]
+fn mbsync_syncs_both_ways() {
+    let (site, server) = site_with_mail(Profile::Sqlite, 3);
+    let home = tempfile::tempdir().unwrap();
+    let local = home.path().join("mail");
+    std::fs::create_dir_all(&local).unwrap();
+    let rc = home.path().join("mbsyncrc");
+    std::fs::write(
+        &rc,
+        format!(
+            "IMAPAccount baedal\nHost localhost\nPort {}\nUser alice@example.org\nPass pw\nSSLType IMAPS\nCertificateFile {}\n\n\
+             IMAPStore remote\nAccount baedal\n\nMaildirStore local\nPath {}/\nInbox {}/INBOX\nSubFolders Verbatim\n\n\
+             Channel sync\nFar :remote:\nNear :local:\nPatterns *\nCreate Both\nExpunge Both\nSyncState *\nSync All\n",
+            server.addr("imaps").port(),
+            site.data_dir().join("tls/cert.pem").display(),
+            local.display(),
+            local.display()
+        ),
+    )
+    .unwrap();
+    let mbsync = || {
+        let out = Command::new("mbsync")
+            .arg("-c")
+            .arg(&rc)
+            .args(["-a", "-D"])
+            .env("HOME", home.path())
+            .output()
+            .unwrap();
+        let log = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "mbsync: {log}");
+        log
+    };
+    let count = |dir: &std::path::Path| -> usize {
+        ["cur", "new"]
+            .iter()
+            .map(|d| {
+                std::fs::read_dir(dir.join(d))
+                    .map(|r| r.count())
+                    .unwrap_or(0)
+            })
+            .sum()
+    };
+    let _ = mbsync();
+    assert_eq!(count(&local.join("INBOX")), 3, "the INBOX came down");
+    assert!(
+        local.join("Sent").is_dir() && local.join("Trash").is_dir(),
+        "the folders came down"
+    );
+    // Locally: a new folder with a message, one message flagged seen, one deleted.
+    let projects = local.join("Projects");
+    for d in ["cur", "new", "tmp"] {
+        std::fs::create_dir_all(projects.join(d)).unwrap();
+    }
+    std::fs::write(
+        projects.join("new/1.local"),
+        b"Subject: local note\r\n\r\nwritten offline\r\n",
+    )
+    .unwrap();
+    let inbox_files: Vec<_> = std::fs::read_dir(local.join("INBOX/new"))
+        .unwrap()
+        .chain(std::fs::read_dir(local.join("INBOX/cur")).unwrap())
+        .map(|e| e.unwrap().path())
+        .collect();
+    std::fs::remove_file(&inbox_files[0]).unwrap();
+    let second = &inbox_files[1];
+    // Maildir: a message read locally moves to cur/ with the S flag in its name.
+    let base = second
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .split(':')
+        .next()
+        .unwrap()
+        .to_string();
+    std::fs::rename(second, local.join("INBOX/cur").join(format!("{base}:2,S"))).unwrap();
+    let log = mbsync();
+    assert_eq!(
+        site.mailbox_count("alice@example.org", "Projects"),
+        1,
+        "the new folder went up"
+    );
+    assert_eq!(
+        site.mailbox_count("alice@example.org", "INBOX"),
+        2,
+        "the local deletion went up"
+    );
+    let flags = run(
+        &site,
+        &server,
+        "m = imap(); m.select('INBOX'); print(json.dumps(s(m.fetch('1:*', '(FLAGS)')[1]))); m.logout()",
+    );
+    assert!(
+        flags.to_string().contains("\\\\Seen"),
+        "the local \\Seen went up: {flags}\n{log}"
+    );
 }

@@ -40,14 +40,6 @@ impl Session {
         if uid && !items.contains(&MessageDataItemName::Uid) {
             items.insert(0, MessageDataItemName::Uid);
         }
-        if items.iter().any(|i| {
-            matches!(
-                i,
-                MessageDataItemName::Body | MessageDataItemName::BodyStructure
-            )
-        }) {
-            return Ok(Done::no("BODYSTRUCTURE is not available yet"));
-        }
         let State::Selected(_, selected) = &self.state else {
             return Ok(Done::bad("No mailbox selected"));
         };
@@ -128,21 +120,21 @@ impl Session {
             }
             MessageDataItemName::Envelope => {
                 out.extend_from_slice(b"ENVELOPE ");
-                let header = self.header(m).await?;
+                let header = self.header_of(m).await?;
                 wire::envelope(out, &header);
             }
             MessageDataItemName::Rfc822 => {
                 out.extend_from_slice(b"RFC822 ");
-                wire::literal(out, &self.blob(m).await?);
+                wire::literal(out, &self.blob_of(m).await?);
                 return Ok(true);
             }
             MessageDataItemName::Rfc822Header => {
                 out.extend_from_slice(b"RFC822.HEADER ");
-                wire::literal(out, &self.header(m).await?);
+                wire::literal(out, &self.header_of(m).await?);
             }
             MessageDataItemName::Rfc822Text => {
                 out.extend_from_slice(b"RFC822.TEXT ");
-                let blob = self.blob(m).await?;
+                let blob = self.blob_of(m).await?;
                 wire::literal(out, &blob[header_len(&blob)..]);
                 return Ok(true);
             }
@@ -170,12 +162,18 @@ impl Session {
                 wire::literal(out, &data);
                 return Ok(!peek);
             }
+            MessageDataItemName::Body => {
+                super::bodystructure::write(out, &self.blob_of(m).await?, false)
+            }
+            MessageDataItemName::BodyStructure => {
+                super::bodystructure::write(out, &self.blob_of(m).await?, true)
+            }
             other => return Err(format!("unsupported FETCH item {other:?}")),
         }
         Ok(false)
     }
 
-    async fn blob(&self, m: &StoredMessage) -> Result<Vec<u8>, String> {
+    pub(super) async fn blob_of(&self, m: &StoredMessage) -> Result<Vec<u8>, String> {
         let mut reader = self
             .service
             .store
@@ -191,13 +189,13 @@ impl Session {
     }
 
     /// The header section: from the index cache when it is complete, else from the blob.
-    async fn header(&self, m: &StoredMessage) -> Result<Vec<u8>, String> {
+    pub(super) async fn header_of(&self, m: &StoredMessage) -> Result<Vec<u8>, String> {
         if let Ok(Some((header, _))) = self.service.store.cached_header(&m.blob_key).await
             && (header.ends_with(b"\r\n\r\n") || header == b"\r\n")
         {
             return Ok(header);
         }
-        let blob = self.blob(m).await?;
+        let blob = self.blob_of(m).await?;
         Ok(blob[..header_len(&blob)].to_vec())
     }
 
@@ -213,20 +211,20 @@ impl Session {
                 .collect()
         };
         Ok(match section {
-            None => self.blob(m).await?,
-            Some(Section::Header(None)) => self.header(m).await?,
+            None => self.blob_of(m).await?,
+            Some(Section::Header(None)) => self.header_of(m).await?,
             Some(Section::HeaderFields(None, list)) => {
-                wire::header_fields(&self.header(m).await?, &names(list), false)
+                wire::header_fields(&self.header_of(m).await?, &names(list), false)
             }
             Some(Section::HeaderFieldsNot(None, list)) => {
-                wire::header_fields(&self.header(m).await?, &names(list), true)
+                wire::header_fields(&self.header_of(m).await?, &names(list), true)
             }
             Some(Section::Text(None)) => {
-                let blob = self.blob(m).await?;
+                let blob = self.blob_of(m).await?;
                 blob[header_len(&blob)..].to_vec()
             }
             Some(other) => {
-                let blob = self.blob(m).await?;
+                let blob = self.blob_of(m).await?;
                 part_section(&blob, other).unwrap_or_default()
             }
         })

@@ -92,7 +92,7 @@ impl Session {
                         .collect::<Vec<_>>(),
                     &name,
                 );
-            if !matches(&pattern, &name) && !inbox_match {
+            if (!matches(&pattern, &name) && !inbox_match) || (lsub && !m.subscribed) {
                 continue;
             }
             let children = names

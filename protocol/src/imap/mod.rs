@@ -8,14 +8,18 @@
 //! - `mailboxes`: LIST, LSUB, STATUS, SELECT, EXAMINE, CLOSE, UNSELECT, NAMESPACE.
 //! - `selected`: the selected mailbox: sequence numbers ↔ UIDs, sequence sets, the
 //!   unsolicited EXISTS / EXPUNGE / FETCH FLAGS a session is told of.
-//! - `fetch`: FETCH and UID FETCH; `store`: STORE, EXPUNGE, UID EXPUNGE.
+//! - `fetch`: FETCH and UID FETCH; `bodystructure`: BODY and BODYSTRUCTURE.
+//! - `store`: STORE, EXPUNGE, UID EXPUNGE; `copy`: COPY, MOVE, APPEND (UIDPLUS codes).
+//! - `folders`: CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE.
+//! - `search`: SEARCH and UID SEARCH.
 //! - `wire`: response syntax (strings, literals, dates, ENVELOPE).
-//!
-//! Status: the commands a client needs to read and organise mail in existing folders;
-//! APPEND, COPY/MOVE, CREATE/DELETE/RENAME, SEARCH and BODYSTRUCTURE answer NO for now.
 
+mod bodystructure;
+mod copy;
 mod fetch;
+mod folders;
 mod mailboxes;
+mod search;
 mod selected;
 mod session;
 mod store;
@@ -24,7 +28,7 @@ mod wire;
 use std::time::Duration;
 
 use baedal_auth::LocalAuthenticator;
-use baedal_storage::{Directory, MailStore};
+use baedal_storage::{Directory, MailStore, Spool};
 use tokio_rustls::TlsAcceptor;
 
 pub use session::Session;
@@ -60,4 +64,6 @@ pub struct ImapService {
     /// Offered as STARTTLS on plain connections; LOGIN and AUTHENTICATE need TLS.
     pub tls: Option<TlsAcceptor>,
     pub limits: ImapLimits,
+    /// Where APPENDed messages are written before they enter the store.
+    pub spool: Spool,
 }

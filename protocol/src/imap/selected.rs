@@ -42,7 +42,7 @@ impl Selected {
 
 /// RFC 3501 §9 seq-set membership; `*` is the largest value in use. A range may be given
 /// high to low (RFC 3501 §6.4.8 allows `4:2`).
-fn contains(set: &SequenceSet, value: u32, largest: u32) -> bool {
+pub(super) fn contains(set: &SequenceSet, value: u32, largest: u32) -> bool {
     let resolve = |s: &SeqOrUid| match s {
         SeqOrUid::Value(v) => NonZeroU32::get(*v),
         SeqOrUid::Asterisk => largest,

@@ -274,8 +274,38 @@ impl Session {
             CommandBody::Examine { mailbox, .. } if authenticated => {
                 self.select(&mailbox, true).await
             }
-            CommandBody::Subscribe { .. } | CommandBody::Unsubscribe { .. } if authenticated => {
-                Done::ok("completed")
+            CommandBody::Subscribe { mailbox } if authenticated => {
+                self.subscribe(&mailbox, true).await
+            }
+            CommandBody::Unsubscribe { mailbox } if authenticated => {
+                self.subscribe(&mailbox, false).await
+            }
+            CommandBody::Create { mailbox } if authenticated => self.create(&mailbox).await,
+            CommandBody::Delete { mailbox } if authenticated => self.delete(&mailbox).await,
+            CommandBody::Rename { from, to } if authenticated => self.rename(&from, &to).await,
+            CommandBody::Append {
+                mailbox,
+                flags,
+                date,
+                message,
+            } if authenticated => self.append(&mailbox, &flags, date.as_ref(), &message).await,
+            CommandBody::Copy {
+                sequence_set,
+                mailbox,
+                uid,
+            } if selected => self.copy_or_move(&sequence_set, &mailbox, uid, false).await,
+            CommandBody::Move {
+                sequence_set,
+                mailbox,
+                uid,
+            } if selected => self.copy_or_move(&sequence_set, &mailbox, uid, true).await,
+            CommandBody::Search {
+                charset,
+                criteria,
+                uid,
+            } if selected => {
+                let charset = charset.map(|c| c.as_ref().to_string());
+                self.search(charset.as_deref(), &criteria, uid).await
             }
             CommandBody::Idle if authenticated => return self.idle().await,
             CommandBody::Close if selected => self.close(true).await,
@@ -307,6 +337,9 @@ impl Session {
             other if !authenticated => Done::bad(format!("{} needs authentication", other.name())),
             CommandBody::Close
             | CommandBody::Unselect
+            | CommandBody::Copy { .. }
+            | CommandBody::Move { .. }
+            | CommandBody::Search { .. }
             | CommandBody::Fetch { .. }
             | CommandBody::Store { .. }
             | CommandBody::Expunge
@@ -317,6 +350,20 @@ impl Session {
             }
             other => Done::no(format!("{} is not available yet", other.name())),
         })
+    }
+
+    pub(super) fn user_id(&self) -> Option<i64> {
+        match &self.state {
+            State::NotAuthenticated => None,
+            State::Authenticated(user) | State::Selected(user, _) => Some(user.id),
+        }
+    }
+
+    pub(super) fn user_email(&self) -> Option<String> {
+        match &self.state {
+            State::NotAuthenticated => None,
+            State::Authenticated(user) | State::Selected(user, _) => Some(user.email.clone()),
+        }
     }
 
     async fn starttls(&mut self, tag: &str) -> Result<Done, Closed> {

@@ -331,7 +331,7 @@ pub struct ImapConfig {
     pub idle_timeout: u64,
     /// Milliseconds to wait before answering a failed login.
     pub auth_failure_delay_ms: u64,
-    /// Largest command with its literals, in bytes.
+    /// Largest command with its literals, in bytes; also APPENDLIMIT (RFC 7889).
     pub max_command_size: SizeSetting,
     pub max_connections: usize,
     pub max_connections_per_ip: usize,
@@ -342,7 +342,7 @@ impl Default for ImapConfig {
         Self {
             idle_timeout: 1800,
             auth_failure_delay_ms: 2000,
-            max_command_size: SizeSetting::Text("1M".into()),
+            max_command_size: SizeSetting::Text("100M".into()),
             max_connections: 5000,
             max_connections_per_ip: 100,
         }

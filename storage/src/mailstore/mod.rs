@@ -9,7 +9,9 @@
 //! takes the mailbox row's write lock until the transaction ends, so concurrent deliveries to
 //! one mailbox get distinct, ascending UIDs on PostgreSQL and SQLite alike.
 
+mod copy;
 mod expunge;
+mod folders;
 pub mod structure;
 
 use std::sync::Arc;
@@ -41,6 +43,16 @@ pub enum MailStoreError {
     Db(#[from] DbError),
     #[error("no recipients")]
     NoRecipients,
+    #[error("no such mailbox")]
+    NoSuchMailbox,
+    #[error("the mailbox already exists")]
+    MailboxExists,
+    #[error("invalid mailbox name: {0}")]
+    InvalidName(&'static str),
+    #[error("the mailbox has children: delete them first")]
+    HasChildren,
+    #[error("INBOX cannot be deleted")]
+    InboxPermanent,
 }
 
 impl From<sqlx::Error> for MailStoreError {
@@ -58,6 +70,7 @@ pub struct Mailbox {
     pub uidvalidity: i64,
     pub uidnext: i64,
     pub highest_modseq: i64,
+    pub subscribed: bool,
     pub messages: i64,
 }
 
@@ -176,28 +189,11 @@ impl MailStore {
     ) -> Result<Vec<DeliveredCopy>, MailStoreError> {
         let size = message.size as i64;
         let mut tx = self.db.pool().begin().await?;
-        let blob_id: i64 = sqlx::query_scalar(
-            "INSERT INTO message_blobs (blob_key, size, header, structure) VALUES ($1, $2, $3, $4) \
-             RETURNING id",
-        )
-        .bind(key)
-        .bind(size)
-        .bind(message.header.clone())
-        .bind(message.structure.clone())
-        .fetch_one(&mut *tx)
-        .await?;
+        let blob_id = copy::insert_blob(&mut tx, key, message).await?;
         let mut copies = Vec::with_capacity(targets.len());
         for target in targets {
             let mailbox_id = Self::mailbox_id_for_delivery(&mut tx, target).await?;
-            let row = sqlx::query(
-                "UPDATE mailboxes SET uidnext = uidnext + 1, highest_modseq = highest_modseq + 1 \
-                 WHERE id = $1 RETURNING uidnext - 1 AS uid, highest_modseq",
-            )
-            .bind(mailbox_id)
-            .fetch_one(&mut *tx)
-            .await?;
-            let uid: i64 = row.try_get("uid")?;
-            let modseq: i64 = row.try_get("highest_modseq")?;
+            let (uid, modseq) = copy::next_uid(&mut tx, mailbox_id).await?;
             sqlx::query(
                 "INSERT INTO messages (mailbox_id, uid, blob_id, size, flags, internal_date, modseq) \
                  VALUES ($1, $2, $3, $4, '', $5, $6)",
@@ -333,7 +329,8 @@ impl MailStore {
 
 /// The columns of [`Mailbox`], for `mailbox_from_row`.
 const MAILBOX_SELECT: &str = "SELECT b.id, b.name, b.special_use, b.uidvalidity, b.uidnext, \
-     b.highest_modseq, (SELECT COUNT(*) FROM messages m WHERE m.mailbox_id = b.id) AS messages \
+     b.highest_modseq, CASE WHEN b.subscribed THEN 1 ELSE 0 END AS subscribed, \
+     (SELECT COUNT(*) FROM messages m WHERE m.mailbox_id = b.id) AS messages \
      FROM mailboxes b";
 
 fn mailbox_from_row(row: &AnyRow) -> Result<Mailbox, sqlx::Error> {
@@ -344,6 +341,7 @@ fn mailbox_from_row(row: &AnyRow) -> Result<Mailbox, sqlx::Error> {
         uidvalidity: row.try_get("uidvalidity")?,
         uidnext: row.try_get("uidnext")?,
         highest_modseq: row.try_get("highest_modseq")?,
+        subscribed: row.try_get::<i64, _>("subscribed")? != 0,
         messages: row.try_get("messages")?,
     })
 }

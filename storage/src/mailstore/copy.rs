@@ -1,0 +1,170 @@
+//! COPY, MOVE and APPEND: messages entering a mailbox other than by delivery. A copy shares
+//! the blob (one more index row); a move re-files the row; an append stores a new blob.
+
+use sqlx::{Any, Row, Transaction};
+
+use super::{DeliveryTarget, MailStore, MailStoreError};
+use crate::blob::message_key;
+use crate::spool::SpooledMessage;
+
+/// Source UID → new UID, for COPYUID / APPENDUID (RFC 4315).
+pub type UidMap = Vec<(i64, i64)>;
+
+/// The next UID of a mailbox and a new modseq, taking the mailbox row's lock.
+pub(super) async fn next_uid(
+    tx: &mut Transaction<'static, Any>,
+    mailbox_id: i64,
+) -> Result<(i64, i64), sqlx::Error> {
+    let row = sqlx::query(
+        "UPDATE mailboxes SET uidnext = uidnext + 1, highest_modseq = highest_modseq + 1 \
+         WHERE id = $1 RETURNING uidnext - 1 AS uid, highest_modseq",
+    )
+    .bind(mailbox_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok((row.try_get("uid")?, row.try_get("highest_modseq")?))
+}
+
+/// The index row of a new blob, with its cached header section and MIME structure.
+pub(super) async fn insert_blob(
+    tx: &mut Transaction<'static, Any>,
+    key: &str,
+    message: &SpooledMessage,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO message_blobs (blob_key, size, header, structure) VALUES ($1, $2, $3, $4) RETURNING id",
+    )
+    .bind(key)
+    .bind(message.size as i64)
+    .bind(message.header.clone())
+    .bind(message.structure.clone())
+    .fetch_one(&mut **tx)
+    .await
+}
+
+impl MailStore {
+    /// Copies messages to another mailbox of the same user; each copy counts toward quota.
+    pub async fn copy_messages(
+        &self,
+        from: i64,
+        uids: &[i64],
+        to: i64,
+    ) -> Result<UidMap, MailStoreError> {
+        let mut tx = self.db.pool().begin().await?;
+        let mut map = Vec::with_capacity(uids.len());
+        let mut added = 0i64;
+        for &uid in uids {
+            let Some(row) = sqlx::query("SELECT blob_id, size, flags, internal_date FROM messages WHERE mailbox_id = $1 AND uid = $2")
+                .bind(from)
+                .bind(uid)
+                .fetch_optional(&mut *tx)
+                .await?
+            else {
+                continue;
+            };
+            let (new_uid, modseq) = next_uid(&mut tx, to).await?;
+            let size: i64 = row.try_get("size")?;
+            sqlx::query(
+                "INSERT INTO messages (mailbox_id, uid, blob_id, size, flags, internal_date, modseq) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(to)
+            .bind(new_uid)
+            .bind(row.try_get::<i64, _>("blob_id")?)
+            .bind(size)
+            .bind(row.try_get::<String, _>("flags")?)
+            .bind(row.try_get::<i64, _>("internal_date")?)
+            .bind(modseq)
+            .execute(&mut *tx)
+            .await?;
+            added += size;
+            map.push((uid, new_uid));
+        }
+        sqlx::query("UPDATE virtual_users SET used_quota = used_quota + $1 WHERE id = (SELECT user_id FROM mailboxes WHERE id = $2)")
+            .bind(added)
+            .bind(to)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(map)
+    }
+
+    /// Moves messages to another mailbox (RFC 6851): each row gets the target's next UID in
+    /// one transaction, so no copy is ever visible twice and the quota does not change.
+    pub async fn move_messages(
+        &self,
+        from: i64,
+        uids: &[i64],
+        to: i64,
+    ) -> Result<UidMap, MailStoreError> {
+        let mut tx = self.db.pool().begin().await?;
+        let mut map = Vec::with_capacity(uids.len());
+        for &uid in uids {
+            let (new_uid, modseq) = next_uid(&mut tx, to).await?;
+            let moved = sqlx::query("UPDATE messages SET mailbox_id = $1, uid = $2, modseq = $3 WHERE mailbox_id = $4 AND uid = $5")
+                .bind(to)
+                .bind(new_uid)
+                .bind(modseq)
+                .bind(from)
+                .bind(uid)
+                .execute(&mut *tx)
+                .await?;
+            if moved.rows_affected() > 0 {
+                map.push((uid, new_uid));
+            }
+        }
+        sqlx::query("UPDATE mailboxes SET highest_modseq = highest_modseq + 1 WHERE id = $1")
+            .bind(from)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(map)
+    }
+
+    /// Stores a new message in a mailbox with the given flags and internal date (IMAP
+    /// APPEND). Returns its UID.
+    pub async fn append(
+        &self,
+        message: SpooledMessage,
+        target: &DeliveryTarget,
+        mailbox_id: i64,
+        flags: &str,
+        internal_date: i64,
+    ) -> Result<i64, MailStoreError> {
+        let key = message_key(&target.maildir, &message.unique, message.size);
+        self.blobs.put_file(&key, message.path()).await?;
+        let result = async {
+            let mut tx = self.db.pool().begin().await?;
+            let blob_id = insert_blob(&mut tx, &key, &message).await?;
+            let (uid, modseq) = next_uid(&mut tx, mailbox_id).await?;
+            sqlx::query(
+                "INSERT INTO messages (mailbox_id, uid, blob_id, size, flags, internal_date, modseq) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(mailbox_id)
+            .bind(uid)
+            .bind(blob_id)
+            .bind(message.size as i64)
+            .bind(flags)
+            .bind(internal_date)
+            .bind(modseq)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("UPDATE virtual_users SET used_quota = used_quota + $1 WHERE id = $2")
+                .bind(message.size as i64)
+                .bind(target.user_id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(uid)
+        }
+        .await;
+        match result {
+            Ok(uid) => Ok(uid),
+            Err(e) => {
+                let _ = self.blobs.delete(&key).await;
+                Err(e.into())
+            }
+        }
+    }
+}

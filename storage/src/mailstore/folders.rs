@@ -1,0 +1,186 @@
+//! Creating, deleting, renaming and subscribing mailboxes (IMAP CREATE, DELETE, RENAME,
+//! SUBSCRIBE). The hierarchy delimiter is `/`.
+
+use sqlx::{Any, Transaction};
+
+use super::{MailStore, MailStoreError, now_secs};
+
+/// Longest mailbox name, in bytes.
+pub const MAX_MAILBOX_NAME: usize = 255;
+
+fn check_name(name: &str) -> Result<(), MailStoreError> {
+    let bad = MailStoreError::InvalidName;
+    if name.is_empty() || name.len() > MAX_MAILBOX_NAME {
+        return Err(bad("empty or longer than 255 bytes"));
+    }
+    if name.split('/').any(str::is_empty) {
+        return Err(bad("empty hierarchy level"));
+    }
+    if name.chars().any(|c| c.is_control() || c == '*' || c == '%') {
+        return Err(bad("control characters and wildcards are not allowed"));
+    }
+    Ok(())
+}
+
+/// A UIDVALIDITY never used before for this user: a new mailbox under an old name must not
+/// let clients keep their cached UIDs (RFC 3501 §2.3.1.1).
+async fn fresh_uidvalidity(
+    tx: &mut Transaction<'static, Any>,
+    user_id: i64,
+) -> Result<i64, sqlx::Error> {
+    let max: Option<i64> =
+        sqlx::query_scalar("SELECT MAX(uidvalidity) FROM mailboxes WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_one(&mut **tx)
+            .await?;
+    Ok(now_secs().max(max.unwrap_or(0) + 1))
+}
+
+impl MailStore {
+    /// Creates a mailbox and any missing superiors (RFC 3501 §6.3.3).
+    pub async fn create_mailbox(&self, user_id: i64, name: &str) -> Result<(), MailStoreError> {
+        check_name(name)?;
+        if name.eq_ignore_ascii_case("INBOX") {
+            return Err(MailStoreError::MailboxExists);
+        }
+        let mut tx = self.db.pool().begin().await?;
+        let levels: Vec<&str> = name.split('/').collect();
+        for depth in 1..=levels.len() {
+            let path = levels[..depth].join("/");
+            let exists: Option<i64> =
+                sqlx::query_scalar("SELECT id FROM mailboxes WHERE user_id = $1 AND name = $2")
+                    .bind(user_id)
+                    .bind(&path)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            match exists {
+                Some(_) if depth == levels.len() => return Err(MailStoreError::MailboxExists),
+                Some(_) => continue,
+                None => {
+                    let uidvalidity = fresh_uidvalidity(&mut tx, user_id).await?;
+                    sqlx::query(
+                        "INSERT INTO mailboxes (user_id, name, uidvalidity) VALUES ($1, $2, $3)",
+                    )
+                    .bind(user_id)
+                    .bind(&path)
+                    .bind(uidvalidity)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Deletes a mailbox and its messages (RFC 3501 §6.3.4); not INBOX, not with children.
+    pub async fn delete_mailbox(&self, user_id: i64, name: &str) -> Result<(), MailStoreError> {
+        if name.eq_ignore_ascii_case("INBOX") {
+            return Err(MailStoreError::InboxPermanent);
+        }
+        let mailbox = self
+            .mailbox(user_id, name)
+            .await?
+            .ok_or(MailStoreError::NoSuchMailbox)?;
+        let children: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM mailboxes WHERE user_id = $1 AND name LIKE $2 ESCAPE '\\'",
+        )
+        .bind(user_id)
+        .bind(format!("{}/%", like_escape(name)))
+        .fetch_one(self.db.pool())
+        .await?;
+        if children > 0 {
+            return Err(MailStoreError::HasChildren);
+        }
+        let uids: Vec<i64> = self
+            .messages(mailbox.id)
+            .await?
+            .iter()
+            .map(|m| m.uid)
+            .collect();
+        self.expunge(mailbox.id, &uids).await?;
+        sqlx::query("DELETE FROM mailboxes WHERE id = $1")
+            .bind(mailbox.id)
+            .execute(self.db.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Renames a mailbox and its children (RFC 3501 §6.3.5). Renaming INBOX moves its
+    /// messages to a new mailbox and leaves INBOX empty.
+    pub async fn rename_mailbox(
+        &self,
+        user_id: i64,
+        from: &str,
+        to: &str,
+    ) -> Result<(), MailStoreError> {
+        check_name(to)?;
+        if to.eq_ignore_ascii_case("INBOX") || self.mailbox(user_id, to).await?.is_some() {
+            return Err(MailStoreError::MailboxExists);
+        }
+        let source = self
+            .mailbox(user_id, from)
+            .await?
+            .ok_or(MailStoreError::NoSuchMailbox)?;
+        if source.name == "INBOX" {
+            self.create_mailbox(user_id, to).await?;
+            let target = self
+                .mailbox(user_id, to)
+                .await?
+                .ok_or(MailStoreError::NoSuchMailbox)?;
+            let uids: Vec<i64> = self
+                .messages(source.id)
+                .await?
+                .iter()
+                .map(|m| m.uid)
+                .collect();
+            self.move_messages(source.id, &uids, target.id).await?;
+            return Ok(());
+        }
+        let mut tx = self.db.pool().begin().await?;
+        let family: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT id, name FROM mailboxes WHERE user_id = $1 AND (name = $2 OR name LIKE $3 ESCAPE '\\')",
+        )
+        .bind(user_id)
+        .bind(&source.name)
+        .bind(format!("{}/%", like_escape(&source.name)))
+        .fetch_all(&mut *tx)
+        .await?;
+        for (id, name) in family {
+            let renamed = format!("{to}{}", &name[source.name.len()..]);
+            sqlx::query("UPDATE mailboxes SET name = $1 WHERE id = $2")
+                .bind(renamed)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn set_subscribed(
+        &self,
+        user_id: i64,
+        name: &str,
+        subscribed: bool,
+    ) -> Result<(), MailStoreError> {
+        let done =
+            sqlx::query("UPDATE mailboxes SET subscribed = $1 WHERE user_id = $2 AND name = $3")
+                .bind(subscribed)
+                .bind(user_id)
+                .bind(name)
+                .execute(self.db.pool())
+                .await?;
+        if done.rows_affected() == 0 {
+            return Err(MailStoreError::NoSuchMailbox);
+        }
+        Ok(())
+    }
+}
+
+/// Escapes LIKE's wildcards in a literal prefix (used with `ESCAPE '\'`).
+fn like_escape(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
