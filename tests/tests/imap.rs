@@ -151,7 +151,7 @@ print(json.dumps({"caps": caps, "list": lst, "status": status, "sel": sel, "head
     );
     assert!(
         r["first_lines"][0].as_str().unwrap().starts_with(&format!(
-            "1 (UID 1 RFC822.SIZE {} FLAGS ()",
+            "1 (UID 1 RFC822.SIZE {} FLAGS (\\Recent)",
             stored[0].len()
         )),
         "{}",
@@ -162,12 +162,12 @@ print(json.dumps({"caps": caps, "list": lst, "status": status, "sel": sel, "head
         "1 (ENVELOPE (\"Sat, 21 Nov 2026 06:35:00 +0000\" \"message 1\" ((\"Bob Lee\" NIL \"bob\" \"remote.test\")) ((\"Bob Lee\" NIL \"bob\" \"remote.test\")) ((\"Bob Lee\" NIL \"bob\" \"remote.test\")) ((NIL NIL \"alice\" \"example.org\")) NIL NIL NIL \"<1@remote.test>\"))"
     );
     assert_eq!(
-        r["peek_flags"][0], "1 (FLAGS ())",
+        r["peek_flags"][0], "1 (FLAGS (\\Recent))",
         "BODY.PEEK does not set \\Seen"
     );
     assert_eq!(r["body"].as_str().unwrap().as_bytes(), &stored[0][..]);
     assert_eq!(
-        r["seen_flags"][0], "1 (FLAGS (\\Seen))",
+        r["seen_flags"][0], "1 (FLAGS (\\Seen \\Recent))",
         "BODY[] sets \\Seen"
     );
     assert_eq!(r["partial"][1], "of mess", "BODY[TEXT]<5.7>");
@@ -179,13 +179,17 @@ print(json.dumps({"caps": caps, "list": lst, "status": status, "sel": sel, "head
         "{}",
         r["partial"]
     );
-    assert_eq!(r["store"][0], "2 (FLAGS (\\Flagged $Label1) UID 2)");
+    // The first session to select the mailbox sees its messages as \Recent.
+    assert_eq!(
+        r["store"][0],
+        "2 (FLAGS (\\Flagged $Label1 \\Recent) UID 2)"
+    );
     assert_eq!(r["expunge"], serde_json::json!(["3"]));
     assert_eq!(
         r["after"],
         serde_json::json!([
-            "1 (UID 1 FLAGS (\\Seen))",
-            "2 (UID 2 FLAGS (\\Flagged $Label1))"
+            "1 (UID 1 FLAGS (\\Seen \\Recent))",
+            "2 (UID 2 FLAGS (\\Flagged $Label1 \\Recent))"
         ])
     );
     assert_eq!(r["again"], serde_json::json!(["2"]));
@@ -276,13 +280,15 @@ delivered = time.time()
 smtp.quit()
 line = f.readline()
 woken = time.time()
+recent = f.readline()
 cmd('DONE')
 done = f.readline()
-print(json.dumps({"cont": s(cont), "line": s(line), "latency": woken - delivered, "done": s(done)}))
+print(json.dumps({"cont": s(cont), "line": s(line), "recent": s(recent), "latency": woken - delivered, "done": s(done)}))
 "#,
     );
     assert_eq!(r["cont"], "+ idling\r\n");
     assert_eq!(r["line"], "* 2 EXISTS\r\n");
+    assert_eq!(r["recent"], "* 2 RECENT\r\n");
     assert!(
         r["latency"].as_f64().unwrap() < 1.0,
         "told within a second: {}",
@@ -430,13 +436,16 @@ print(json.dumps({"list": lst, "append": append, "move": move, "move_data": move
         r["move_data"]
     );
     assert_eq!(r["copy"][0], "OK");
-    assert_eq!(r["trash"], serde_json::json!(["1 (UID 1 FLAGS ())"]));
+    assert_eq!(
+        r["trash"],
+        serde_json::json!(["1 (UID 1 FLAGS (\\Recent))"])
+    );
     let sent_back = &r["sent_back"];
     assert!(
         sent_back[0]
             .as_str()
             .unwrap()
-            .contains("FLAGS (\\Seen) INTERNALDATE \"21-Nov-2026 06:35:00 +0000\""),
+            .contains("FLAGS (\\Seen \\Recent) INTERNALDATE \"21-Nov-2026 06:35:00 +0000\""),
         "{sent_back}"
     );
     assert_eq!(
@@ -579,5 +588,168 @@ fn mbsync_syncs_both_ways() {
     assert!(
         flags.to_string().contains("\\\\Seen"),
         "the local \\Seen went up: {flags}\n{log}"
+    );
+}
+
+#[test]
+fn recent_quota_and_a_flood_of_commands() {
+    let (site, server) = site_with_mail(Profile::Sqlite, 2);
+    site.cli(&["user", "quota", "alice@example.org", "10M"])
+        .ok();
+    let r = run(
+        &site,
+        &server,
+        r#"
+a = imap()
+first = s(a.select("INBOX")[1]); first_recent = s(a.untagged_responses.get("RECENT"))
+recent_flags = s(a.fetch("1", "(FLAGS)")[1])
+search_recent = s(a.search(None, "RECENT")[1])
+b = imap()
+second = s(b.select("INBOX")[1]); second_recent = s(b.untagged_responses.get("RECENT"))
+quota_root = s(b._simple_command("GETQUOTAROOT", "INBOX")); quota = s(b.untagged_responses.get("QUOTA")); root = s(b.untagged_responses.get("QUOTAROOT"))
+# 2,000 pipelined NOOPs: every one answered, in order, and the session goes on.
+raw = ctx.wrap_socket(socket.create_connection(("localhost", int(os.environ["IMAPS_PORT"])), timeout=30), server_hostname="localhost")
+f = raw.makefile("rb"); f.readline()
+raw.sendall(b"".join(b"n%d NOOP\r\n" % i for i in range(2000)) + b"z LOGOUT\r\n")
+tags = [f.readline().split(b" ")[0] for _ in range(2002)]
+print(json.dumps({"first_recent": first_recent, "recent_flags": recent_flags, "search_recent": search_recent,
+  "second_recent": second_recent, "quota_root": quota_root, "quota": quota, "root": root,
+  "tags_ok": tags[:2000] == [b"n%d" % i for i in range(2000)], "bye": s(tags[2000])}))
+"#,
+    );
+    assert_eq!(r["first_recent"], serde_json::json!(["2"]), "{r}");
+    assert_eq!(
+        r["recent_flags"],
+        serde_json::json!(["1 (FLAGS (\\Recent))"])
+    );
+    assert_eq!(r["search_recent"], serde_json::json!(["1 2"]));
+    assert_eq!(
+        r["second_recent"],
+        serde_json::json!(["0"]),
+        "only one session gets \\Recent"
+    );
+    let used_kib = (site
+        .stored_messages("alice@example.org")
+        .iter()
+        .map(Vec::len)
+        .sum::<usize>() as u64)
+        .div_ceil(1024);
+    assert_eq!(
+        r["quota"],
+        serde_json::json!([format!("\"\" (STORAGE {used_kib} 10240)")])
+    );
+    assert_eq!(r["root"], serde_json::json!(["\"INBOX\" \"\""]));
+    assert_eq!(r["tags_ok"], true);
+    assert_eq!(r["bye"], "*");
+}
+
+#[test]
+fn bodystructure_and_envelope_of_tricky_mime() {
+    let site = Site::with_config(Profile::Sqlite, "");
+    site.add_users("example.org", &["alice"]);
+    let server = site.serve();
+    let tricky = "From: =?UTF-8?B?67CV7KeA7Jew?= <jiyeon@remote.test>\r\n\
+To: alice@example.org\r\n\
+Subject: =?UTF-8?Q?R=C3=A9sum=C3=A9_attached?=\r\n\
+Date: Sat, 21 Nov 2026 06:35:00 +0000\r\n\
+Message-ID: <tricky@remote.test>\r\n\
+MIME-Version: 1.0\r\n\
+Content-Type: multipart/mixed; boundary=outer\r\n\
+\r\n\
+preamble\r\n\
+--outer\r\n\
+Content-Type: multipart/alternative; boundary=inner\r\n\
+\r\n\
+--inner\r\n\
+Content-Type: text/plain; charset=utf-8\r\n\
+Content-Transfer-Encoding: quoted-printable\r\n\
+\r\n\
+Caf=C3=A9\r\n\
+--inner\r\n\
+Content-Type: text/html; charset=utf-8\r\n\
+\r\n\
+<p>Caf\u{e9}</p>\r\n\
+--inner--\r\n\
+--outer\r\n\
+Content-Type: application/octet-stream\r\n\
+Content-Disposition: attachment; filename*=UTF-8''r%C3%A9sum%C3%A9.pdf\r\n\
+Content-Transfer-Encoding: base64\r\n\
+\r\n\
+JVBERi0xLjQK\r\n\
+--outer\r\n\
+Content-Type: message/rfc822\r\n\
+\r\n\
+Subject: inner message\r\n\
+From: x@y.test\r\n\
+\r\n\
+inner body\r\n\
+--outer\r\n\
+Content-Type: text/plain; broken=\r\n\
+\r\n\
+malformed part without closing boundary\r\n";
+    let r = smtp::send(
+        server.addr("smtp"),
+        "jiyeon@remote.test",
+        &["alice@example.org"],
+        tricky.as_bytes(),
+        &["--smtputf8"],
+    );
+    assert_reply(&r["data"], 250, "2.0.0");
+    let r = run(
+        &site,
+        &server,
+        r#"
+m = imap(); m.select("INBOX")
+bs = s(m.fetch("1", "(BODYSTRUCTURE)")[1])
+env = s(m.fetch("1", "(ENVELOPE)")[1])
+part11 = s(m.fetch("1", "(BODY.PEEK[1.1])")[1][0][1])
+part2mime = s(m.fetch("1", "(BODY.PEEK[2.MIME])")[1][0][1])
+part3header = s(m.fetch("1", "(BODY.PEEK[3.HEADER])")[1][0][1])
+part3text = s(m.fetch("1", "(BODY.PEEK[3.TEXT])")[1][0][1])
+print(json.dumps({"bs": bs, "env": env, "part11": part11, "part2mime": part2mime, "part3header": part3header, "part3text": part3text}))
+"#,
+    );
+    let bs = r["bs"].to_string();
+    for expected in [
+        "(\\\"text\\\" \\\"plain\\\" (\\\"charset\\\" \\\"utf-8\\\") NIL NIL \\\"quoted-printable\\\" 9 1",
+        "(\\\"text\\\" \\\"html\\\" (\\\"charset\\\" \\\"utf-8\\\")",
+        "\\\"alternative\\\" (\\\"boundary\\\" \\\"inner\\\")",
+        "\\\"application\\\" \\\"octet-stream\\\" NIL NIL NIL \\\"base64\\\" 12 NIL (\\\"attachment\\\" (\\\"filename\\\" {12}",
+        "\\\"message\\\" \\\"rfc822\\\" NIL NIL NIL \\\"7bit\\\"",
+        "\\\"inner message\\\"",
+        "\\\"mixed\\\" (\\\"boundary\\\" \\\"outer\\\")",
+    ] {
+        assert!(bs.contains(expected), "{expected} in {bs}");
+    }
+    let env = r["env"][0].as_str().unwrap();
+    assert!(
+        env.contains("\"=?UTF-8?Q?R=C3=A9sum=C3=A9_attached?=\""),
+        "ENVELOPE keeps encoded words: {env}"
+    );
+    assert!(
+        env.contains("((\"=?UTF-8?B?67CV7KeA7Jew?=\" NIL \"jiyeon\" \"remote.test\"))"),
+        "{env}"
+    );
+    assert_eq!(r["part11"], "Caf=C3=A9");
+    assert!(
+        r["part2mime"]
+            .as_str()
+            .unwrap()
+            .starts_with("Content-Type: application/octet-stream\r\n"),
+        "{}",
+        r["part2mime"]
+    );
+    assert!(
+        r["part3header"]
+            .as_str()
+            .unwrap()
+            .starts_with("Subject: inner message\r\n"),
+        "{}",
+        r["part3header"]
+    );
+    assert!(
+        r["part3text"].as_str().unwrap().starts_with("inner body"),
+        "{}",
+        r["part3text"]
     );
 }

@@ -67,7 +67,12 @@ impl Session {
             }
             if marks_seen && !read_only && !has_flag(&message.flags, "\\Seen") {
                 let flags = format!("{} \\Seen", message.flags).trim().to_string();
-                line.extend_from_slice(format!(" FLAGS ({flags})").as_bytes());
+                let shown = if self.flags_of(&message).contains("\\Recent") {
+                    format!("{flags} \\Recent")
+                } else {
+                    flags.clone()
+                };
+                line.extend_from_slice(format!(" FLAGS ({shown})").as_bytes());
                 seen_updates.push((i, message.uid, flags));
             }
             line.extend_from_slice(b")\r\n");
@@ -110,7 +115,7 @@ impl Session {
         match item {
             MessageDataItemName::Uid => out.extend_from_slice(format!("UID {}", m.uid).as_bytes()),
             MessageDataItemName::Flags => {
-                out.extend_from_slice(format!("FLAGS ({})", m.flags).as_bytes())
+                out.extend_from_slice(format!("FLAGS ({})", self.flags_of(m)).as_bytes())
             }
             MessageDataItemName::InternalDate => out.extend_from_slice(
                 format!("INTERNALDATE \"{}\"", wire::internal_date(m.internal_date)).as_bytes(),
@@ -171,6 +176,14 @@ impl Session {
             other => return Err(format!("unsupported FETCH item {other:?}")),
         }
         Ok(false)
+    }
+
+    /// Flags as the client sees them (with \Recent).
+    pub(super) fn flags_of(&self, m: &StoredMessage) -> String {
+        match &self.state {
+            State::Selected(_, selected) => selected.flags(m),
+            _ => m.flags.clone(),
+        }
     }
 
     pub(super) async fn blob_of(&self, m: &StoredMessage) -> Result<Vec<u8>, String> {

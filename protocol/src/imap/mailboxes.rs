@@ -141,7 +141,13 @@ impl Session {
             .iter()
             .filter_map(|item| match item {
                 StatusDataItemName::Messages => Some(format!("MESSAGES {}", messages.len())),
-                StatusDataItemName::Recent => Some("RECENT 0".to_string()),
+                StatusDataItemName::Recent => Some(format!(
+                    "RECENT {}",
+                    messages
+                        .iter()
+                        .filter(|m| m.uid >= found.first_recent_uid)
+                        .count()
+                )),
                 StatusDataItemName::UidNext => Some(format!("UIDNEXT {}", found.uidnext)),
                 StatusDataItemName::UidValidity => {
                     Some(format!("UIDVALIDITY {}", found.uidvalidity))
@@ -174,6 +180,23 @@ impl Session {
             Err(e) => return self.unavailable(e),
         };
         let first_unseen = messages.iter().position(|m| !has_flag(&m.flags, "\\Seen"));
+        // RFC 3501 §2.3.2: SELECT claims the recent messages; EXAMINE only looks.
+        let recent: std::collections::HashSet<i64> = if read_only {
+            messages
+                .iter()
+                .filter(|m| m.uid >= found.first_recent_uid)
+                .map(|m| m.uid)
+                .collect()
+        } else {
+            match self.service.store.claim_recent(found.id).await {
+                Ok((from, to)) => messages
+                    .iter()
+                    .filter(|m| (from..to).contains(&m.uid))
+                    .map(|m| m.uid)
+                    .collect(),
+                Err(e) => return self.unavailable(e),
+            }
+        };
         let mut out = String::new();
         out.push_str("* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\n");
         if read_only {
@@ -181,7 +204,11 @@ impl Session {
         } else {
             out.push_str("* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] Flags permitted\r\n");
         }
-        out.push_str(&format!("* {} EXISTS\r\n* 0 RECENT\r\n", messages.len()));
+        out.push_str(&format!(
+            "* {} EXISTS\r\n* {} RECENT\r\n",
+            messages.len(),
+            recent.len()
+        ));
         if let Some(i) = first_unseen {
             out.push_str(&format!("* OK [UNSEEN {}] First unseen\r\n", i + 1));
         }
@@ -197,6 +224,7 @@ impl Session {
                 mailbox: found,
                 read_only,
                 messages,
+                recent,
             },
         );
         let (mode, verb) = if read_only {
@@ -243,13 +271,31 @@ impl Session {
         let State::Selected(_, selected) = &mut self.state else {
             return;
         };
-        match self.service.store.messages(selected.mailbox.id).await {
-            Ok(now) => {
-                let old = std::mem::take(&mut selected.messages);
-                selected.messages = changes(&old, now, self.conn.output());
+        let now = match self.service.store.messages(selected.mailbox.id).await {
+            Ok(now) => now,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot refresh the selected mailbox");
+                return;
             }
-            Err(e) => tracing::error!(error = %e, "cannot refresh the selected mailbox"),
+        };
+        if !selected.read_only
+            && now.last().map(|m| m.uid) > selected.messages.last().map(|m| m.uid)
+        {
+            match self.service.store.claim_recent(selected.mailbox.id).await {
+                Ok((from, to)) => selected.recent.extend(
+                    now.iter()
+                        .filter(|m| (from..to).contains(&m.uid))
+                        .map(|m| m.uid),
+                ),
+                Err(e) => tracing::error!(error = %e, "cannot claim recent messages"),
+            }
         }
+        selected
+            .recent
+            .retain(|uid| now.binary_search_by_key(uid, |m| m.uid).is_ok());
+        let old = std::mem::take(&mut selected.messages);
+        let recent = selected.recent.len();
+        selected.messages = changes(&old, now, recent, self.conn.output());
     }
 
     pub(super) fn unavailable(&self, e: impl std::fmt::Display) -> Done {

@@ -11,7 +11,7 @@
 //! - `fetch`: FETCH and UID FETCH; `bodystructure`: BODY and BODYSTRUCTURE.
 //! - `store`: STORE, EXPUNGE, UID EXPUNGE; `copy`: COPY, MOVE, APPEND (UIDPLUS codes).
 //! - `folders`: CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE.
-//! - `search`: SEARCH and UID SEARCH.
+//! - `search`: SEARCH and UID SEARCH; `quota`: GETQUOTA, GETQUOTAROOT (RFC 9208).
 //! - `wire`: response syntax (strings, literals, dates, ENVELOPE).
 
 mod bodystructure;
@@ -19,6 +19,7 @@ mod copy;
 mod fetch;
 mod folders;
 mod mailboxes;
+mod quota;
 mod search;
 mod selected;
 mod session;
@@ -41,7 +42,8 @@ pub struct ImapLimits {
     pub auth_failure_delay: Duration,
     /// Largest command including its literals.
     pub max_command: u32,
-    /// How often an IDLE session looks for changes.
+    /// How often an IDLE session looks for changes made by other processes (changes in this
+    /// process wake it at once).
     pub idle_poll: Duration,
 }
 
@@ -51,7 +53,7 @@ impl Default for ImapLimits {
             idle_timeout: Duration::from_secs(1800),
             auth_failure_delay: Duration::from_secs(2),
             max_command: 1024 * 1024,
-            idle_poll: Duration::from_millis(500),
+            idle_poll: Duration::from_secs(30),
         }
     }
 }

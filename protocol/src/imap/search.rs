@@ -13,6 +13,7 @@ use super::session::{Done, Session, State};
 /// What a message offers to search keys; header and body are read only when a key needs them.
 struct Candidate<'a> {
     seq: u32,
+    recent: bool,
     largest_seq: u32,
     largest_uid: u32,
     message: &'a StoredMessage,
@@ -107,9 +108,9 @@ impl Candidate<'_> {
             SearchKey::Unseen => !has_flag(&m.flags, "\\Seen"),
             SearchKey::Keyword(k) => has_flag(&m.flags, k.as_ref()),
             SearchKey::Unkeyword(k) => !has_flag(&m.flags, k.as_ref()),
-            // \Recent is not kept: no message is recent, every one is old.
-            SearchKey::Recent | SearchKey::New => false,
-            SearchKey::Old => true,
+            SearchKey::Recent => self.recent,
+            SearchKey::New => self.recent && !has_flag(&m.flags, "\\Seen"),
+            SearchKey::Old => !self.recent,
             SearchKey::Larger(n) => m.size > i64::from(*n),
             SearchKey::Smaller(n) => m.size < i64::from(*n),
             SearchKey::Before(d) => day(m.internal_date) < *d.as_ref(),
@@ -183,6 +184,7 @@ impl Session {
             return Done::bad("No mailbox selected");
         };
         let messages = selected.messages.clone();
+        let recent = selected.recent.clone();
         let key = SearchKey::And(criteria.clone());
         let (header_needed, body_needed) = (needs_header(&key), needs_body(&key));
         let largest_uid = messages.last().map(|m| m.uid as u32).unwrap_or(0);
@@ -206,6 +208,7 @@ impl Session {
             };
             let candidate = Candidate {
                 seq: i as u32 + 1,
+                recent: recent.contains(&m.uid),
                 largest_seq: messages.len() as u32,
                 largest_uid,
                 message: m,

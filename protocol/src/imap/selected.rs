@@ -1,6 +1,7 @@
 //! The selected mailbox: a snapshot of its messages in UID order (sequence number = index
 //! + 1, UID lookups by binary search), refreshed to tell the client what others changed.
 
+use std::collections::HashSet;
 use std::num::NonZeroU32;
 
 use baedal_storage::mailstore::{Mailbox, StoredMessage};
@@ -10,6 +11,8 @@ pub(super) struct Selected {
     pub mailbox: Mailbox,
     pub read_only: bool,
     pub messages: Vec<StoredMessage>,
+    /// UIDs that are \Recent for this session (RFC 3501 §2.3.2).
+    pub recent: HashSet<i64>,
 }
 
 impl Selected {
@@ -32,6 +35,15 @@ impl Selected {
             })
             .map(|(i, _)| i)
             .collect()
+    }
+
+    /// A message's flags as the client sees them: stored flags plus \Recent.
+    pub fn flags(&self, m: &StoredMessage) -> String {
+        if self.recent.contains(&m.uid) {
+            format!("{} \\Recent", m.flags).trim().to_string()
+        } else {
+            m.flags.clone()
+        }
     }
 
     /// The index of a UID (O(log n)).
@@ -61,6 +73,7 @@ pub(super) fn contains(set: &SequenceSet, value: u32, largest: u32) -> bool {
 pub(super) fn changes(
     old: &[StoredMessage],
     new: Vec<StoredMessage>,
+    recent: usize,
     out: &mut Vec<u8>,
 ) -> Vec<StoredMessage> {
     // Expunges, highest sequence number first so the numbers stay right as they apply.
@@ -93,7 +106,9 @@ pub(super) fn changes(
         }
     }
     if new.len() > remaining.len() {
-        out.extend_from_slice(format!("* {} EXISTS\r\n", new.len()).as_bytes());
+        out.extend_from_slice(
+            format!("* {} EXISTS\r\n* {recent} RECENT\r\n", new.len()).as_bytes(),
+        );
     }
     new
 }

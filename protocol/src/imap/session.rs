@@ -113,6 +113,8 @@ impl Session {
 
     /// RFC 3501 §6.1.1, with what this state and connection allow.
     fn capabilities(&self) -> String {
+        // RFC 7889: the largest APPEND accepted.
+        let appendlimit = format!("APPENDLIMIT={}", self.service.limits.max_command);
         let mut caps = vec![
             "IMAP4rev1",
             "LITERAL+",
@@ -122,9 +124,13 @@ impl Session {
             "NAMESPACE",
             "UNSELECT",
             "UIDPLUS",
+            "MOVE",
             "ENABLE",
             "SPECIAL-USE",
             "CHILDREN",
+            "QUOTA",
+            "QUOTA=RES-STORAGE",
+            &appendlimit,
         ];
         if matches!(self.state, State::NotAuthenticated) {
             if self.tls {
@@ -281,6 +287,13 @@ impl Session {
                 self.subscribe(&mailbox, false).await
             }
             CommandBody::Create { mailbox } if authenticated => self.create(&mailbox).await,
+            CommandBody::GetQuotaRoot { mailbox } if authenticated => {
+                self.get_quota_root(&mailbox).await
+            }
+            CommandBody::GetQuota { root } if authenticated => self.get_quota(root.as_ref()).await,
+            CommandBody::SetQuota { .. } if authenticated => {
+                Done::no("[NOPERM] Quotas are set with the baedal CLI")
+            }
             CommandBody::Delete { mailbox } if authenticated => self.delete(&mailbox).await,
             CommandBody::Rename { from, to } if authenticated => self.rename(&from, &to).await,
             CommandBody::Append {
@@ -492,25 +505,44 @@ impl Session {
 
     /// RFC 2177 IDLE: "+ idling", changes as they happen, until DONE.
     async fn idle(&mut self) -> Result<Done, Closed> {
+        enum Event {
+            Line(Result<Vec<u8>, Closed>),
+            Changed,
+            Tick,
+        }
+        // Subscribe before the continuation, so no change slips between them.
+        let mut changes = self.service.store.subscribe();
+        let selected_id = match &self.state {
+            State::Selected(_, selected) => Some(selected.mailbox.id),
+            _ => None,
+        };
         self.conn.queue(b"+ idling\r\n");
         self.conn.flush().await?;
         let started = tokio::time::Instant::now();
+        let poll = self.service.limits.idle_poll;
         loop {
-            match tokio::time::timeout(self.service.limits.idle_poll, self.read_raw_line()).await {
-                Ok(line) => {
-                    let line = line?;
-                    return Ok(
-                        if String::from_utf8_lossy(&line)
-                            .trim()
-                            .eq_ignore_ascii_case("DONE")
-                        {
-                            Done::ok("IDLE terminated")
-                        } else {
-                            Done::bad("Expected DONE")
-                        },
-                    );
+            // In-process changes arrive on the bus at once; a slow poll catches changes made
+            // by other processes (the CLI, other nodes).
+            let event = tokio::select! {
+                line = self.read_raw_line() => Event::Line(line),
+                change = changes.recv() => match change {
+                    Ok(id) if Some(id) != selected_id => continue,
+                    _ => Event::Changed,
+                },
+                () = tokio::time::sleep(poll) => Event::Tick,
+            };
+            match event {
+                Event::Line(line) => {
+                    let done = String::from_utf8_lossy(&line?)
+                        .trim()
+                        .eq_ignore_ascii_case("DONE");
+                    return Ok(if done {
+                        Done::ok("IDLE terminated")
+                    } else {
+                        Done::bad("Expected DONE")
+                    });
                 }
-                Err(_) => {
+                Event::Changed | Event::Tick => {
                     self.refresh().await;
                     self.conn.flush().await?;
                     if started.elapsed() > self.service.limits.idle_timeout {

@@ -79,8 +79,9 @@ impl Session {
                 } else {
                     String::new()
                 };
+                let shown = selected.flags(&selected.messages[i]);
                 self.conn
-                    .queue(format!("* {} FETCH (FLAGS ({flags}){uid_item})\r\n", i + 1).as_bytes());
+                    .queue(format!("* {} FETCH (FLAGS ({shown}){uid_item})\r\n", i + 1).as_bytes());
             }
         }
         Done::ok(if uid {

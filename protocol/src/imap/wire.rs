@@ -109,7 +109,20 @@ fn addresses(out: &mut Vec<u8>, list: Option<&Address<'_>>) {
             None => (a.address.as_deref().map(str::to_string), None),
         };
         out.push(b'(');
-        nstring(out, a.name.as_deref().map(str::as_bytes));
+        // RFC 3501 §7.4.2: envelope strings are 7-bit; a decoded non-ASCII display name is
+        // encoded again as an RFC 2047 word.
+        let name = a.name.as_deref().map(|n| {
+            if n.is_ascii() {
+                n.to_string()
+            } else {
+                use base64::Engine;
+                format!(
+                    "=?UTF-8?B?{}?=",
+                    base64::engine::general_purpose::STANDARD.encode(n)
+                )
+            }
+        });
+        nstring(out, name.as_deref().map(str::as_bytes));
         out.extend_from_slice(b" NIL ");
         nstring(out, mailbox.as_deref().map(str::as_bytes));
         out.push(b' ');

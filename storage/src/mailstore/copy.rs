@@ -86,6 +86,7 @@ impl MailStore {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+        self.publish(to);
         Ok(map)
     }
 
@@ -118,6 +119,8 @@ impl MailStore {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+        self.publish(from);
+        self.publish(to);
         Ok(map)
     }
 
@@ -156,6 +159,7 @@ impl MailStore {
                 .execute(&mut *tx)
                 .await?;
             tx.commit().await?;
+            self.publish(mailbox_id);
             Ok::<_, sqlx::Error>(uid)
         }
         .await;

@@ -63,6 +63,7 @@ impl MailStore {
             orphans.extend(key);
         }
         tx.commit().await?;
+        self.publish(mailbox_id);
         for key in orphans {
             if let Err(e) = self.blobs.delete(&key).await {
                 // The index no longer points at it: `storage verify` finds the orphan.
@@ -165,6 +166,7 @@ impl MailStore {
             }
         }
         tx.commit().await?;
+        self.publish(mailbox_id);
         Ok(changed)
     }
 }

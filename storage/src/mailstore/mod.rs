@@ -71,6 +71,8 @@ pub struct Mailbox {
     pub uidnext: i64,
     pub highest_modseq: i64,
     pub subscribed: bool,
+    /// Messages with a UID from here on are \Recent (not yet claimed by a session).
+    pub first_recent_uid: i64,
     pub messages: i64,
 }
 
@@ -114,7 +116,13 @@ pub struct DeliveredCopy {
 pub struct MailStore {
     db: Database,
     blobs: Arc<dyn BlobStore>,
+    /// Mailbox ids, published after every committed change (DESIGN: changes reach every
+    /// session). Sessions subscribe; a lagging receiver just refreshes.
+    changes: tokio::sync::broadcast::Sender<i64>,
 }
+
+/// How many change notices wait for slow subscribers before they lag.
+const CHANGE_BACKLOG: usize = 4096;
 
 fn now_secs() -> i64 {
     SystemTime::now()
@@ -147,7 +155,19 @@ pub(crate) async fn create_default_mailboxes(
 
 impl MailStore {
     pub fn new(db: Database, blobs: Arc<dyn BlobStore>) -> Self {
-        Self { db, blobs }
+        let (changes, _) = tokio::sync::broadcast::channel(CHANGE_BACKLOG);
+        Self { db, blobs, changes }
+    }
+
+    /// Notices of changed mailboxes (their ids), from this process.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<i64> {
+        self.changes.subscribe()
+    }
+
+    /// Tells subscribers a mailbox changed (after the commit).
+    pub(crate) fn publish(&self, mailbox_id: i64) {
+        // No subscriber is not an error.
+        let _ = self.changes.send(mailbox_id);
     }
 
     pub fn blobs(&self) -> &Arc<dyn BlobStore> {
@@ -167,10 +187,15 @@ impl MailStore {
         let key = message_key(&first.maildir, &message.unique, message.size);
         self.blobs.put_file(&key, message.path()).await?;
         match self.index(&message, &key, targets, internal_date).await {
-            Ok(copies) => Ok(Delivered {
-                blob_key: key,
-                copies,
-            }),
+            Ok(copies) => {
+                for copy in &copies {
+                    self.publish(copy.mailbox_id);
+                }
+                Ok(Delivered {
+                    blob_key: key,
+                    copies,
+                })
+            }
             Err(e) => {
                 if let Err(cleanup) = self.blobs.delete(&key).await {
                     tracing::warn!(key, error = %cleanup, "cannot remove the blob of a failed delivery");
@@ -292,6 +317,22 @@ impl MailStore {
         Ok(())
     }
 
+    /// Claims the \Recent messages of a mailbox for one session (RFC 3501 §2.3.2): returns
+    /// the UID range `[from, to)` that is recent for it, and no other session.
+    pub async fn claim_recent(&self, mailbox_id: i64) -> Result<(i64, i64), MailStoreError> {
+        let row = sqlx::query(
+            "UPDATE mailboxes SET recent_from = first_recent_uid, first_recent_uid = uidnext \
+             WHERE id = $1 RETURNING recent_from, first_recent_uid",
+        )
+        .bind(mailbox_id)
+        .fetch_one(self.db.pool())
+        .await?;
+        Ok((
+            row.try_get("recent_from")?,
+            row.try_get("first_recent_uid")?,
+        ))
+    }
+
     /// A user's mailbox by name.
     pub async fn mailbox(
         &self,
@@ -329,7 +370,7 @@ impl MailStore {
 
 /// The columns of [`Mailbox`], for `mailbox_from_row`.
 const MAILBOX_SELECT: &str = "SELECT b.id, b.name, b.special_use, b.uidvalidity, b.uidnext, \
-     b.highest_modseq, CASE WHEN b.subscribed THEN 1 ELSE 0 END AS subscribed, \
+     b.highest_modseq, CASE WHEN b.subscribed THEN 1 ELSE 0 END AS subscribed, b.first_recent_uid, \
      (SELECT COUNT(*) FROM messages m WHERE m.mailbox_id = b.id) AS messages \
      FROM mailboxes b";
 
@@ -342,6 +383,7 @@ fn mailbox_from_row(row: &AnyRow) -> Result<Mailbox, sqlx::Error> {
         uidnext: row.try_get("uidnext")?,
         highest_modseq: row.try_get("highest_modseq")?,
         subscribed: row.try_get::<i64, _>("subscribed")? != 0,
+        first_recent_uid: row.try_get("first_recent_uid")?,
         messages: row.try_get("messages")?,
     })
 }
