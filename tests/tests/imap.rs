@@ -486,6 +486,12 @@ print(json.dumps({"list": lst, "append": append, "move": move, "move_data": move
     let lsub = r["lsub"].to_string();
     assert!(lsub.contains("Archive") && !lsub.contains("Junk"), "{lsub}");
     assert_eq!(site.mailbox_count("alice@example.org", "Trash"), 0);
+    // The expunged message's blob is gone; the copy in Archive shares its blob with INBOX.
+    assert_eq!(
+        site.stored_messages("alice@example.org").len(),
+        3,
+        "INBOX 2 and 3, Sent 1"
+    );
     assert_eq!(site.mailbox_count("alice@example.org", "Sent"), 1);
     assert_eq!(site.mailbox_count("alice@example.org", "INBOX"), 2);
 }

@@ -60,6 +60,16 @@ impl Session {
                     line.push(b' ');
                 }
                 first = false;
+                // A whole message is streamed from the blob store as a literal, never held
+                // in memory: the line so far goes out first.
+                if let Some((name, peek)) = whole_message(item) {
+                    line.extend_from_slice(format!("{name} {{{}}}\r\n", message.size).as_bytes());
+                    self.conn.queue(&line);
+                    line.clear();
+                    self.stream_blob(&message).await?;
+                    marks_seen |= !peek;
+                    continue;
+                }
                 match self.item(&message, item, &mut line).await {
                     Ok(seen) => marks_seen |= seen,
                     Err(e) => return Ok(self.unavailable(e)),
@@ -178,6 +188,37 @@ impl Session {
         Ok(false)
     }
 
+    /// Copies a message's blob into the output, flushing as it goes. A blob shorter than its
+    /// indexed size would break the literal: the connection is dropped.
+    async fn stream_blob(&mut self, m: &StoredMessage) -> Result<(), Closed> {
+        let mut reader = match self.service.store.open_blob(&m.blob_key).await {
+            Ok(reader) => reader,
+            Err(e) => {
+                tracing::error!(key = %m.blob_key, error = %e, "cannot open a message blob");
+                return Err(Closed::Disconnected);
+            }
+        };
+        let mut left = m.size as u64;
+        let mut chunk = vec![0u8; 64 * 1024];
+        while left > 0 {
+            let want = chunk.len().min(left as usize);
+            match reader.read(&mut chunk[..want]).await {
+                Ok(0) | Err(_) => {
+                    tracing::error!(key = %m.blob_key, "message blob shorter than indexed");
+                    return Err(Closed::Disconnected);
+                }
+                Ok(n) => {
+                    self.conn.queue(&chunk[..n]);
+                    left -= n as u64;
+                }
+            }
+            if self.conn.queued() > FLUSH_AT {
+                self.conn.flush().await?;
+            }
+        }
+        Ok(())
+    }
+
     /// Flags as the client sees them (with \Recent).
     pub(super) fn flags_of(&self, m: &StoredMessage) -> String {
         match &self.state {
@@ -241,6 +282,19 @@ impl Session {
                 part_section(&blob, other).unwrap_or_default()
             }
         })
+    }
+}
+
+/// `BODY[]`, `BODY.PEEK[]` and `RFC822`: the name to answer with, and whether it peeks.
+fn whole_message(item: &MessageDataItemName<'_>) -> Option<(&'static str, bool)> {
+    match item {
+        MessageDataItemName::BodyExt {
+            section: None,
+            partial: None,
+            peek,
+        } => Some(("BODY[]", *peek)),
+        MessageDataItemName::Rfc822 => Some(("RFC822", false)),
+        _ => None,
     }
 }
 
