@@ -759,3 +759,54 @@ print(json.dumps({"bs": bs, "env": env, "part11": part11, "part2mime": part2mime
         r["part3text"]
     );
 }
+
+#[test]
+fn list_extended_special_use_and_list_status() {
+    let (site, server) = site_with_mail(Profile::Sqlite, 2);
+    let r = run(
+        &site,
+        &server,
+        r#"
+raw = ctx.wrap_socket(socket.create_connection(("localhost", int(os.environ["IMAPS_PORT"])), timeout=30), server_hostname="localhost")
+f = raw.makefile("rb"); f.readline()
+def cmd(tag, line):
+    raw.sendall(("%s %s\r\n" % (tag, line)).encode())
+    out = []
+    while True:
+        l = f.readline().decode().rstrip("\r\n")
+        out.append(l)
+        if l.startswith(tag + " "):
+            return out
+cmd("a", "LOGIN alice@example.org pw")
+special = cmd("b", 'LIST (SPECIAL-USE) "" "*"')
+status = cmd("c", 'LIST "" ("INBOX" "Sent") RETURN (STATUS (MESSAGES UNSEEN))')
+delim = cmd("d", 'LIST "" ""')
+print(json.dumps({"special": special, "status": status, "delim": delim}))
+"#,
+    );
+    assert_eq!(
+        r["special"],
+        serde_json::json!([
+            "* LIST (\\HasNoChildren \\Archive) \"/\" \"Archive\"",
+            "* LIST (\\HasNoChildren \\Drafts) \"/\" \"Drafts\"",
+            "* LIST (\\HasNoChildren \\Junk) \"/\" \"Junk\"",
+            "* LIST (\\HasNoChildren \\Sent) \"/\" \"Sent\"",
+            "* LIST (\\HasNoChildren \\Trash) \"/\" \"Trash\"",
+            "b OK LIST completed"
+        ])
+    );
+    assert_eq!(
+        r["status"],
+        serde_json::json!([
+            "* LIST (\\HasNoChildren) \"/\" \"INBOX\"",
+            "* STATUS \"INBOX\" (MESSAGES 2 UNSEEN 2)",
+            "* LIST (\\HasNoChildren \\Sent) \"/\" \"Sent\"",
+            "* STATUS \"Sent\" (MESSAGES 0 UNSEEN 0)",
+            "c OK LIST completed"
+        ])
+    );
+    assert_eq!(
+        r["delim"],
+        serde_json::json!(["* LIST (\\Noselect) \"/\" \"\"", "d OK LIST completed"])
+    );
+}

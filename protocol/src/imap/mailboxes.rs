@@ -8,6 +8,17 @@ use super::selected::{Selected, changes};
 use super::session::{Done, Session, State, User};
 use super::wire;
 
+/// LIST's options (RFC 5258 selection and return options, RFC 5819 STATUS).
+#[derive(Debug, Default, Clone)]
+pub(super) struct ListOptions {
+    pub lsub: bool,
+    pub select_subscribed: bool,
+    pub select_special_use: bool,
+    pub return_subscribed: bool,
+    /// STATUS items to return after each mailbox.
+    pub status: Vec<String>,
+}
+
 /// The hierarchy delimiter (RFC 3501 §6.3.8).
 pub(super) const DELIMITER: char = '/';
 
@@ -59,16 +70,30 @@ impl Session {
         pattern: &ListMailbox<'_>,
         lsub: bool,
     ) -> Done {
-        let verb = if lsub { "LSUB" } else { "LIST" };
-        let Some(user) = self.user().cloned() else {
-            return Done::bad("Not authenticated");
-        };
         let reference = match reference {
             ImapMailbox::Inbox => "INBOX".to_string(),
             ImapMailbox::Other(o) => String::from_utf8_lossy(o.as_ref()).into_owned(),
         };
-        let pattern = format!("{reference}{}", list_pattern(pattern));
-        if pattern.is_empty() {
+        let options = ListOptions {
+            lsub,
+            ..ListOptions::default()
+        };
+        self.list_mailboxes(&reference, &[list_pattern(pattern)], &options)
+            .await
+    }
+
+    /// LIST and LSUB, with the RFC 5258 selection and return options and RFC 5819 STATUS.
+    pub(super) async fn list_mailboxes(
+        &mut self,
+        reference: &str,
+        patterns: &[String],
+        options: &ListOptions,
+    ) -> Done {
+        let verb = if options.lsub { "LSUB" } else { "LIST" };
+        let Some(user) = self.user().cloned() else {
+            return Done::bad("Not authenticated");
+        };
+        if patterns.len() == 1 && patterns[0].is_empty() && reference.is_empty() {
             self.conn
                 .queue(format!("* {verb} (\\Noselect) \"{DELIMITER}\" \"\"\r\n").as_bytes());
             return Done::ok(format!("{verb} completed"));
@@ -77,22 +102,31 @@ impl Session {
             Ok(m) => m,
             Err(e) => return self.unavailable(e),
         };
-        let pattern: Vec<char> = pattern.chars().collect();
         let names: Vec<String> = mailboxes.iter().map(|m| m.name.clone()).collect();
+        let patterns: Vec<Vec<char>> = patterns
+            .iter()
+            .map(|p| format!("{reference}{p}").chars().collect())
+            .collect();
         for m in &mailboxes {
             let name: Vec<char> = m.name.chars().collect();
             // INBOX matches case-insensitively (RFC 3501 §5.1).
-            let inbox_match = m.name == "INBOX"
-                && matches(
-                    &pattern
-                        .iter()
-                        .collect::<String>()
-                        .to_uppercase()
-                        .chars()
-                        .collect::<Vec<_>>(),
-                    &name,
-                );
-            if (!matches(&pattern, &name) && !inbox_match) || (lsub && !m.subscribed) {
+            let hit = patterns.iter().any(|p| {
+                matches(p, &name)
+                    || (m.name == "INBOX"
+                        && matches(
+                            &p.iter()
+                                .collect::<String>()
+                                .to_uppercase()
+                                .chars()
+                                .collect::<Vec<_>>(),
+                            &name,
+                        ))
+            });
+            let subscribed_only = options.lsub || options.select_subscribed;
+            if !hit
+                || (subscribed_only && !m.subscribed)
+                || (options.select_special_use && m.special_use.is_none())
+            {
                 continue;
             }
             let children = names
@@ -103,6 +137,9 @@ impl Session {
             } else {
                 "\\HasNoChildren"
             }];
+            if (options.select_subscribed || options.return_subscribed) && m.subscribed {
+                attributes.push("\\Subscribed");
+            }
             if let Some(special) = &m.special_use {
                 attributes.push(special);
             }
@@ -111,6 +148,12 @@ impl Session {
             wire::string(&mut line, m.name.as_bytes());
             line.extend_from_slice(b"\r\n");
             self.conn.queue(&line);
+            if !options.status.is_empty() {
+                let items: Vec<&str> = options.status.iter().map(String::as_str).collect();
+                if let Err(done) = self.status_line(&m.name, &items).await {
+                    return done;
+                }
+            }
         }
         Done::ok(format!("{verb} completed"))
     }
@@ -120,39 +163,60 @@ impl Session {
         mailbox: &ImapMailbox<'_>,
         items: &[StatusDataItemName],
     ) -> Done {
-        let Some(user) = self.user().cloned() else {
-            return Done::bad("Not authenticated");
-        };
-        let name = mailbox_name(mailbox);
-        let found = match self.service.store.mailbox(user.id, &name).await {
-            Ok(Some(m)) => m,
-            Ok(None) => return Done::no("[NONEXISTENT] No such mailbox"),
-            Err(e) => return self.unavailable(e),
-        };
-        let messages = match self.service.store.messages(found.id).await {
-            Ok(m) => m,
-            Err(e) => return self.unavailable(e),
-        };
-        let unseen = messages
-            .iter()
-            .filter(|m| !has_flag(&m.flags, "\\Seen"))
-            .count();
-        let values: Vec<String> = items
+        let names: Vec<&str> = items
             .iter()
             .filter_map(|item| match item {
-                StatusDataItemName::Messages => Some(format!("MESSAGES {}", messages.len())),
-                StatusDataItemName::Recent => Some(format!(
+                StatusDataItemName::Messages => Some("MESSAGES"),
+                StatusDataItemName::Recent => Some("RECENT"),
+                StatusDataItemName::UidNext => Some("UIDNEXT"),
+                StatusDataItemName::UidValidity => Some("UIDVALIDITY"),
+                StatusDataItemName::Unseen => Some("UNSEEN"),
+                _ => None,
+            })
+            .collect();
+        match self.status_line(&mailbox_name(mailbox), &names).await {
+            Ok(()) => Done::ok("STATUS completed"),
+            Err(done) => done,
+        }
+    }
+
+    /// Queues `* STATUS name (items)` for a mailbox (STATUS, and LIST-STATUS, RFC 5819).
+    pub(super) async fn status_line(&mut self, name: &str, items: &[&str]) -> Result<(), Done> {
+        let user = self
+            .user()
+            .cloned()
+            .ok_or_else(|| Done::bad("Not authenticated"))?;
+        let found = match self.service.store.mailbox(user.id, name).await {
+            Ok(Some(m)) => m,
+            Ok(None) => return Err(Done::no("[NONEXISTENT] No such mailbox")),
+            Err(e) => return Err(self.unavailable(e)),
+        };
+        let messages = self
+            .service
+            .store
+            .messages(found.id)
+            .await
+            .map_err(|e| self.unavailable(e))?;
+        let values: Vec<String> = items
+            .iter()
+            .filter_map(|item| match item.to_ascii_uppercase().as_str() {
+                "MESSAGES" => Some(format!("MESSAGES {}", messages.len())),
+                "RECENT" => Some(format!(
                     "RECENT {}",
                     messages
                         .iter()
                         .filter(|m| m.uid >= found.first_recent_uid)
                         .count()
                 )),
-                StatusDataItemName::UidNext => Some(format!("UIDNEXT {}", found.uidnext)),
-                StatusDataItemName::UidValidity => {
-                    Some(format!("UIDVALIDITY {}", found.uidvalidity))
-                }
-                StatusDataItemName::Unseen => Some(format!("UNSEEN {unseen}")),
+                "UIDNEXT" => Some(format!("UIDNEXT {}", found.uidnext)),
+                "UIDVALIDITY" => Some(format!("UIDVALIDITY {}", found.uidvalidity)),
+                "UNSEEN" => Some(format!(
+                    "UNSEEN {}",
+                    messages
+                        .iter()
+                        .filter(|m| !has_flag(&m.flags, "\\Seen"))
+                        .count()
+                )),
                 _ => None,
             })
             .collect();
@@ -160,7 +224,7 @@ impl Session {
         wire::string(&mut line, name.as_bytes());
         line.extend_from_slice(format!(" ({})\r\n", values.join(" ")).as_bytes());
         self.conn.queue(&line);
-        Done::ok("STATUS completed")
+        Ok(())
     }
 
     pub(super) async fn select(&mut self, mailbox: &ImapMailbox<'_>, read_only: bool) -> Done {

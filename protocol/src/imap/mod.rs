@@ -5,7 +5,8 @@
 //! - `session`: one connection: the fragmentizer loop (lines and literals, bounded), the
 //!   state (not authenticated / authenticated / selected), the one dispatch of command
 //!   against state, CAPABILITY, LOGIN, AUTHENTICATE, STARTTLS, IDLE.
-//! - `mailboxes`: LIST, LSUB, STATUS, SELECT, EXAMINE, CLOSE, UNSELECT, NAMESPACE.
+//! - `mailboxes`: LIST, LSUB, STATUS, SELECT, EXAMINE, CLOSE, UNSELECT, NAMESPACE;
+//!   `list_extended`: the RFC 5258 LIST syntax (selection/return options, LIST-STATUS).
 //! - `selected`: the selected mailbox: sequence numbers ↔ UIDs, sequence sets, the
 //!   unsolicited EXISTS / EXPUNGE / FETCH FLAGS a session is told of.
 //! - `fetch`: FETCH and UID FETCH; `bodystructure`: BODY and BODYSTRUCTURE.
@@ -18,6 +19,7 @@ mod bodystructure;
 mod copy;
 mod fetch;
 mod folders;
+mod list_extended;
 mod mailboxes;
 mod quota;
 mod search;

@@ -28,6 +28,15 @@ pub(super) struct User {
     pub email: String,
 }
 
+/// What the client sent.
+enum Incoming {
+    Command(Command<'static>),
+    /// A LIST with RFC 5258 syntax: tag, reference, patterns, options.
+    ExtendedList(String, String, Vec<String>, super::mailboxes::ListOptions),
+    /// Nothing to run (a syntax error, already answered).
+    Nothing,
+}
+
 pub(super) enum State {
     NotAuthenticated,
     Authenticated(User),
@@ -128,6 +137,8 @@ impl Session {
             "ENABLE",
             "SPECIAL-USE",
             "CHILDREN",
+            "LIST-EXTENDED",
+            "LIST-STATUS",
             "QUOTA",
             "QUOTA=RES-STORAGE",
             &appendlimit,
@@ -148,13 +159,23 @@ impl Session {
 
     async fn command_loop(&mut self) -> Result<(), Closed> {
         loop {
-            let command = self.next_command().await?;
-            let Some(Command { tag, body }) = command else {
-                continue;
+            let (tag, verb, done) = match self.next_command().await? {
+                Incoming::Nothing => continue,
+                Incoming::Command(Command { tag, body }) => {
+                    let tag = tag.as_ref().to_string();
+                    let verb = body.name();
+                    let done = self.dispatch(&tag, body).await?;
+                    (tag, verb, done)
+                }
+                Incoming::ExtendedList(tag, reference, patterns, options) => {
+                    let done = if matches!(self.state, State::NotAuthenticated) {
+                        Done::bad("LIST needs authentication")
+                    } else {
+                        self.list_mailboxes(&reference, &patterns, &options).await
+                    };
+                    (tag, "LIST", done)
+                }
             };
-            let tag = tag.as_ref().to_string();
-            let verb = body.name();
-            let done = self.dispatch(&tag, body).await?;
             if done.status.is_empty() {
                 continue;
             }
@@ -168,7 +189,7 @@ impl Session {
 
     /// The next complete command, answering literal announcements on the way. `None`
     /// when the bytes were not a command (already answered with BAD).
-    async fn next_command(&mut self) -> Result<Option<Command<'static>>, Closed> {
+    async fn next_command(&mut self) -> Result<Incoming, Closed> {
         loop {
             let Some(fragment) = self.fragmentizer.progress() else {
                 let bytes = self
@@ -196,9 +217,14 @@ impl Session {
             if !self.fragmentizer.is_message_complete() {
                 continue;
             }
+            if let Some((tag, reference, patterns, options)) =
+                super::list_extended::parse(self.fragmentizer.message_bytes())
+            {
+                return Ok(Incoming::ExtendedList(tag, reference, patterns, options));
+            }
             let decoded = self.fragmentizer.decode_message(&CommandCodec::default());
             let reply = match decoded {
-                Ok(command) => return Ok(Some(command.into_static())),
+                Ok(command) => return Ok(Incoming::Command(command.into_static())),
                 Err(DecodeMessageError::MessageTooLong { .. }) => "BAD Command too long",
                 Err(DecodeMessageError::MessagePoisoned { .. }) => "BAD Literal too large",
                 Err(_) => "BAD Syntax error",
@@ -209,7 +235,7 @@ impl Session {
                 .map(|t| t.as_ref().to_string())
                 .unwrap_or_else(|| "*".into());
             self.conn.queue(format!("{tag} {reply}\r\n").as_bytes());
-            return Ok(None);
+            return Ok(Incoming::Nothing);
         }
     }
 
