@@ -810,3 +810,56 @@ print(json.dumps({"special": special, "status": status, "delim": delim}))
         serde_json::json!(["* LIST (\\Noselect) \"/\" \"\"", "d OK LIST completed"])
     );
 }
+
+#[test]
+fn a_mutt_style_session_with_authenticate_login() {
+    let (site, server) = site_with_mail(Profile::Sqlite, 3);
+    let r = run(
+        &site,
+        &server,
+        r#"
+import base64
+m = imaplib.IMAP4_SSL("localhost", int(os.environ["IMAPS_PORT"]), ssl_context=ctx, timeout=30)
+answers = iter([b"alice@example.org", b"pw"])
+auth = s(m.authenticate("LOGIN", lambda challenge: next(answers)))
+statuses = [s(m.status(box, "(MESSAGES UNSEEN)")[1]) for box in ("INBOX", "Sent", "Drafts")]
+m.select("INBOX")
+hdrs = m.fetch("1:*", "(UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[HEADER.FIELDS (DATE FROM SENDER SUBJECT TO CC MESSAGE-ID REFERENCES CONTENT-TYPE CONTENT-DESCRIPTION IN-REPLY-TO REPLY-TO LINES LIST-POST X-LABEL X-ORIGINAL-TO)])")[1]
+count = len([h for h in hdrs if isinstance(h, tuple)])
+silent = s(m.uid("STORE", "1:2", "+FLAGS.SILENT", r"(\Seen)"))
+partial = s(m.fetch("3", "(BODY.PEEK[]<0.20>)")[1][0])
+m.uid("STORE", "3", "+FLAGS.SILENT", r"(\Deleted)")
+close = s(m.close())
+m.select("INBOX")
+flags = s(m.fetch("1:*", "(FLAGS)")[1])
+m.logout()
+print(json.dumps({"auth": auth, "statuses": statuses, "count": count, "silent": silent, "partial": partial, "close": close, "flags": flags}))
+"#,
+    );
+    assert_eq!(r["auth"][0], "OK", "{r}");
+    assert!(
+        r["statuses"][0][0]
+            .as_str()
+            .unwrap()
+            .contains("MESSAGES 3 UNSEEN 3"),
+        "{r}"
+    );
+    assert_eq!(r["count"], 3);
+    assert_eq!(
+        r["silent"],
+        serde_json::json!(["OK", [null]]),
+        "+FLAGS.SILENT sends no FETCH"
+    );
+    let stored = site.stored_messages("alice@example.org");
+    assert_eq!(r["partial"][0], "3 (BODY[]<0> {20}");
+    assert_eq!(
+        r["partial"][1].as_str().unwrap().as_bytes(),
+        &stored[0][..20]
+    );
+    assert_eq!(r["close"][0], "OK");
+    assert_eq!(
+        r["flags"],
+        serde_json::json!(["1 (FLAGS (\\Seen))", "2 (FLAGS (\\Seen))"]),
+        "CLOSE expunged the \\Deleted message"
+    );
+}

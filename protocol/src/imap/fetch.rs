@@ -62,11 +62,21 @@ impl Session {
                 first = false;
                 // A whole message is streamed from the blob store as a literal, never held
                 // in memory: the line so far goes out first.
-                if let Some((name, peek)) = whole_message(item) {
-                    line.extend_from_slice(format!("{name} {{{}}}\r\n", message.size).as_bytes());
+                if let Some((name, peek, partial)) = whole_message(item) {
+                    // RFC 3501 §6.4.5: <start.len> answers with <start> and what is there.
+                    let size = message.size.max(0) as u64;
+                    let (start, len) = match partial {
+                        Some((start, len)) => {
+                            let start = u64::from(start).min(size);
+                            (start, u64::from(len).min(size - start))
+                        }
+                        None => (0, size),
+                    };
+                    let origin = partial.map(|(s, _)| format!("<{s}>")).unwrap_or_default();
+                    line.extend_from_slice(format!("{name}{origin} {{{len}}}\r\n").as_bytes());
                     self.conn.queue(&line);
                     line.clear();
-                    self.stream_blob(&message).await?;
+                    self.stream_blob(&message, start, len).await?;
                     marks_seen |= !peek;
                     continue;
                 }
@@ -190,7 +200,7 @@ impl Session {
 
     /// Copies a message's blob into the output, flushing as it goes. A blob shorter than its
     /// indexed size would break the literal: the connection is dropped.
-    async fn stream_blob(&mut self, m: &StoredMessage) -> Result<(), Closed> {
+    async fn stream_blob(&mut self, m: &StoredMessage, start: u64, len: u64) -> Result<(), Closed> {
         let mut reader = match self.service.store.open_blob(&m.blob_key).await {
             Ok(reader) => reader,
             Err(e) => {
@@ -198,8 +208,17 @@ impl Session {
                 return Err(Closed::Disconnected);
             }
         };
-        let mut left = m.size as u64;
         let mut chunk = vec![0u8; 64 * 1024];
+        // Skip to the start of a partial fetch.
+        let mut skip = start;
+        while skip > 0 {
+            let want = chunk.len().min(skip as usize);
+            match reader.read(&mut chunk[..want]).await {
+                Ok(0) | Err(_) => return Err(Closed::Disconnected),
+                Ok(n) => skip -= n as u64,
+            }
+        }
+        let mut left = len;
         while left > 0 {
             let want = chunk.len().min(left as usize);
             match reader.read(&mut chunk[..want]).await {
@@ -285,15 +304,22 @@ impl Session {
     }
 }
 
-/// `BODY[]`, `BODY.PEEK[]` and `RFC822`: the name to answer with, and whether it peeks.
-fn whole_message(item: &MessageDataItemName<'_>) -> Option<(&'static str, bool)> {
+/// `BODY[]`, `BODY.PEEK[]` (optionally partial) and `RFC822`: the name to answer with,
+/// whether it peeks, and the partial range.
+fn whole_message(
+    item: &MessageDataItemName<'_>,
+) -> Option<(&'static str, bool, Option<(u32, u32)>)> {
     match item {
         MessageDataItemName::BodyExt {
             section: None,
-            partial: None,
+            partial,
             peek,
-        } => Some(("BODY[]", *peek)),
-        MessageDataItemName::Rfc822 => Some(("RFC822", false)),
+        } => Some((
+            "BODY[]",
+            *peek,
+            partial.map(|(s, l)| (s, NonZeroU32::get(l))),
+        )),
+        MessageDataItemName::Rfc822 => Some(("RFC822", false, None)),
         _ => None,
     }
 }

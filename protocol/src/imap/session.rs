@@ -146,6 +146,7 @@ impl Session {
         if matches!(self.state, State::NotAuthenticated) {
             if self.tls {
                 caps.push("AUTH=PLAIN");
+                caps.push("AUTH=LOGIN");
             } else {
                 // RFC 3501 §6.2.3 / RFC 8314: no plaintext login without TLS.
                 caps.push("LOGINDISABLED");
@@ -433,32 +434,55 @@ impl Session {
                 "[PRIVACYREQUIRED] Authentication needs TLS: use STARTTLS",
             ));
         }
-        if mechanism != AuthMechanism::Plain {
-            return Ok(Done::no("Unsupported authentication mechanism"));
-        }
-        let response = match initial {
-            Some(bytes) => bytes,
-            None => {
-                // RFC 3501 §6.2.2: an empty continuation, then one base64 line.
-                self.conn.queue(b"+ \r\n");
-                let line = self.read_raw_line().await?;
-                let text = String::from_utf8_lossy(&line).trim().to_string();
-                if text == "*" {
+        match mechanism {
+            AuthMechanism::Plain => {
+                let Some(response) = self.sasl_step(initial, b"+ \r\n").await? else {
                     return Ok(Done::bad("Authentication cancelled"));
-                }
-                match sasl::decode(&text) {
-                    Ok(bytes) => bytes,
-                    Err(_) => return Ok(Done::bad("Invalid base64")),
+                };
+                match sasl::decode_plain(&response) {
+                    Ok((None, credentials)) => Ok(self.login(credentials).await),
+                    Ok((Some(authzid), credentials)) if authzid == credentials.username => {
+                        Ok(self.login(credentials).await)
+                    }
+                    _ => Ok(self.failed_login("-").await),
                 }
             }
-        };
-        match sasl::decode_plain(&response) {
-            Ok((None, credentials)) => Ok(self.login(credentials).await),
-            Ok((Some(authzid), credentials)) if authzid == credentials.username => {
+            AuthMechanism::Login => {
+                // "Username:" and "Password:" prompts, base64 (draft-murchison-sasl-login).
+                let Some(user) = self.sasl_step(initial, b"+ VXNlcm5hbWU6\r\n").await? else {
+                    return Ok(Done::bad("Authentication cancelled"));
+                };
+                let Some(password) = self.sasl_step(None, b"+ UGFzc3dvcmQ6\r\n").await? else {
+                    return Ok(Done::bad("Authentication cancelled"));
+                };
+                let credentials = Credentials {
+                    username: String::from_utf8_lossy(&user).into_owned(),
+                    password: String::from_utf8_lossy(&password).into_owned(),
+                };
                 Ok(self.login(credentials).await)
             }
-            _ => Ok(self.failed_login("-").await),
+            _ => Ok(Done::no("Unsupported authentication mechanism")),
         }
+    }
+
+    /// One SASL response: the initial one if given, else read after `prompt`. `None` when
+    /// the client cancels ("*") or sends bad base64.
+    async fn sasl_step(
+        &mut self,
+        initial: Option<Vec<u8>>,
+        prompt: &[u8],
+    ) -> Result<Option<Vec<u8>>, Closed> {
+        if let Some(bytes) = initial {
+            return Ok(Some(bytes));
+        }
+        // RFC 3501 §6.2.2: a continuation, then one base64 line.
+        self.conn.queue(prompt);
+        let line = self.read_raw_line().await?;
+        let text = String::from_utf8_lossy(&line).trim().to_string();
+        if text == "*" {
+            return Ok(None);
+        }
+        Ok(sasl::decode(&text).ok())
     }
 
     async fn login(&mut self, credentials: Credentials) -> Done {
