@@ -62,7 +62,12 @@ impl Session {
                 first = false;
                 // A whole message is streamed from the blob store as a literal, never held
                 // in memory: the line so far goes out first.
-                if let Some((name, peek, partial)) = whole_message(item) {
+                if let Some(WholeMessage {
+                    name,
+                    peek,
+                    partial,
+                }) = whole_message(item)
+                {
                     // RFC 3501 §6.4.5: <start.len> answers with <start> and what is there.
                     let size = message.size.max(0) as u64;
                     let (start, len) = match partial {
@@ -304,22 +309,30 @@ impl Session {
     }
 }
 
-/// `BODY[]`, `BODY.PEEK[]` (optionally partial) and `RFC822`: the name to answer with,
-/// whether it peeks, and the partial range.
-fn whole_message(
-    item: &MessageDataItemName<'_>,
-) -> Option<(&'static str, bool, Option<(u32, u32)>)> {
+/// A fetch of the whole message, streamed from the blob: `BODY[]`, `BODY.PEEK[]`
+/// (optionally partial) and `RFC822`.
+struct WholeMessage {
+    name: &'static str,
+    peek: bool,
+    partial: Option<(u32, u32)>,
+}
+
+fn whole_message(item: &MessageDataItemName<'_>) -> Option<WholeMessage> {
     match item {
         MessageDataItemName::BodyExt {
             section: None,
             partial,
             peek,
-        } => Some((
-            "BODY[]",
-            *peek,
-            partial.map(|(s, l)| (s, NonZeroU32::get(l))),
-        )),
-        MessageDataItemName::Rfc822 => Some(("RFC822", false, None)),
+        } => Some(WholeMessage {
+            name: "BODY[]",
+            peek: *peek,
+            partial: partial.map(|(s, l)| (s, NonZeroU32::get(l))),
+        }),
+        MessageDataItemName::Rfc822 => Some(WholeMessage {
+            name: "RFC822",
+            peek: false,
+            partial: None,
+        }),
         _ => None,
     }
 }
