@@ -1,8 +1,6 @@
 //! `baedal pop3 expire`: runs the POP3 retention sweep once, the one the server runs on its
 //! own every `[pop3] sweep_interval`. `--now` sets the clock it reads.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use clap::Subcommand;
 use serde_json::json;
 
@@ -21,12 +19,7 @@ pub enum Pop3Command {
 pub async fn run(cmd: Pop3Command, ctx: &AdminContext) -> Result<(), AdminError> {
     match cmd {
         Pop3Command::Expire { now } => {
-            let now = now.unwrap_or_else(|| {
-                SystemTime::now()
-                    .duration_since(UNIX_EPOCH)
-                    .map(|d| d.as_secs() as i64)
-                    .unwrap_or(0)
-            });
+            let now = now.unwrap_or_else(baedal_storage::clock::now_secs);
             let expired = ctx
                 .store
                 .expire_pop3_retrieved(now, ctx.pop3_retention_days)

@@ -1,7 +1,7 @@
 //! The POP3 service, how its connections are served, and the retention sweeper.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use baedal_protocol::pop3::{Pop3Limits, Pop3Service, Session};
 use baedal_storage::{Directory, MailStore};
@@ -41,14 +41,6 @@ pub fn refusal() -> Arc<[u8]> {
     Arc::from(&b"-ERR [SYS/TEMP] Too many connections, try again later\r\n"[..])
 }
 
-/// Seconds since the epoch, the clock the sweeper reads.
-pub fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
 /// Expunges POP3-retrieved mail past its retention, every `interval`, until `stop`.
 pub async fn sweeper(
     store: MailStore,
@@ -57,7 +49,10 @@ pub async fn sweeper(
     mut stop: watch::Receiver<bool>,
 ) {
     loop {
-        match store.expire_pop3_retrieved(now(), default_days).await {
+        match store
+            .expire_pop3_retrieved(baedal_storage::clock::now_secs(), default_days)
+            .await
+        {
             Ok(0) => {}
             Ok(n) => tracing::info!(expired = n, "POP3 retention: expunged retrieved messages"),
             Err(e) => tracing::error!(error = %e, "POP3 retention sweep failed"),

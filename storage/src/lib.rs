@@ -14,10 +14,12 @@
 //!   `messages`), delivery in one transaction, the cached MIME structure.
 //! - [`blob`]: [`BlobStore`], immutable message objects under Maildir-style keys; the
 //!   filesystem backend.
+//! - [`clock`]: "now", read in one place.
 //! - [`spool`]: incoming messages streamed to disk while they arrive.
 
 pub mod address;
 pub mod blob;
+pub mod clock;
 pub mod db;
 pub mod directory;
 pub mod mailstore;

@@ -1,7 +1,5 @@
 //! COPY, MOVE (RFC 6851) and APPEND, answering with UIDPLUS codes (RFC 4315).
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use baedal_storage::DeliveryTarget;
 use imap_codec::imap_types::datetime::DateTime;
 use imap_codec::imap_types::extensions::binary::LiteralOrLiteral8;
@@ -131,12 +129,9 @@ impl Session {
             Ok(m) => m,
             Err(e) => return self.unavailable(e),
         };
-        let internal_date = date.map(|d| d.as_ref().timestamp()).unwrap_or_else(|| {
-            SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map(|d| d.as_secs() as i64)
-                .unwrap_or(0)
-        });
+        let internal_date = date
+            .map(|d| d.as_ref().timestamp())
+            .unwrap_or_else(baedal_storage::clock::now_secs);
         let flags: Vec<String> = flags.iter().map(|f| f.to_string()).collect();
         let target_of = DeliveryTarget {
             user_id: user,

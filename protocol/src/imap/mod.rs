@@ -4,7 +4,8 @@
 //! - [`ImapService`]: what every session shares.
 //! - `session`: one connection: the fragmentizer loop (lines and literals, bounded), the
 //!   state (not authenticated / authenticated / selected), the one dispatch of command
-//!   against state, CAPABILITY, LOGIN, AUTHENTICATE, STARTTLS, IDLE.
+//!   against state, CAPABILITY, NOOP, LOGOUT.
+//! - `auth`: STARTTLS, LOGIN, AUTHENTICATE; `idle`: IDLE and raw continuation lines.
 //! - `mailboxes`: LIST, LSUB, STATUS, SELECT, EXAMINE, CLOSE, UNSELECT, NAMESPACE;
 //!   `list_extended`: the RFC 5258 LIST syntax (selection/return options, LIST-STATUS).
 //! - `selected`: the selected mailbox: sequence numbers ↔ UIDs, sequence sets, the
@@ -15,10 +16,12 @@
 //! - `search`: SEARCH and UID SEARCH; `quota`: GETQUOTA, GETQUOTAROOT (RFC 9208).
 //! - `wire`: response syntax (strings, literals, dates, ENVELOPE).
 
+mod auth;
 mod bodystructure;
 mod copy;
 mod fetch;
 mod folders;
+mod idle;
 mod list_extended;
 mod mailboxes;
 mod quota;

@@ -2,15 +2,12 @@
 
 use std::sync::Arc;
 
-use baedal_auth::AuthOutcome;
-use baedal_auth::sasl::{self, Credentials};
-use baedal_storage::EmailAddress;
+use baedal_auth::sasl::Credentials;
 use imap_codec::CommandCodec;
 use imap_codec::fragmentizer::{
     DecodeMessageError, FragmentInfo, Fragmentizer, LiteralAnnouncement,
 };
 use imap_codec::imap_types::IntoStatic;
-use imap_codec::imap_types::auth::AuthMechanism;
 use imap_codec::imap_types::command::{Command, CommandBody};
 use imap_codec::imap_types::core::LiteralMode;
 use tracing::Instrument;
@@ -69,7 +66,7 @@ impl Done {
         }
     }
     /// The command already sent its completion (STARTTLS, before the handshake).
-    fn sent() -> Self {
+    pub(super) fn sent() -> Self {
         Self {
             status: "",
             text: String::new(),
@@ -79,11 +76,11 @@ impl Done {
 
 pub struct Session {
     pub(super) service: Arc<ImapService>,
-    info: ConnectionInfo,
+    pub(super) info: ConnectionInfo,
     pub(super) conn: Conn,
-    tls: bool,
+    pub(super) tls: bool,
     pub(super) state: State,
-    fragmentizer: Fragmentizer,
+    pub(super) fragmentizer: Fragmentizer,
 }
 
 impl Session {
@@ -121,7 +118,7 @@ impl Session {
     }
 
     /// RFC 3501 §6.1.1, with what this state and connection allow.
-    fn capabilities(&self) -> String {
+    pub(super) fn capabilities(&self) -> String {
         // RFC 7889: the largest APPEND accepted.
         let appendlimit = format!("APPENDLIMIT={}", self.service.limits.max_command);
         let mut caps = vec![
@@ -403,203 +400,6 @@ impl Session {
         match &self.state {
             State::NotAuthenticated => None,
             State::Authenticated(user) | State::Selected(user, _) => Some(user.email.clone()),
-        }
-    }
-
-    async fn starttls(&mut self, tag: &str) -> Result<Done, Closed> {
-        if self.tls {
-            return Ok(Done::bad("TLS already active"));
-        }
-        let Some(acceptor) = self.service.tls.clone() else {
-            return Ok(Done::no("TLS not available"));
-        };
-        self.conn
-            .queue(format!("{tag} OK Begin TLS negotiation now\r\n").as_bytes());
-        // RFC 3501 §6.2.1: nothing the client sent before the handshake counts.
-        self.fragmentizer = Fragmentizer::new(self.service.limits.max_command);
-        self.conn.start_tls(&acceptor).await?;
-        self.tls = true;
-        tracing::info!("TLS started");
-        // The tagged OK went out before the handshake; nothing more to say.
-        Ok(Done::sent())
-    }
-
-    async fn authenticate(
-        &mut self,
-        mechanism: AuthMechanism<'static>,
-        initial: Option<Vec<u8>>,
-    ) -> Result<Done, Closed> {
-        if !self.tls {
-            return Ok(Done::no(
-                "[PRIVACYREQUIRED] Authentication needs TLS: use STARTTLS",
-            ));
-        }
-        match mechanism {
-            AuthMechanism::Plain => {
-                let Some(response) = self.sasl_step(initial, b"+ \r\n").await? else {
-                    return Ok(Done::bad("Authentication cancelled"));
-                };
-                match sasl::decode_plain(&response) {
-                    Ok((None, credentials)) => Ok(self.login(credentials).await),
-                    Ok((Some(authzid), credentials)) if authzid == credentials.username => {
-                        Ok(self.login(credentials).await)
-                    }
-                    _ => Ok(self.failed_login("-").await),
-                }
-            }
-            AuthMechanism::Login => {
-                // "Username:" and "Password:" prompts, base64 (draft-murchison-sasl-login).
-                let Some(user) = self.sasl_step(initial, b"+ VXNlcm5hbWU6\r\n").await? else {
-                    return Ok(Done::bad("Authentication cancelled"));
-                };
-                let Some(password) = self.sasl_step(None, b"+ UGFzc3dvcmQ6\r\n").await? else {
-                    return Ok(Done::bad("Authentication cancelled"));
-                };
-                let credentials = Credentials {
-                    username: String::from_utf8_lossy(&user).into_owned(),
-                    password: String::from_utf8_lossy(&password).into_owned(),
-                };
-                Ok(self.login(credentials).await)
-            }
-            _ => Ok(Done::no("Unsupported authentication mechanism")),
-        }
-    }
-
-    /// One SASL response: the initial one if given, else read after `prompt`. `None` when
-    /// the client cancels ("*") or sends bad base64.
-    async fn sasl_step(
-        &mut self,
-        initial: Option<Vec<u8>>,
-        prompt: &[u8],
-    ) -> Result<Option<Vec<u8>>, Closed> {
-        if let Some(bytes) = initial {
-            return Ok(Some(bytes));
-        }
-        // RFC 3501 §6.2.2: a continuation, then one base64 line.
-        self.conn.queue(prompt);
-        let line = self.read_raw_line().await?;
-        let text = String::from_utf8_lossy(&line).trim().to_string();
-        if text == "*" {
-            return Ok(None);
-        }
-        Ok(sasl::decode(&text).ok())
-    }
-
-    async fn login(&mut self, credentials: Credentials) -> Done {
-        if !self.tls {
-            return Done::no("[PRIVACYREQUIRED] LOGIN needs TLS: use STARTTLS");
-        }
-        let Ok(address) = EmailAddress::parse(&credentials.username) else {
-            return self.failed_login(&credentials.username).await;
-        };
-        match self
-            .service
-            .authenticator
-            .authenticate(&address, &credentials.password)
-            .await
-        {
-            Ok(AuthOutcome::Accepted(_)) => {}
-            Ok(AuthOutcome::Rejected) => return self.failed_login(&credentials.username).await,
-            Err(e) => {
-                tracing::error!(user = %address, error = %e, "authentication backend failed");
-                return Done::no("[UNAVAILABLE] Temporary server problem, try again later");
-            }
-        }
-        match self.service.directory.require_user(&address).await {
-            Ok(user) => {
-                if let Err(e) = self.service.store.ensure_default_mailboxes(user.id).await {
-                    tracing::error!(user = %address, error = %e, "cannot create the default mailboxes");
-                    return Done::no("[UNAVAILABLE] Temporary server problem, try again later");
-                }
-                tracing::info!(user = %address, "logged in");
-                self.state = State::Authenticated(User {
-                    id: user.id,
-                    email: user.email,
-                });
-                Done::ok(format!("[CAPABILITY {}] Logged in", self.capabilities()))
-            }
-            Err(e) => {
-                tracing::error!(user = %address, error = %e, "user lookup failed");
-                Done::no("[UNAVAILABLE] Temporary server problem, try again later")
-            }
-        }
-    }
-
-    /// One greppable line per failure (fail2ban), then the delay.
-    async fn failed_login(&mut self, user: &str) -> Done {
-        tracing::warn!(protocol = "imap", user, ip = %self.info.peer.ip(), "authentication failed");
-        tokio::time::sleep(self.service.limits.auth_failure_delay).await;
-        Done::no("[AUTHENTICATIONFAILED] Authentication failed")
-    }
-
-    /// A line that is not a command (an AUTHENTICATE response, IDLE's DONE), read through
-    /// the fragmentizer so no byte is lost between it and the commands.
-    async fn read_raw_line(&mut self) -> Result<Vec<u8>, Closed> {
-        loop {
-            if self.fragmentizer.progress().is_some() {
-                if self.fragmentizer.is_message_complete() {
-                    if self.fragmentizer.is_max_message_size_exceeded() {
-                        return Ok(Vec::new());
-                    }
-                    return Ok(self.fragmentizer.message_bytes().to_vec());
-                }
-                continue;
-            }
-            let bytes = self
-                .conn
-                .read_some(self.service.limits.idle_timeout)
-                .await?;
-            self.fragmentizer.enqueue_bytes(&bytes);
-        }
-    }
-
-    /// RFC 2177 IDLE: "+ idling", changes as they happen, until DONE.
-    async fn idle(&mut self) -> Result<Done, Closed> {
-        enum Event {
-            Line(Result<Vec<u8>, Closed>),
-            Changed,
-            Tick,
-        }
-        // Subscribe before the continuation, so no change slips between them.
-        let mut changes = self.service.store.subscribe();
-        let selected_id = match &self.state {
-            State::Selected(_, selected) => Some(selected.mailbox.id),
-            _ => None,
-        };
-        self.conn.queue(b"+ idling\r\n");
-        self.conn.flush().await?;
-        let started = tokio::time::Instant::now();
-        let poll = self.service.limits.idle_poll;
-        loop {
-            // In-process changes arrive on the bus at once; a slow poll catches changes made
-            // by other processes (the CLI, other nodes).
-            let event = tokio::select! {
-                line = self.read_raw_line() => Event::Line(line),
-                change = changes.recv() => match change {
-                    Ok(id) if Some(id) != selected_id => continue,
-                    _ => Event::Changed,
-                },
-                () = tokio::time::sleep(poll) => Event::Tick,
-            };
-            match event {
-                Event::Line(line) => {
-                    let done = String::from_utf8_lossy(&line?)
-                        .trim()
-                        .eq_ignore_ascii_case("DONE");
-                    return Ok(if done {
-                        Done::ok("IDLE terminated")
-                    } else {
-                        Done::bad("Expected DONE")
-                    });
-                }
-                Event::Changed | Event::Tick => {
-                    self.refresh().await;
-                    self.conn.flush().await?;
-                    if started.elapsed() > self.service.limits.idle_timeout {
-                        return Err(Closed::Timeout);
-                    }
-                }
-            }
         }
     }
 }

@@ -1,8 +1,6 @@
 //! The TRANSACTION state (RFC 1939 §5): a snapshot of the INBOX taken at login, numbered
 //! 1..n, with deletion marks applied only at QUIT.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use baedal_storage::MailStore;
 use baedal_storage::mailstore::MailStoreError;
 use tokio::io::AsyncReadExt;
@@ -219,10 +217,7 @@ impl Maildrop {
             .filter(|m| m.retrieved && !m.deleted)
             .map(|m| m.uid)
             .collect();
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0);
+        let now = baedal_storage::clock::now_secs();
         let result = async {
             store
                 .mark_pop3_retrieved(self.mailbox_id, &retrieved, now)

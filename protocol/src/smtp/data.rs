@@ -6,7 +6,7 @@
 
 use std::collections::HashSet;
 use std::net::IpAddr;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use baedal_storage::{DeliveryTarget, SpoolFile};
 
@@ -241,10 +241,7 @@ impl Session {
             .collect();
         let id = message.unique.clone();
         let size = message.size;
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0);
+        let now = baedal_storage::clock::now_secs();
         match self.service.store.deliver(message, &targets, now).await {
             Ok(_) => {
                 let from = self

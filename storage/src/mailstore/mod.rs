@@ -15,13 +15,13 @@ mod folders;
 pub mod structure;
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use crate::blob::{BlobError, BlobReader, BlobStore, message_key};
+use crate::clock::now_secs;
 use crate::db::{Database, DbError};
 use crate::spool::SpooledMessage;
 
@@ -123,13 +123,6 @@ pub struct MailStore {
 
 /// How many change notices wait for slow subscribers before they lag.
 const CHANGE_BACKLOG: usize = 4096;
-
-fn now_secs() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
 
 /// Creates the default mailboxes a user lacks, inside the caller's transaction.
 pub(crate) async fn create_default_mailboxes(
