@@ -51,9 +51,17 @@ impl Session {
             let State::Selected(_, selected) = &self.state else {
                 break;
             };
-            let message = selected.messages[i].clone();
+            let mut message = selected.messages[i].clone();
+            // RFC 3501 §6.4.5: a body fetch without PEEK sets \Seen, and the client is told
+            // the new flags once, in the FLAGS item if it asked for it.
+            let stored_flags = message.flags.clone();
+            let sets_seen = !read_only
+                && !has_flag(&stored_flags, "\\Seen")
+                && items.iter().any(sets_seen_item);
+            if sets_seen {
+                message.flags = format!("{stored_flags} \\Seen").trim().to_string();
+            }
             let mut line = format!("* {} FETCH (", i + 1).into_bytes();
-            let mut marks_seen = false;
             let mut first = true;
             for item in &items {
                 if !first {
@@ -62,12 +70,7 @@ impl Session {
                 first = false;
                 // A whole message is streamed from the blob store as a literal, never held
                 // in memory: the line so far goes out first.
-                if let Some(WholeMessage {
-                    name,
-                    peek,
-                    partial,
-                }) = whole_message(item)
-                {
+                if let Some(WholeMessage { name, partial }) = whole_message(item) {
                     // RFC 3501 §6.4.5: <start.len> answers with <start> and what is there.
                     let size = message.size.max(0) as u64;
                     let (start, len) = match partial {
@@ -82,23 +85,19 @@ impl Session {
                     self.conn.queue(&line);
                     line.clear();
                     self.stream_blob(&message, start, len).await?;
-                    marks_seen |= !peek;
                     continue;
                 }
-                match self.item(&message, item, &mut line).await {
-                    Ok(seen) => marks_seen |= seen,
-                    Err(e) => return Ok(self.unavailable(e)),
+                if let Err(e) = self.item(&message, item, &mut line).await {
+                    return Ok(self.unavailable(e));
                 }
             }
-            if marks_seen && !read_only && !has_flag(&message.flags, "\\Seen") {
-                let flags = format!("{} \\Seen", message.flags).trim().to_string();
-                let shown = if self.flags_of(&message).contains("\\Recent") {
-                    format!("{flags} \\Recent")
-                } else {
-                    flags.clone()
-                };
-                line.extend_from_slice(format!(" FLAGS ({shown})").as_bytes());
-                seen_updates.push((i, message.uid, flags));
+            if sets_seen {
+                if !items.contains(&MessageDataItemName::Flags) {
+                    line.extend_from_slice(
+                        format!(" FLAGS ({})", self.flags_of(&message)).as_bytes(),
+                    );
+                }
+                seen_updates.push((i, message.uid, message.flags.clone()));
             }
             line.extend_from_slice(b")\r\n");
             self.conn.queue(&line);
@@ -130,13 +129,13 @@ impl Session {
         }))
     }
 
-    /// Appends one item; true when it sets \Seen (a body fetch without PEEK).
+    /// Appends one item.
     async fn item(
         &self,
         m: &StoredMessage,
         item: &MessageDataItemName<'_>,
         out: &mut Vec<u8>,
-    ) -> Result<bool, String> {
+    ) -> Result<(), String> {
         match item {
             MessageDataItemName::Uid => out.extend_from_slice(format!("UID {}", m.uid).as_bytes()),
             MessageDataItemName::Flags => {
@@ -156,7 +155,7 @@ impl Session {
             MessageDataItemName::Rfc822 => {
                 out.extend_from_slice(b"RFC822 ");
                 wire::literal(out, &self.blob_of(m).await?);
-                return Ok(true);
+                return Ok(());
             }
             MessageDataItemName::Rfc822Header => {
                 out.extend_from_slice(b"RFC822.HEADER ");
@@ -166,12 +165,10 @@ impl Session {
                 out.extend_from_slice(b"RFC822.TEXT ");
                 let blob = self.blob_of(m).await?;
                 wire::literal(out, &blob[header_len(&blob)..]);
-                return Ok(true);
+                return Ok(());
             }
             MessageDataItemName::BodyExt {
-                section,
-                partial,
-                peek,
+                section, partial, ..
             } => {
                 let data = self.section(m, section.as_ref()).await?;
                 out.extend_from_slice(b"BODY[");
@@ -190,7 +187,7 @@ impl Session {
                 };
                 out.push(b' ');
                 wire::literal(out, &data);
-                return Ok(!peek);
+                return Ok(());
             }
             MessageDataItemName::Body => {
                 super::bodystructure::write(out, &self.blob_of(m).await?, false)
@@ -200,7 +197,7 @@ impl Session {
             }
             other => return Err(format!("unsupported FETCH item {other:?}")),
         }
-        Ok(false)
+        Ok(())
     }
 
     /// Copies a message's blob into the output, flushing as it goes. A blob shorter than its
@@ -309,11 +306,19 @@ impl Session {
     }
 }
 
+/// True for the items that set \Seen: body sections without PEEK, RFC822, RFC822.TEXT.
+fn sets_seen_item(item: &MessageDataItemName<'_>) -> bool {
+    match item {
+        MessageDataItemName::BodyExt { peek, .. } => !peek,
+        MessageDataItemName::Rfc822 | MessageDataItemName::Rfc822Text => true,
+        _ => false,
+    }
+}
+
 /// A fetch of the whole message, streamed from the blob: `BODY[]`, `BODY.PEEK[]`
 /// (optionally partial) and `RFC822`.
 struct WholeMessage {
     name: &'static str,
-    peek: bool,
     partial: Option<(u32, u32)>,
 }
 
@@ -322,15 +327,13 @@ fn whole_message(item: &MessageDataItemName<'_>) -> Option<WholeMessage> {
         MessageDataItemName::BodyExt {
             section: None,
             partial,
-            peek,
+            ..
         } => Some(WholeMessage {
             name: "BODY[]",
-            peek: *peek,
             partial: partial.map(|(s, l)| (s, NonZeroU32::get(l))),
         }),
         MessageDataItemName::Rfc822 => Some(WholeMessage {
             name: "RFC822",
-            peek: false,
             partial: None,
         }),
         _ => None,
