@@ -456,3 +456,59 @@ fn fetchmail_downloads_in_keep_and_nokeep_modes() {
         "nokeep deletes at QUIT"
     );
 }
+
+#[test]
+fn a_missing_message_object_gives_sys_temp_and_an_idle_session_is_closed() {
+    let site = Site::with_config(
+        Profile::Sqlite,
+        "[pop3]\nauth_failure_delay_ms = 300\nidle_timeout = 2\n",
+    );
+    site.add_users("example.org", &["alice"]);
+    let server = site.serve();
+    for i in 1..=2 {
+        let body = format!("Subject: message {i}\r\n\r\nbody {i}\r\n");
+        smtp::send(
+            server.addr("smtp"),
+            "s@remote.test",
+            &["alice@example.org"],
+            body.as_bytes(),
+            &[],
+        );
+    }
+    // Storage trouble: the first message's object disappears behind the index's back.
+    let cur = site.data_dir().join("mail/example.org/alice/Maildir/cur");
+    let mut files: Vec<_> = std::fs::read_dir(&cur)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort_by_key(|p| std::fs::metadata(p).unwrap().modified().unwrap());
+    std::fs::remove_file(&files[0]).unwrap();
+    let r = pop(
+        &site,
+        &server,
+        r#"
+p = stls()
+missing = err(lambda: p.retr(1))
+other = len(p.retr(2)[1])
+import time; time.sleep(3)
+try:
+    p.noop(); idle = "still open"
+except Exception as e:
+    idle = str(e)
+print(json.dumps({"missing": missing, "other": other, "idle": idle}))
+"#,
+    );
+    assert_eq!(
+        r["missing"],
+        "-ERR [SYS/TEMP] Temporary server problem, try again later"
+    );
+    assert!(r["other"].as_i64().unwrap() > 0, "the session goes on");
+    assert!(
+        r["idle"]
+            .as_str()
+            .unwrap()
+            .contains("Disconnected for inactivity"),
+        "{}",
+        r["idle"]
+    );
+}
