@@ -65,6 +65,9 @@ pub enum DomainCommand {
         /// Also remove its users and aliases
         #[arg(long)]
         force: bool,
+        /// With --force: also delete the users' mail (refused while there is any, without it)
+        #[arg(long)]
+        delete_mail: bool,
     },
 }
 
@@ -152,7 +155,16 @@ pub async fn run(cmd: DomainCommand, ctx: &AdminContext) -> Result<(), AdminErro
             let verb = if active { "enabled" } else { "disabled" };
             out.done(&format!("{verb} domain {}", d.domain_name), &d);
         }
-        DomainCommand::Remove { domain, force } => {
+        DomainCommand::Remove {
+            domain,
+            force,
+            delete_mail,
+        } => {
+            if force {
+                for user in dir.users(Some(&domain)).await? {
+                    crate::user::purge_mail(ctx, user.id, &user.email, delete_mail).await?;
+                }
+            }
             let removed = dir.remove_domain(&domain, force).await?;
             out.done(
                 &format!(

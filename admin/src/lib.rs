@@ -2,7 +2,7 @@
 //!
 //! # Layout
 //! - [`AdminCommand`]: the clap command tree the `baedal` binary flattens into its own.
-//! - `domain`, `user`, `alias`, `auth`, `mailbox`, `pop3`: one module per command group, each with its clap
+//! - `domain`, `user`, `alias`, `auth`, `mailbox`, `pop3`, `storage`: one module per command group, each with its clap
 //!   arguments and its handler.
 //! - `input`: arguments parsed into directory types (addresses, sizes) and passwords read
 //!   from stdin or a terminal prompt.
@@ -18,6 +18,7 @@ mod input;
 mod mailbox;
 mod output;
 mod pop3;
+mod storage;
 mod user;
 
 use baedal_storage::{Directory, MailStore};
@@ -55,6 +56,9 @@ pub enum AdminCommand {
     /// POP3 maintenance
     #[command(subcommand)]
     Pop3(pop3::Pop3Command),
+    /// Blob store and index consistency
+    #[command(subcommand)]
+    Storage(storage::StorageCommand),
 }
 
 pub async fn run(command: AdminCommand, ctx: &AdminContext) -> Result<(), AdminError> {
@@ -65,5 +69,6 @@ pub async fn run(command: AdminCommand, ctx: &AdminContext) -> Result<(), AdminE
         AdminCommand::Auth(cmd) => auth::run(cmd, ctx).await,
         AdminCommand::Mailbox(cmd) => mailbox::run(cmd, ctx).await,
         AdminCommand::Pop3(cmd) => pop3::run(cmd, ctx).await,
+        AdminCommand::Storage(cmd) => storage::run(cmd, ctx).await,
     }
 }

@@ -78,10 +78,13 @@ pub enum UserCommand {
         #[arg(value_parser = input::address)]
         address: EmailAddress,
     },
-    /// Remove a user
+    /// Remove a user (refused while they have mail, unless --delete-mail)
     Remove {
         #[arg(value_parser = input::address)]
         address: EmailAddress,
+        /// Also delete the user's mailboxes and messages (their objects in the store)
+        #[arg(long)]
+        delete_mail: bool,
     },
 }
 
@@ -193,12 +196,38 @@ pub async fn run(cmd: UserCommand, ctx: &AdminContext) -> Result<(), AdminError>
             let verb = if active { "enabled" } else { "disabled" };
             out.done(&format!("{verb} user {}", user.email), &user);
         }
-        UserCommand::Remove { address } => {
+        UserCommand::Remove {
+            address,
+            delete_mail,
+        } => {
+            let user = dir.require_user(&address).await?;
+            let removed = purge_mail(ctx, user.id, &user.email, delete_mail).await?;
             let user = dir.remove_user(&address).await?;
-            out.done(&format!("removed user {}", user.email), &user);
+            out.done(
+                &format!("removed user {} and {removed} message(s)", user.email),
+                &user,
+            );
         }
     }
     Ok(())
+}
+
+/// Deletes a user's mail before the user goes; without `confirmed`, refuses while there is
+/// any (a removed user's objects must not stay behind unreferenced).
+pub(crate) async fn purge_mail(
+    ctx: &AdminContext,
+    user_id: i64,
+    email: &str,
+    confirmed: bool,
+) -> Result<usize, AdminError> {
+    let store = |e: baedal_storage::MailStoreError| AdminError::Failed(e.to_string());
+    let count = ctx.store.message_count(user_id).await.map_err(store)?;
+    if count > 0 && !confirmed {
+        return Err(AdminError::Failed(format!(
+            "{email} has {count} message(s): pass --delete-mail to delete them with the user"
+        )));
+    }
+    ctx.store.purge_user(user_id).await.map_err(store)
 }
 
 fn size_text(bytes: i64) -> String {

@@ -41,6 +41,14 @@ pub fn baedal_bin() -> PathBuf {
     bin
 }
 
+/// Seconds since 1970.
+pub fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
 /// Where a site keeps its directory and index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Profile {

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 
-use super::{BlobError, BlobReader, BlobStore};
+use super::{BlobError, BlobInfo, BlobReader, BlobStore};
 
 #[derive(Debug, Clone)]
 pub struct FsBlobStore {
@@ -82,6 +82,46 @@ impl BlobStore for FsBlobStore {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io(key)(e)),
             _ => Ok(()),
         }
+    }
+
+    async fn list(&self) -> Result<Vec<BlobInfo>, BlobError> {
+        let root = self.root.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut found = Vec::new();
+            let mut dirs = vec![root.clone()];
+            while let Some(dir) = dirs.pop() {
+                let entries = match std::fs::read_dir(&dir) {
+                    Ok(entries) => entries,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(e),
+                };
+                for entry in entries {
+                    let entry = entry?;
+                    let meta = entry.metadata()?;
+                    if meta.is_dir() {
+                        dirs.push(entry.path());
+                    } else if let Ok(key) = entry.path().strip_prefix(&root) {
+                        let modified = meta
+                            .modified()
+                            .ok()
+                            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                            .map(|d| d.as_secs() as i64)
+                            .unwrap_or(0);
+                        found.push(BlobInfo {
+                            key: key.to_string_lossy().into_owned(),
+                            modified,
+                        });
+                    }
+                }
+            }
+            Ok(found)
+        })
+        .await
+        .map_err(|e| BlobError::Io {
+            key: String::new(),
+            source: std::io::Error::other(e),
+        })?
+        .map_err(io(""))
     }
 }
 

@@ -40,6 +40,16 @@ pub trait BlobStore: Send + Sync + std::fmt::Debug {
 
     /// Removes a blob; removing a missing blob is not an error.
     async fn delete(&self, key: &str) -> Result<(), BlobError>;
+
+    /// Every blob in the store, with its last modification (seconds since the epoch).
+    async fn list(&self) -> Result<Vec<BlobInfo>, BlobError>;
+}
+
+/// One stored object, as `list` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobInfo {
+    pub key: String,
+    pub modified: i64,
 }
 
 /// The key of a new message object in `maildir` (a user's `{domain}/{localpart}/Maildir/`).

@@ -184,3 +184,35 @@ fn like_escape(s: &str) -> String {
         .replace('%', "\\%")
         .replace('_', "\\_")
 }
+
+impl MailStore {
+    /// How many messages a user has, in all mailboxes.
+    pub async fn message_count(&self, user_id: i64) -> Result<i64, MailStoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id WHERE b.user_id = $1",
+        )
+        .bind(user_id)
+        .fetch_one(self.db.pool())
+        .await?)
+    }
+
+    /// Removes every message and mailbox of a user, and the objects no one else refers to
+    /// (before the user is deleted). Returns how many messages went.
+    pub async fn purge_user(&self, user_id: i64) -> Result<usize, MailStoreError> {
+        let mut removed = 0;
+        for mailbox in self.mailboxes(user_id).await? {
+            let uids: Vec<i64> = self
+                .messages(mailbox.id)
+                .await?
+                .iter()
+                .map(|m| m.uid)
+                .collect();
+            removed += self.expunge(mailbox.id, &uids).await?.len();
+        }
+        sqlx::query("DELETE FROM mailboxes WHERE user_id = $1")
+            .bind(user_id)
+            .execute(self.db.pool())
+            .await?;
+        Ok(removed)
+    }
+}

@@ -13,6 +13,9 @@ mod copy;
 mod expunge;
 mod folders;
 pub mod structure;
+mod verify;
+
+pub use verify::{ORPHAN_GRACE_SECS, VerifyReport};
 
 use std::sync::Arc;
 

@@ -1,0 +1,197 @@
+//! The store and the index: consistency checks, user removal, concurrent deliveries.
+
+use baedal_tests::smtp::{self, assert_reply};
+use baedal_tests::{Profile, Site, on_both_profiles, python};
+
+on_both_profiles!(
+    verify_finds_orphans_and_missing_objects_and_repairs,
+    removing_a_user_removes_their_mail_only_when_asked,
+    concurrent_deliveries_to_one_mailbox_get_distinct_ascending_uids,
+);
+
+/// Seconds since 1970, a day from now: past the orphan grace period.
+fn tomorrow() -> String {
+    (baedal_tests::now_secs() + 86_400).to_string()
+}
+
+fn send(site: &Site, server: &baedal_tests::Server, to: &str, subject: &str) {
+    let msg = format!("Subject: {subject}\r\n\r\nbody\r\n");
+    let r = smtp::send(
+        server.addr("smtp"),
+        "s@remote.test",
+        &[to],
+        msg.as_bytes(),
+        &[],
+    );
+    assert_reply(&r["data"], 250, "2.0.0");
+    let _ = site;
+}
+
+fn verify_finds_orphans_and_missing_objects_and_repairs(profile: Profile) {
+    let site = Site::new(profile);
+    site.add_users("example.org", &["alice"]);
+    let server = site.serve();
+    send(&site, &server, "alice@example.org", "one");
+    send(&site, &server, "alice@example.org", "two");
+    let clean = site
+        .cli(&["storage", "verify", "--now", &tomorrow(), "--json"])
+        .json();
+    assert_eq!(
+        (clean["objects"].as_i64(), clean["indexed"].as_i64()),
+        (Some(2), Some(2)),
+        "{clean}"
+    );
+
+    let cur = site.data_dir().join("mail/example.org/alice/Maildir/cur");
+    // A crash after the object was written and before the index commit leaves an orphan.
+    std::fs::write(cur.join("1700000000.M1P1Q1.crashed,S=5"), b"lost\n").unwrap();
+    // An object lost behind the index's back.
+    let victim = std::fs::read_dir(&cur)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| !p.to_string_lossy().contains("crashed"))
+        .unwrap();
+    std::fs::remove_file(&victim).unwrap();
+
+    let found = site.cli(&["storage", "verify", "--now", &tomorrow()]);
+    found.fails(1, "the store and the index disagree");
+    assert!(
+        found
+            .stdout
+            .contains("orphan object  example.org/alice/Maildir/cur/1700000000.M1P1Q1.crashed,S=5"),
+        "{}",
+        found.stdout
+    );
+    assert!(
+        found
+            .stdout
+            .contains("missing object example.org/alice/Maildir/cur/"),
+        "{}",
+        found.stdout
+    );
+    // Young objects are never orphans: a delivery may be writing one.
+    let now = site.cli(&["storage", "verify", "--json"]);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&now.stdout).unwrap()["orphan_objects"],
+        serde_json::json!([])
+    );
+
+    let repaired = site.cli(&["storage", "verify", "--repair", "--now", &tomorrow()]);
+    assert!(repaired.stdout.contains("removed 1"), "{}", repaired.stdout);
+    assert!(!cur.join("1700000000.M1P1Q1.crashed,S=5").exists());
+    // The missing object is still reported: only an operator can restore it.
+    repaired.fails(1, "disagree");
+}
+
+fn removing_a_user_removes_their_mail_only_when_asked(profile: Profile) {
+    let site = Site::new(profile);
+    site.add_users("example.org", &["alice", "bob"]);
+    let server = site.serve();
+    send(&site, &server, "alice@example.org", "for alice");
+    send(&site, &server, "bob@example.org", "for bob");
+    drop(server);
+    site.cli(&["user", "remove", "alice@example.org"])
+        .fails(1, "pass --delete-mail");
+    assert!(
+        site.cli(&["user", "remove", "alice@example.org", "--delete-mail"])
+            .ok()
+            .contains("and 1 message(s)")
+    );
+    assert!(
+        site.stored_messages("alice@example.org").is_empty(),
+        "alice's objects are gone"
+    );
+    assert_eq!(
+        site.stored_messages("bob@example.org").len(),
+        1,
+        "bob's are not"
+    );
+    site.cli(&["storage", "verify", "--now", &tomorrow()]).ok();
+    site.cli(&["domain", "remove", "example.org", "--force"])
+        .fails(1, "pass --delete-mail");
+    site.cli(&[
+        "domain",
+        "remove",
+        "example.org",
+        "--force",
+        "--delete-mail",
+    ])
+    .ok();
+    let left = site
+        .cli(&["storage", "verify", "--now", &tomorrow(), "--json"])
+        .json();
+    assert_eq!(
+        (left["objects"].as_i64(), left["indexed"].as_i64()),
+        (Some(0), Some(0)),
+        "{left}"
+    );
+}
+
+fn concurrent_deliveries_to_one_mailbox_get_distinct_ascending_uids(profile: Profile) {
+    let site = Site::new(profile);
+    site.add_users("example.org", &["alice"]);
+    let server = site.serve();
+    let r = python::run(
+        r#"
+import json, os, smtplib, threading
+port = int(os.environ["SMTP_PORT"])
+errors = []
+def worker(n):
+    try:
+        s = smtplib.SMTP("127.0.0.1", port, timeout=60)
+        for i in range(15):
+            s.sendmail("s@remote.test", ["alice@example.org"], b"Subject: t%d m%d\r\n\r\nx\r\n" % (n, i))
+        s.quit()
+    except Exception as e:
+        errors.append(str(e))
+threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+[t.start() for t in threads]; [t.join() for t in threads]
+print(json.dumps({"errors": errors}))
+"#,
+        &[("SMTP_PORT", server.addr("smtp").port().to_string())],
+    );
+    assert_eq!(r["errors"], serde_json::json!([]));
+    let boxes = site
+        .cli(&["mailbox", "list", "alice@example.org", "--json"])
+        .json();
+    let inbox = boxes
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["name"] == "INBOX")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (inbox["messages"].as_i64(), inbox["uidnext"].as_i64()),
+        (Some(120), Some(121)),
+        "{inbox}"
+    );
+    let uids = python::run(
+        r#"
+import imaplib, json, os, ssl
+ctx = ssl.create_default_context(cafile=os.environ["CA"])
+m = imaplib.IMAP4_SSL("localhost", int(os.environ["IMAPS_PORT"]), ssl_context=ctx)
+m.login("alice@example.org", "pw"); m.select("INBOX")
+data = m.fetch("1:*", "(UID)")[1]
+print(json.dumps([int(d.split(b"UID ")[1].rstrip(b")")) for d in data]))
+"#,
+        &[
+            ("IMAPS_PORT", server.addr("imaps").port().to_string()),
+            (
+                "CA",
+                site.data_dir().join("tls/cert.pem").display().to_string(),
+            ),
+        ],
+    );
+    let uids: Vec<i64> = uids
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u.as_i64().unwrap())
+        .collect();
+    assert_eq!(
+        uids,
+        (1..=120).collect::<Vec<i64>>(),
+        "UIDs never repeat, never go backwards"
+    );
+}
