@@ -3,6 +3,7 @@
 //! # Layout
 //! - `config`: the TOML configuration, its defaults, validation and error locations.
 //! - `database`: opening the configured SQL database with migrations applied.
+//! - `blobs`: the configured blob store (Maildir files or S3).
 //! - `serve`: the running server: stores, listeners, shutdown.
 //! - `http`: health and readiness endpoints.
 //! - `listener`: the accept loop every mail protocol shares (limits, implicit TLS).
@@ -10,6 +11,7 @@
 //! - `limits`: connection limits per listener group and per client IP.
 //! - `tls`: the configured or self-signed server certificate.
 
+mod blobs;
 mod config;
 mod database;
 mod http;
@@ -26,9 +28,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use baedal_admin::{AdminCommand, AdminContext, AdminError, Output};
-use std::sync::Arc;
-
-use baedal_storage::{Directory, FsBlobStore, MailStore};
+use baedal_storage::{Directory, MailStore};
 use clap::{Parser, Subcommand};
 
 use crate::config::{Loaded, Source};
@@ -135,7 +135,7 @@ async fn admin(cmd: AdminCommand, loaded: &Loaded, json: bool) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let blobs = Arc::new(FsBlobStore::new(loaded.config.mail_dir()));
+    let blobs = blobs::open(&loaded.config, false).await;
     let ctx = AdminContext {
         directory: Directory::new(db.clone()),
         store: MailStore::new(db.clone(), blobs),

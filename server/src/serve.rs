@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use baedal_storage::db::redact_url;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -14,13 +14,13 @@ use tokio::task::JoinSet;
 
 use std::sync::Arc;
 
-use baedal_storage::{Directory, FsBlobStore, MailStore};
+use baedal_storage::{Directory, MailStore};
 use tokio_rustls::TlsAcceptor;
 
-use crate::config::{Addresses, Loaded, Source, StorageBackend};
+use crate::config::{Addresses, Loaded, Source};
 use crate::limits::ConnectionLimiter;
 use crate::listener::{self, Listener};
-use crate::{database, http, imap, pop3, smtp, tls};
+use crate::{blobs, database, http, imap, pop3, smtp, tls};
 
 /// How long sessions get to finish after SIGTERM.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
@@ -49,10 +49,6 @@ pub async fn run(loaded: Loaded) -> Result<()> {
     let data_dir = config.data_dir.clone();
     tracing::info!(data_dir = %data_dir.display(), hostname = %config.hostname, "data directory");
 
-    if config.storage.backend == StorageBackend::S3 {
-        bail!("storage.backend = \"s3\" is not available in this version yet; use \"fs\"");
-    }
-
     let (db, migrations) = database::open(config).await?;
     tracing::info!(
         database = %redact_url(&config.database_url()),
@@ -77,7 +73,8 @@ pub async fn run(loaded: Loaded) -> Result<()> {
     }
 
     let directory = Directory::new(db.clone());
-    let blobs = Arc::new(FsBlobStore::new(config.mail_dir()));
+    let blobs = blobs::open(config, true).await;
+    tracing::info!(backend = ?config.storage.backend, "blob store");
     let store = MailStore::new(db.clone(), blobs);
     let acceptor = TlsAcceptor::from(Arc::clone(&certificate.rustls));
     let smtp_service = smtp::service(config, directory.clone(), store.clone(), acceptor.clone())?;

@@ -13,7 +13,7 @@
 //! - [`mailstore`]: [`MailStore`], mailboxes and messages (`mailboxes`, `message_blobs`,
 //!   `messages`), delivery in one transaction, the cached MIME structure.
 //! - [`blob`]: [`BlobStore`], immutable message objects under Maildir-style keys; the
-//!   filesystem backend.
+//!   filesystem and S3 backends.
 //! - [`clock`]: "now", read in one place.
 //! - [`spool`]: incoming messages streamed to disk while they arrive.
 
@@ -27,7 +27,7 @@ pub mod size;
 pub mod spool;
 
 pub use address::{AddressError, AliasSource, DomainName, EmailAddress};
-pub use blob::{BlobError, BlobStore, FsBlobStore};
+pub use blob::{BlobError, BlobStore, FsBlobStore, S3BlobStore, S3Settings};
 pub use db::{Backend, Database, DbError};
 pub use directory::{
     Alias, AuthSource, AuthType, Directory, DirectoryError, Domain, DomainUpdate, LocalUser,

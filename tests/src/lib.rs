@@ -4,6 +4,7 @@
 //! # Layout
 //! - [`baedal_bin`]: the binary under test (`target/<profile>/baedal`, or `BAEDAL_BIN`).
 //! - [`Profile`]: the storage profile a [`Site`] runs on.
+//! - [`s3`]: the in-process S3 server of the production profile.
 //! - [`Site`]: one Baedal installation: data dir, config file, database; runs CLI commands.
 //! - [`Server`]: a running `baedal serve` of a site, stopped (SIGTERM) on drop.
 //! - [`postgres`]: fresh databases on the PostgreSQL that `tests/run.sh` started.
@@ -12,6 +13,7 @@
 pub mod postfix;
 pub mod postgres;
 pub mod python;
+pub mod s3;
 mod server;
 pub mod smtp;
 
@@ -54,8 +56,9 @@ pub fn now_secs() -> i64 {
 pub enum Profile {
     /// SQLite in the data dir (the embedded default).
     Sqlite,
-    /// A fresh database on the test PostgreSQL.
-    Postgres,
+    /// The production profile: a fresh database on the test PostgreSQL and a bucket on an
+    /// S3 server (s3s-fs) in the test process.
+    Production,
 }
 
 /// What a CLI command did.
@@ -126,14 +129,27 @@ impl Site {
     pub fn with_config(profile: Profile, extra: &str) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let data_dir = dir.path().join("data");
-        let database_url = match profile {
-            Profile::Sqlite => format!("sqlite://{}/baedal.db", data_dir.display()),
-            Profile::Postgres => postgres::fresh_database(),
+        let (database_url, storage) = match profile {
+            Profile::Sqlite => (
+                format!("sqlite://{}/baedal.db", data_dir.display()),
+                String::new(),
+            ),
+            Profile::Production => {
+                let endpoint = s3::start(&dir.path().join("s3"));
+                let storage = format!(
+                    "\n[storage]\nbackend = \"s3\"\n\n[storage.s3]\nendpoint = \"http://{endpoint}\"\nregion = \"kr-central-1\"\n\
+                     bucket = \"{}\"\naccess_key = \"{}\"\nsecret_key = \"{}\"\n",
+                    s3::BUCKET,
+                    s3::ACCESS_KEY,
+                    s3::SECRET_KEY
+                );
+                (postgres::fresh_database(), storage)
+            }
         };
         let config = dir.path().join("baedal.toml");
         let text = format!(
             "hostname = \"mx.test.example\"\ndata_dir = \"{}\"\n\n[database]\nurl = \"{database_url}\"\n\n\
-             [listen]\nhttp = \"127.0.0.1:0\"\nsmtp = \"127.0.0.1:0\"\nsmtps = \"127.0.0.1:0\"\npop3 = \"127.0.0.1:0\"\npop3s = \"127.0.0.1:0\"\nimap = \"127.0.0.1:0\"\nimaps = \"127.0.0.1:0\"\n{extra}",
+             [listen]\nhttp = \"127.0.0.1:0\"\nsmtp = \"127.0.0.1:0\"\nsmtps = \"127.0.0.1:0\"\npop3 = \"127.0.0.1:0\"\npop3s = \"127.0.0.1:0\"\nimap = \"127.0.0.1:0\"\nimaps = \"127.0.0.1:0\"\n{storage}{extra}",
             data_dir.display()
         );
         std::fs::write(&config, text).expect("write config");
@@ -179,15 +195,20 @@ impl Site {
         Run::from(child.wait_with_output().expect("wait for baedal"))
     }
 
+    /// Where the objects of `address` lie on disk: the Maildir under the data dir, or the
+    /// same key path in the S3 server's bucket directory.
+    pub fn maildir_cur(&self, address: &str) -> PathBuf {
+        let (local, domain) = address.split_once('@').expect("an address");
+        let root = match self.profile {
+            Profile::Sqlite => self.data_dir().join("mail"),
+            Profile::Production => self.dir.path().join("s3").join(s3::BUCKET),
+        };
+        root.join(domain).join(local).join("Maildir/cur")
+    }
+
     /// The stored message files of `address` (`local@domain`), oldest first.
     pub fn stored_messages(&self, address: &str) -> Vec<Vec<u8>> {
-        let (local, domain) = address.split_once('@').expect("an address");
-        let cur = self
-            .data_dir()
-            .join("mail")
-            .join(domain)
-            .join(local)
-            .join("Maildir/cur");
+        let cur = self.maildir_cur(address);
         let mut files: Vec<_> = match std::fs::read_dir(&cur) {
             Ok(dir) => dir.map(|e| e.expect("dir entry").path()).collect(),
             Err(_) => return Vec::new(),
@@ -235,16 +256,16 @@ impl Site {
     }
 }
 
-/// Runs each named `fn(Profile)` once per storage profile, as `sqlite::NAME` and
-/// `postgres::NAME`.
+/// Runs each named `fn(Profile)` once per storage profile, as `sqlite::NAME` (SQLite and
+/// Maildir files) and `production::NAME` (PostgreSQL and S3).
 #[macro_export]
 macro_rules! on_both_profiles {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
             $( #[test] fn $name() { super::$name($crate::Profile::Sqlite) } )*
         }
-        mod postgres {
-            $( #[test] fn $name() { super::$name($crate::Profile::Postgres) } )*
+        mod production {
+            $( #[test] fn $name() { super::$name($crate::Profile::Production) } )*
         }
     };
 }

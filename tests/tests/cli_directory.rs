@@ -132,7 +132,7 @@ fn domains_users_and_aliases_round_trip(profile: Profile) {
         alice["last_login"].as_str().is_some_and(|t| t.len() == 19),
         "{alice}"
     );
-    if profile == Profile::Postgres {
+    if profile == Profile::Production {
         let hash = pg::psql(
             &site.database_url,
             "SELECT password FROM virtual_users WHERE email = 'alice@example.org'",

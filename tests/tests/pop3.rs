@@ -476,7 +476,7 @@ fn a_missing_message_object_gives_sys_temp_and_an_idle_session_is_closed() {
         );
     }
     // Storage trouble: the first message's object disappears behind the index's back.
-    let cur = site.data_dir().join("mail/example.org/alice/Maildir/cur");
+    let cur = site.maildir_cur("alice@example.org");
     let mut files: Vec<_> = std::fs::read_dir(&cur)
         .unwrap()
         .map(|e| e.unwrap().path())

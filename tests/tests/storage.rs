@@ -42,7 +42,7 @@ fn verify_finds_orphans_and_missing_objects_and_repairs(profile: Profile) {
         "{clean}"
     );
 
-    let cur = site.data_dir().join("mail/example.org/alice/Maildir/cur");
+    let cur = site.maildir_cur("alice@example.org");
     // A crash after the object was written and before the index commit leaves an orphan.
     std::fs::write(cur.join("1700000000.M1P1Q1.crashed,S=5"), b"lost\n").unwrap();
     // An object lost behind the index's back.

@@ -203,7 +203,7 @@ impl Session {
     /// Copies a message's blob into the output, flushing as it goes. A blob shorter than its
     /// indexed size would break the literal: the connection is dropped.
     async fn stream_blob(&mut self, m: &StoredMessage, start: u64, len: u64) -> Result<(), Closed> {
-        let mut reader = match self.service.store.open_blob(&m.blob_key).await {
+        let mut reader = match self.service.store.open_blob_from(&m.blob_key, start).await {
             Ok(reader) => reader,
             Err(e) => {
                 tracing::error!(key = %m.blob_key, error = %e, "cannot open a message blob");
@@ -211,15 +211,6 @@ impl Session {
             }
         };
         let mut chunk = vec![0u8; 64 * 1024];
-        // Skip to the start of a partial fetch.
-        let mut skip = start;
-        while skip > 0 {
-            let want = chunk.len().min(skip as usize);
-            match reader.read(&mut chunk[..want]).await {
-                Ok(0) | Err(_) => return Err(Closed::Disconnected),
-                Ok(n) => skip -= n as u64,
-            }
-        }
         let mut left = len;
         while left > 0 {
             let want = chunk.len().min(left as usize);

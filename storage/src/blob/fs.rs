@@ -68,8 +68,20 @@ impl BlobStore for FsBlobStore {
     }
 
     async fn open(&self, key: &str) -> Result<BlobReader, BlobError> {
+        self.open_from(key, 0).await
+    }
+
+    async fn open_from(&self, key: &str, offset: u64) -> Result<BlobReader, BlobError> {
+        use tokio::io::AsyncSeekExt;
         match tokio::fs::File::open(self.path(key)?).await {
-            Ok(file) => Ok(Box::new(file)),
+            Ok(mut file) => {
+                if offset > 0 {
+                    file.seek(std::io::SeekFrom::Start(offset))
+                        .await
+                        .map_err(io(key))?;
+                }
+                Ok(Box::new(file))
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 Err(BlobError::NotFound(key.to_string()))
             }

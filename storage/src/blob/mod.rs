@@ -6,6 +6,7 @@
 //! flags and folders live in the index.
 
 mod fs;
+mod s3;
 
 use std::path::Path;
 
@@ -13,6 +14,7 @@ use async_trait::async_trait;
 use tokio::io::AsyncRead;
 
 pub use fs::FsBlobStore;
+pub use s3::{S3BlobStore, S3Settings};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BlobError {
@@ -37,6 +39,9 @@ pub trait BlobStore: Send + Sync + std::fmt::Debug {
 
     /// Opens a blob for reading from its start.
     async fn open(&self, key: &str) -> Result<BlobReader, BlobError>;
+
+    /// Opens a blob for reading from byte `offset` (partial fetches).
+    async fn open_from(&self, key: &str, offset: u64) -> Result<BlobReader, BlobError>;
 
     /// Removes a blob; removing a missing blob is not an error.
     async fn delete(&self, key: &str) -> Result<(), BlobError>;

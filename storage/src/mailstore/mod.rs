@@ -362,6 +362,15 @@ impl MailStore {
     pub async fn open_blob(&self, key: &str) -> Result<BlobReader, MailStoreError> {
         Ok(self.blobs.open(key).await?)
     }
+
+    /// Reads a blob from byte `offset` (a ranged GET on S3).
+    pub async fn open_blob_from(
+        &self,
+        key: &str,
+        offset: u64,
+    ) -> Result<BlobReader, MailStoreError> {
+        Ok(self.blobs.open_from(key, offset).await?)
+    }
 }
 
 /// The columns of [`Mailbox`], for `mailbox_from_row`.

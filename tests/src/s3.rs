@@ -1,0 +1,55 @@
+//! An S3 server in the test process (s3s + s3s-fs, SigV4 verified): the stand-in for MinIO in
+//! the production profile. Objects land as files under `root/bucket/key`.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::LazyLock;
+
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto::Builder as ConnBuilder;
+use s3s::auth::SimpleAuth;
+use s3s::service::S3ServiceBuilder;
+
+pub const ACCESS_KEY: &str = "baedal-test";
+pub const SECRET_KEY: &str = "baedal-test-secret";
+pub const BUCKET: &str = "mailboxes";
+
+/// The runtime the S3 servers of this test binary run on.
+static RUNTIME: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("S3 test runtime")
+});
+
+/// Starts an S3 endpoint serving `root` on 127.0.0.1:0; it runs until the test binary ends.
+pub fn start(root: &Path) -> SocketAddr {
+    std::fs::create_dir_all(root).expect("S3 root");
+    let root = root.to_path_buf();
+    RUNTIME.block_on(async move {
+        let fs = s3s_fs::FileSystem::new(&root).expect("s3s-fs");
+        let mut builder = S3ServiceBuilder::new(fs);
+        builder.set_auth(SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY));
+        let service = builder.build();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind S3");
+        let addr = listener.local_addr().expect("S3 address");
+        tokio::spawn(async move {
+            let http = ConnBuilder::new(TokioExecutor::new());
+            loop {
+                let Ok((socket, _)) = listener.accept().await else {
+                    continue;
+                };
+                let connection = http
+                    .serve_connection(TokioIo::new(socket), service.clone())
+                    .into_owned();
+                tokio::spawn(async move {
+                    let _ = connection.await;
+                });
+            }
+        });
+        addr
+    })
+}
