@@ -25,6 +25,11 @@ static RUNTIME: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
 
 /// Starts an S3 endpoint serving `root` on 127.0.0.1:0; it runs until the test binary ends.
 pub fn start(root: &Path) -> SocketAddr {
+    start_on(root, "127.0.0.1:0".parse().expect("address"))
+}
+
+/// Starts an S3 endpoint serving `root` on `addr`.
+pub fn start_on(root: &Path, addr: SocketAddr) -> SocketAddr {
     std::fs::create_dir_all(root).expect("S3 root");
     let root = root.to_path_buf();
     RUNTIME.block_on(async move {
@@ -32,9 +37,7 @@ pub fn start(root: &Path) -> SocketAddr {
         let mut builder = S3ServiceBuilder::new(fs);
         builder.set_auth(SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY));
         let service = builder.build();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind S3");
+        let listener = tokio::net::TcpListener::bind(addr).await.expect("bind S3");
         let addr = listener.local_addr().expect("S3 address");
         tokio::spawn(async move {
             let http = ConnBuilder::new(TokioExecutor::new());

@@ -195,3 +195,58 @@ print(json.dumps([int(d.split(b"UID ")[1].rstrip(b")")) for d in data]))
         "UIDs never repeat, never go backwards"
     );
 }
+
+/// S3 down: nothing is acknowledged without a durable object; S3 back: mail flows again,
+/// without a restart.
+#[test]
+fn an_unreachable_s3_answers_451_and_service_resumes_when_it_returns() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = format!(
+        "[storage]\nbackend = \"s3\"\n\n[storage.s3]\nendpoint = \"http://127.0.0.1:{port}\"\nbucket = \"{}\"\naccess_key = \"{}\"\nsecret_key = \"{}\"\n",
+        baedal_tests::s3::BUCKET,
+        baedal_tests::s3::ACCESS_KEY,
+        baedal_tests::s3::SECRET_KEY
+    );
+    let site = Site::with_config(Profile::Sqlite, &config);
+    site.add_users("example.org", &["alice"]);
+    let server = site.serve();
+    let msg = b"Subject: while S3 is down\r\n\r\nbody\r\n";
+    let r = smtp::send(
+        server.addr("smtp"),
+        "s@remote.test",
+        &["alice@example.org"],
+        msg,
+        &[],
+    );
+    assert_reply(&r["data"], 451, "4.3.0");
+    assert_eq!(
+        site.mailbox_count("alice@example.org", "INBOX"),
+        0,
+        "nothing half-stored"
+    );
+
+    let root = site.dir.path().join("s3");
+    std::fs::create_dir_all(root.join(baedal_tests::s3::BUCKET)).unwrap();
+    baedal_tests::s3::start_on(&root, format!("127.0.0.1:{port}").parse().unwrap());
+    let r = smtp::send(
+        server.addr("smtp"),
+        "s@remote.test",
+        &["alice@example.org"],
+        msg,
+        &[],
+    );
+    assert_reply(&r["data"], 250, "2.0.0");
+    assert_eq!(site.mailbox_count("alice@example.org", "INBOX"), 1);
+    let objects: Vec<_> = std::fs::read_dir(root.join("mailboxes/example.org/alice/Maildir/cur"))
+        .unwrap()
+        .collect();
+    assert_eq!(
+        objects.len(),
+        1,
+        "the object is in the bucket under the user's Maildir key"
+    );
+}
