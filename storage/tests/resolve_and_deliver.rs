@@ -232,3 +232,74 @@ async fn delivers_one_blob_to_several_mailboxes_with_ascending_uids() {
     assert_eq!(header, b"Subject: m0\r\n\r\n");
     assert!(structure.unwrap().contains("text/plain"));
 }
+
+#[tokio::test]
+async fn shared_views_follow_deliveries_flag_changes_and_expunges() {
+    let f = fixture().await;
+    let alice = f
+        .directory
+        .require_user(&EmailAddress::parse("alice@example.org").unwrap())
+        .await
+        .unwrap();
+    let target = DeliveryTarget {
+        user_id: alice.id,
+        maildir: alice.maildir_path.clone(),
+        mailbox: "INBOX".into(),
+    };
+    let deliver = |n: usize| {
+        let (spool, store, target) = (&f.spool, &f.store, target.clone());
+        async move {
+            let mut file = spool.create().await.unwrap();
+            file.write(format!("Subject: m{n}\r\n\r\nbody {n}\r\n").as_bytes())
+                .await
+                .unwrap();
+            store
+                .deliver(file.finish().await.unwrap(), &[target], 1_700_000_000)
+                .await
+                .unwrap()
+        }
+    };
+    for n in 0..5 {
+        deliver(n).await;
+    }
+    let inbox = f.store.mailbox(alice.id, "INBOX").await.unwrap().unwrap();
+    let first = f.store.view(inbox.id).await.unwrap();
+    assert_eq!(first.messages.len(), 5);
+    // Nothing changed: every caller gets the very same view.
+    let again = f.store.view(inbox.id).await.unwrap();
+    assert!(Arc::ptr_eq(&first, &again));
+
+    // A flag change, an expunge and a delivery, then the view is rebuilt from the changes
+    // and must equal a full read of the index.
+    f.store
+        .set_flags(inbox.id, &[(2, "\\Seen".to_string())])
+        .await
+        .unwrap();
+    assert_eq!(f.store.expunge(inbox.id, &[4]).await.unwrap(), [4]);
+    deliver(5).await;
+    let updated = f.store.view(inbox.id).await.unwrap();
+    assert!(!Arc::ptr_eq(&first, &updated));
+    assert_eq!(updated.messages, f.store.messages(inbox.id).await.unwrap());
+    let uids: Vec<i64> = updated.messages.iter().map(|m| m.uid).collect();
+    assert_eq!(uids, [1, 2, 3, 5, 6]);
+    assert_eq!(updated.messages[1].flags, "\\Seen");
+    // The earlier view is untouched: a session holding it still sees what it told its client.
+    assert_eq!(first.messages.len(), 5);
+
+    // An expunge balanced by a delivery leaves the count unchanged; the view must still
+    // drop the expunged UID.
+    f.store.expunge(inbox.id, &[1]).await.unwrap();
+    deliver(6).await;
+    let balanced = f.store.view(inbox.id).await.unwrap();
+    assert_eq!(balanced.messages, f.store.messages(inbox.id).await.unwrap());
+
+    // Headers in bulk: every listed message, keyed by its blob.
+    let keys: Vec<&str> = balanced
+        .messages
+        .iter()
+        .map(|m| m.blob_key.as_str())
+        .collect();
+    let headers = f.store.cached_headers(&keys).await.unwrap();
+    assert_eq!(headers.len(), keys.len());
+    assert_eq!(headers[keys[0]], b"Subject: m1\r\n\r\n");
+}

@@ -41,7 +41,10 @@ impl Session {
             Err(e) => return self.unavailable(e),
         };
         let indexes = selected.resolve(set, uid);
-        let uids: Vec<i64> = indexes.iter().map(|&i| selected.messages[i].uid).collect();
+        let uids: Vec<i64> = indexes
+            .iter()
+            .map(|&i| selected.messages()[i].uid)
+            .collect();
         let from = selected.mailbox.id;
         let verb = if moving { "MOVE" } else { "COPY" };
         if uids.is_empty() {
@@ -74,7 +77,7 @@ impl Session {
             if let State::Selected(_, selected) = &mut self.state {
                 for (src, _) in map.iter().rev() {
                     if let Some(i) = selected.index_of_uid(*src) {
-                        selected.messages.remove(i);
+                        selected.messages_mut().remove(i);
                         self.conn
                             .queue(format!("* {} EXPUNGE\r\n", i + 1).as_bytes());
                     }

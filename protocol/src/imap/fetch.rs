@@ -47,11 +47,16 @@ impl Session {
         let read_only = selected.read_only;
         let mailbox_id = selected.mailbox.id;
         let mut seen_updates = Vec::new();
-        for i in indexes {
+        let wants_header = items.iter().any(uses_header);
+        for (n, &i) in indexes.iter().enumerate() {
+            if wants_header && n % HEADER_BATCH == 0 {
+                self.prefetch_headers(&indexes[n..indexes.len().min(n + HEADER_BATCH)])
+                    .await;
+            }
             let State::Selected(_, selected) = &self.state else {
                 break;
             };
-            let mut message = selected.messages[i].clone();
+            let mut message = selected.messages()[i].clone();
             // RFC 3501 §6.4.5: a body fetch without PEEK sets \Seen, and the client is told
             // the new flags once, in the FLAGS item if it asked for it.
             let stored_flags = message.flags.clone();
@@ -105,6 +110,7 @@ impl Session {
                 self.conn.flush().await?;
             }
         }
+        self.headers = Default::default();
         if !seen_updates.is_empty() {
             let changes: Vec<(i64, String)> = seen_updates
                 .iter()
@@ -114,8 +120,8 @@ impl Session {
                 Ok(done) => {
                     if let State::Selected(_, selected) = &mut self.state {
                         for ((i, _, flags), (_, modseq)) in seen_updates.into_iter().zip(done) {
-                            selected.messages[i].flags = flags;
-                            selected.messages[i].modseq = modseq;
+                            selected.messages_mut()[i].flags = flags;
+                            selected.messages_mut()[i].modseq = modseq;
                         }
                     }
                 }
@@ -254,8 +260,32 @@ impl Session {
         Ok(bytes)
     }
 
+    /// Reads the cached header sections of the messages at `indexes` in one query, for the
+    /// listing in progress (a folder's headers then cost one query per batch, not one each).
+    pub(super) async fn prefetch_headers(&mut self, indexes: &[usize]) {
+        let State::Selected(_, selected) = &self.state else {
+            return;
+        };
+        let messages = selected.messages();
+        let keys: Vec<&str> = indexes
+            .iter()
+            .filter_map(|&i| messages.get(i))
+            .map(|m| m.blob_key.as_str())
+            .collect();
+        match self.service.store.cached_headers(&keys).await {
+            Ok(headers) => self.headers = headers,
+            // Each message falls back to its own read.
+            Err(e) => tracing::warn!(error = %e, "cannot read header sections in bulk"),
+        }
+    }
+
     /// The header section: from the index cache when it is complete, else from the blob.
     pub(super) async fn header_of(&self, m: &StoredMessage) -> Result<Vec<u8>, String> {
+        if let Some(header) = self.headers.get(&m.blob_key)
+            && (header.ends_with(b"\r\n\r\n") || header == b"\r\n")
+        {
+            return Ok(header.clone());
+        }
         if let Ok(Some((header, _))) = self.service.store.cached_header(&m.blob_key).await
             && (header.ends_with(b"\r\n\r\n") || header == b"\r\n")
         {
@@ -294,6 +324,23 @@ impl Session {
                 part_section(&blob, other).unwrap_or_default()
             }
         })
+    }
+}
+
+/// Header sections are read in bulk this many messages at a time.
+pub(super) const HEADER_BATCH: usize = 256;
+
+/// True for the items answered from the header section alone.
+fn uses_header(item: &MessageDataItemName<'_>) -> bool {
+    match item {
+        MessageDataItemName::Envelope | MessageDataItemName::Rfc822Header => true,
+        MessageDataItemName::BodyExt { section, .. } => matches!(
+            section,
+            Some(Section::Header(None))
+                | Some(Section::HeaderFields(None, _))
+                | Some(Section::HeaderFieldsNot(None, _))
+        ),
+        _ => false,
     }
 }
 

@@ -1,6 +1,8 @@
 //! LIST, LSUB, STATUS, SELECT, EXAMINE, CLOSE, UNSELECT (RFC 3501 §6.3, RFC 6154 SPECIAL-USE
 //! attributes, RFC 3348 CHILDREN), and the refresh that tells a session what changed.
 
+use std::sync::Arc;
+
 use imap_codec::imap_types::mailbox::{ListMailbox, Mailbox as ImapMailbox};
 use imap_codec::imap_types::status::StatusDataItemName;
 
@@ -191,12 +193,13 @@ impl Session {
             Ok(None) => return Err(Done::no("[NONEXISTENT] No such mailbox")),
             Err(e) => return Err(self.unavailable(e)),
         };
-        let messages = self
+        let view = self
             .service
             .store
-            .messages(found.id)
+            .view(found.id)
             .await
             .map_err(|e| self.unavailable(e))?;
+        let messages = &view.messages;
         let values: Vec<String> = items
             .iter()
             .filter_map(|item| match item.to_ascii_uppercase().as_str() {
@@ -239,10 +242,11 @@ impl Session {
             Ok(None) => return Done::no("[NONEXISTENT] No such mailbox"),
             Err(e) => return self.unavailable(e),
         };
-        let messages = match self.service.store.messages(found.id).await {
-            Ok(m) => m,
+        let view = match self.service.store.view(found.id).await {
+            Ok(view) => view,
             Err(e) => return self.unavailable(e),
         };
+        let messages = &view.messages;
         let first_unseen = messages.iter().position(|m| !has_flag(&m.flags, "\\Seen"));
         // RFC 3501 §2.3.2: SELECT claims the recent messages; EXAMINE only looks.
         let recent: std::collections::HashSet<i64> = if read_only {
@@ -287,7 +291,7 @@ impl Session {
             Selected {
                 mailbox: found,
                 read_only,
-                messages,
+                view,
                 recent,
             },
         );
@@ -309,7 +313,7 @@ impl Session {
         self.state = State::Authenticated(user);
         if expunge && !selected.read_only {
             let deleted: Vec<i64> = selected
-                .messages
+                .messages()
                 .iter()
                 .filter(|m| has_flag(&m.flags, "\\Deleted"))
                 .map(|m| m.uid)
@@ -335,15 +339,19 @@ impl Session {
         let State::Selected(_, selected) = &mut self.state else {
             return;
         };
-        let now = match self.service.store.messages(selected.mailbox.id).await {
-            Ok(now) => now,
+        let view = match self.service.store.view(selected.mailbox.id).await {
+            Ok(view) => view,
             Err(e) => {
                 tracing::error!(error = %e, "cannot refresh the selected mailbox");
                 return;
             }
         };
+        if Arc::ptr_eq(&view, &selected.view) {
+            return;
+        }
+        let now = &view.messages;
         if !selected.read_only
-            && now.last().map(|m| m.uid) > selected.messages.last().map(|m| m.uid)
+            && now.last().map(|m| m.uid) > selected.messages().last().map(|m| m.uid)
         {
             match self.service.store.claim_recent(selected.mailbox.id).await {
                 Ok((from, to)) => selected.recent.extend(
@@ -357,9 +365,9 @@ impl Session {
         selected
             .recent
             .retain(|uid| now.binary_search_by_key(uid, |m| m.uid).is_ok());
-        let old = std::mem::take(&mut selected.messages);
         let recent = selected.recent.len();
-        selected.messages = changes(&old, now, recent, self.conn.output());
+        changes(selected.messages(), now, recent, self.conn.output());
+        selected.view = view;
     }
 
     pub(super) fn unavailable(&self, e: impl std::fmt::Display) -> Done {

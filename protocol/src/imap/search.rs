@@ -183,13 +183,19 @@ impl Session {
         let State::Selected(_, selected) = &self.state else {
             return Done::bad("No mailbox selected");
         };
-        let messages = selected.messages.clone();
+        let view = selected.view.clone();
+        let messages = &view.messages;
         let recent = selected.recent.clone();
         let key = SearchKey::And(criteria.clone());
         let (header_needed, body_needed) = (needs_header(&key), needs_body(&key));
         let largest_uid = messages.last().map(|m| m.uid as u32).unwrap_or(0);
         let mut hits = Vec::new();
         for (i, m) in messages.iter().enumerate() {
+            if header_needed && i % super::fetch::HEADER_BATCH == 0 {
+                let batch: Vec<usize> =
+                    (i..messages.len().min(i + super::fetch::HEADER_BATCH)).collect();
+                self.prefetch_headers(&batch).await;
+            }
             let header = if header_needed || body_needed {
                 match self.header_of(m).await {
                     Ok(h) => Some(h),
@@ -223,6 +229,7 @@ impl Session {
                 });
             }
         }
+        self.headers = Default::default();
         let list = if hits.is_empty() {
             String::new()
         } else {

@@ -3,30 +3,42 @@
 
 use std::collections::HashSet;
 use std::num::NonZeroU32;
+use std::sync::Arc;
 
-use baedal_storage::mailstore::{Mailbox, StoredMessage};
+use baedal_storage::mailstore::{Mailbox, MailboxView, StoredMessage};
 use imap_codec::imap_types::sequence::{SeqOrUid, Sequence, SequenceSet};
 
 pub(super) struct Selected {
     pub mailbox: Mailbox,
     pub read_only: bool,
-    pub messages: Vec<StoredMessage>,
+    /// The messages as this session last told the client, usually shared with every other
+    /// session on the mailbox; copied only when this session changes them itself.
+    pub view: Arc<MailboxView>,
     /// UIDs that are \Recent for this session (RFC 3501 §2.3.2).
     pub recent: HashSet<i64>,
 }
 
 impl Selected {
+    pub fn messages(&self) -> &[StoredMessage] {
+        &self.view.messages
+    }
+
+    /// The messages, for this session's own changes (copied first if shared).
+    pub fn messages_mut(&mut self) -> &mut Vec<StoredMessage> {
+        &mut Arc::make_mut(&mut self.view).messages
+    }
+
     /// Indexes (0-based) of the messages a sequence set names, by sequence number or UID.
     pub fn resolve(&self, set: &SequenceSet, uid: bool) -> Vec<usize> {
-        let Some(last) = self.messages.last() else {
+        let Some(last) = self.messages().last() else {
             return Vec::new();
         };
         let largest = if uid {
             last.uid as u32
         } else {
-            self.messages.len() as u32
+            self.messages().len() as u32
         };
-        self.messages
+        self.messages()
             .iter()
             .enumerate()
             .filter(|(i, m)| {
@@ -48,7 +60,7 @@ impl Selected {
 
     /// The index of a UID (O(log n)).
     pub fn index_of_uid(&self, uid: i64) -> Option<usize> {
-        self.messages.binary_search_by_key(&uid, |m| m.uid).ok()
+        self.messages().binary_search_by_key(&uid, |m| m.uid).ok()
     }
 }
 
@@ -72,10 +84,10 @@ pub(super) fn contains(set: &SequenceSet, value: u32, largest: u32) -> bool {
 /// it (RFC 3501 §7.4.1, §7.3.1), and the new snapshot.
 pub(super) fn changes(
     old: &[StoredMessage],
-    new: Vec<StoredMessage>,
+    new: &[StoredMessage],
     recent: usize,
     out: &mut Vec<u8>,
-) -> Vec<StoredMessage> {
+) {
     // Expunges, highest sequence number first so the numbers stay right as they apply.
     let mut seqs = Vec::new();
     for (i, m) in old.iter().enumerate() {
@@ -110,5 +122,4 @@ pub(super) fn changes(
             format!("* {} EXISTS\r\n* {recent} RECENT\r\n", new.len()).as_bytes(),
         );
     }
-    new
 }

@@ -1,5 +1,6 @@
 //! One IMAP connection.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use baedal_auth::sasl::Credentials;
@@ -81,6 +82,8 @@ pub struct Session {
     pub(super) tls: bool,
     pub(super) state: State,
     pub(super) fragmentizer: Fragmentizer,
+    /// Header sections read in bulk for the FETCH or SEARCH in progress, by blob key.
+    pub(super) headers: HashMap<String, Vec<u8>>,
 }
 
 impl Session {
@@ -92,6 +95,7 @@ impl Session {
             service,
             info,
             state: State::NotAuthenticated,
+            headers: HashMap::new(),
         }
     }
 

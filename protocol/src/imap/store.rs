@@ -35,7 +35,7 @@ impl Session {
         let given: Vec<String> = flags.iter().map(|f| f.to_string()).collect();
         let mut changes = Vec::new();
         for i in selected.resolve(set, uid) {
-            let m = &selected.messages[i];
+            let m = &selected.messages()[i];
             let current: Vec<String> = m.flags.split_whitespace().map(str::to_string).collect();
             let new = match kind {
                 StoreType::Replace => given.clone(),
@@ -57,7 +57,7 @@ impl Session {
                 let State::Selected(_, s) = &self.state else {
                     return false;
                 };
-                s.messages[*i].flags != *f
+                s.messages()[*i].flags != *f
             })
             .map(|(_, uid, f)| (*uid, f.clone()))
             .collect();
@@ -70,8 +70,8 @@ impl Session {
         };
         for (i, muid, flags) in changes {
             if let Some((_, modseq)) = modseqs.iter().find(|(u, _)| *u == muid) {
-                selected.messages[i].flags = flags.clone();
-                selected.messages[i].modseq = *modseq;
+                selected.messages_mut()[i].flags = flags.clone();
+                selected.messages_mut()[i].modseq = *modseq;
             }
             if *response == StoreResponse::Answer {
                 let uid_item = if uid {
@@ -79,7 +79,7 @@ impl Session {
                 } else {
                     String::new()
                 };
-                let shown = selected.flags(&selected.messages[i]);
+                let shown = selected.flags(&selected.messages()[i]);
                 self.conn
                     .queue(format!("* {} FETCH (FLAGS ({shown}){uid_item})\r\n", i + 1).as_bytes());
             }
@@ -101,7 +101,7 @@ impl Session {
         }
         let within: Option<Vec<usize>> = uids.map(|set| selected.resolve(set, true));
         let targets: Vec<i64> = selected
-            .messages
+            .messages()
             .iter()
             .enumerate()
             .filter(|(i, m)| {
@@ -120,7 +120,7 @@ impl Session {
         // Highest sequence number first, so each number is right when it is applied.
         for uid in removed.iter().rev() {
             if let Some(i) = selected.index_of_uid(*uid) {
-                selected.messages.remove(i);
+                selected.messages_mut().remove(i);
                 self.conn
                     .queue(format!("* {} EXPUNGE\r\n", i + 1).as_bytes());
             }

@@ -14,8 +14,10 @@ mod expunge;
 mod folders;
 pub mod structure;
 mod verify;
+mod view;
 
 pub use verify::{ORPHAN_GRACE_SECS, VerifyReport};
+pub use view::MailboxView;
 
 use std::sync::Arc;
 
@@ -122,10 +124,14 @@ pub struct MailStore {
     /// Mailbox ids, published after every committed change (DESIGN: changes reach every
     /// session). Sessions subscribe; a lagging receiver just refreshes.
     changes: tokio::sync::broadcast::Sender<i64>,
+    views: Arc<view::ViewCache>,
 }
 
 /// How many change notices wait for slow subscribers before they lag.
 const CHANGE_BACKLOG: usize = 4096;
+
+/// Blob keys per query when header sections are read in bulk.
+const HEADER_BATCH: usize = 256;
 
 /// Creates the default mailboxes a user lacks, inside the caller's transaction.
 pub(crate) async fn create_default_mailboxes(
@@ -152,7 +158,12 @@ pub(crate) async fn create_default_mailboxes(
 impl MailStore {
     pub fn new(db: Database, blobs: Arc<dyn BlobStore>) -> Self {
         let (changes, _) = tokio::sync::broadcast::channel(CHANGE_BACKLOG);
-        Self { db, blobs, changes }
+        Self {
+            db,
+            blobs,
+            changes,
+            views: Arc::default(),
+        }
     }
 
     /// Notices of changed mailboxes (their ids), from this process.
@@ -282,14 +293,27 @@ impl MailStore {
 
     /// The messages of a mailbox in UID order.
     pub async fn messages(&self, mailbox_id: i64) -> Result<Vec<StoredMessage>, MailStoreError> {
-        let rows = sqlx::query(
+        self.messages_where(mailbox_id, "", &[]).await
+    }
+
+    /// The messages of a mailbox in UID order, narrowed by `condition` (an `AND ...` clause
+    /// whose placeholders `$2...` take `values`).
+    pub(crate) async fn messages_where(
+        &self,
+        mailbox_id: i64,
+        condition: &str,
+        values: &[i64],
+    ) -> Result<Vec<StoredMessage>, MailStoreError> {
+        let sql = format!(
             "SELECT m.uid, m.size, m.flags, m.internal_date, m.modseq, b.blob_key \
              FROM messages m JOIN message_blobs b ON b.id = m.blob_id \
-             WHERE m.mailbox_id = $1 ORDER BY m.uid",
-        )
-        .bind(mailbox_id)
-        .fetch_all(self.db.pool())
-        .await?;
+             WHERE m.mailbox_id = $1 {condition} ORDER BY m.uid"
+        );
+        let mut query = sqlx::query(&sql).bind(mailbox_id);
+        for value in values {
+            query = query.bind(*value);
+        }
+        let rows = query.fetch_all(self.db.pool()).await?;
         Ok(rows
             .iter()
             .map(|r| {
@@ -357,6 +381,30 @@ impl MailStore {
         Ok(row
             .map(|r| Ok::<_, sqlx::Error>((r.try_get("header")?, r.try_get("structure")?)))
             .transpose()?)
+    }
+
+    /// The cached header sections of many blobs at once (a listing of a whole folder),
+    /// keyed by blob key; blobs without a cached header are left out.
+    pub async fn cached_headers(
+        &self,
+        blob_keys: &[&str],
+    ) -> Result<std::collections::HashMap<String, Vec<u8>>, MailStoreError> {
+        let mut headers = std::collections::HashMap::with_capacity(blob_keys.len());
+        for chunk in blob_keys.chunks(HEADER_BATCH) {
+            let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT blob_key, header FROM message_blobs WHERE blob_key IN ({})",
+                placeholders.join(", ")
+            );
+            let mut query = sqlx::query(&sql);
+            for key in chunk {
+                query = query.bind(*key);
+            }
+            for row in query.fetch_all(self.db.pool()).await? {
+                headers.insert(row.try_get("blob_key")?, row.try_get("header")?);
+            }
+        }
+        Ok(headers)
     }
 
     pub async fn open_blob(&self, key: &str) -> Result<BlobReader, MailStoreError> {
