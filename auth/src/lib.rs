@@ -4,7 +4,11 @@
 //! - [`password`]: local bcrypt passwords (cost 12), hashed and checked on the blocking pool.
 //! - [`local`]: the local authenticator: a directory user's bcrypt password.
 //! - [`sasl`]: SASL PLAIN and LOGIN for the AUTH commands of every protocol.
+//! - [`dkim`]: DKIM keys (generation, DNS record) and signing of submitted mail.
+//! - [`dns`]: Baedal's own resolver, pointed at the configured nameservers only.
 
+pub mod dkim;
+pub mod dns;
 pub mod local;
 pub mod password;
 pub mod sasl;

@@ -6,17 +6,22 @@
 //!   timeouts, the TLS upgrade.
 //! - [`smtp`]: the SMTP server session (MX): EHLO to QUIT, STARTTLS, DATA and BDAT streamed
 //!   to the spool, delivery into the mail store.
+//! - [`smtp_client`]: the SMTP client of the outbound queue (STARTTLS, AUTH, per-recipient
+//!   replies, dot-stuffed streaming).
 //! - [`imap`]: the IMAP4rev1 server session (in progress: see its module docs).
 //! - [`pop3`]: the POP3 server session: AUTHORIZATION with STLS and SASL, the INBOX as a
 //!   maildrop, QUIT's UPDATE, retention bookkeeping.
-//! - `time`: RFC 5322 dates for trace headers.
+//! - [`dsn`]: delivery status notifications (bounces and delay notices, RFC 3464).
+//! - [`time`]: RFC 5322 dates for trace headers.
 
 mod conn;
+pub mod dsn;
 pub mod imap;
 pub mod pop3;
 pub mod smtp;
+pub mod smtp_client;
 pub mod stream;
-mod time;
+pub mod time;
 
 use std::net::SocketAddr;
 

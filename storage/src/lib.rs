@@ -14,6 +14,8 @@
 //!   `messages`), delivery in one transaction, the cached MIME structure.
 //! - [`blob`]: [`BlobStore`], immutable message objects under Maildir-style keys; the
 //!   filesystem and S3 backends.
+//! - [`dkim`]: [`DkimKeys`], the domains' DKIM signing keys (`dkim_keys`).
+//! - [`queue`]: [`Queue`], the outbound queue (`queue_messages`, `queue_recipients`).
 //! - [`clock`]: "now", read in one place.
 //! - [`spool`]: incoming messages streamed to disk while they arrive.
 
@@ -22,7 +24,9 @@ pub mod blob;
 pub mod clock;
 pub mod db;
 pub mod directory;
+pub mod dkim;
 pub mod mailstore;
+pub mod queue;
 pub mod size;
 pub mod spool;
 
@@ -33,6 +37,8 @@ pub use directory::{
     Alias, AuthSource, AuthType, Directory, DirectoryError, Domain, DomainUpdate, LocalUser,
     NewDomain, NewUser, Resolution, User, UserUpdate,
 };
+pub use dkim::{DkimKeyRecord, DkimKeys, DkimStoreError, NewDkimKey};
 pub use mailstore::{DeliveryTarget, MailStore, MailStoreError};
+pub use queue::{Queue, QueueError};
 pub use size::{ByteSize, SizeError};
 pub use spool::{Spool, SpoolFile, SpooledMessage};

@@ -41,7 +41,12 @@ impl MailStore {
         )
         .fetch_all(self.db.pool())
         .await?;
-        let indexed_keys: HashSet<&str> = indexed.iter().map(|(k, _)| k.as_str()).collect();
+        // Messages waiting in the outbound queue hold their own objects.
+        let queued: Vec<String> = sqlx::query_scalar("SELECT blob_key FROM queue_messages")
+            .fetch_all(self.db.pool())
+            .await?;
+        let mut indexed_keys: HashSet<&str> = indexed.iter().map(|(k, _)| k.as_str()).collect();
+        indexed_keys.extend(queued.iter().map(String::as_str));
         let object_keys: HashSet<&str> = objects.iter().map(|o| o.key.as_str()).collect();
         let mut report = VerifyReport {
             objects: objects.len(),

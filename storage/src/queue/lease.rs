@@ -1,0 +1,162 @@
+//! The worker side of the queue: lease due recipients, record what each attempt did, and
+//! retire a message once no recipient of it is left to try.
+//!
+//! A lease is an optimistic claim (`UPDATE ... WHERE lease_until <= now`), so several
+//! workers, on one node or many, never try one recipient at the same time; a worker that
+//! dies loses its lease when it runs out, and the recipient is tried again.
+
+use sqlx::Row;
+
+use super::{Queue, QueueError, status};
+
+/// A recipient a worker owns until its lease runs out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeasedRecipient {
+    pub row_id: i64,
+    pub message_id: String,
+    pub recipient: String,
+    pub domain: String,
+    pub attempts: i64,
+    pub sender: String,
+    pub blob_key: String,
+    pub size: i64,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub delay_notified: bool,
+}
+
+/// What one delivery attempt did for one recipient.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Attempt {
+    Delivered,
+    /// 4xx or no connection: tried again at `retry_at`.
+    Deferred {
+        error: String,
+        retry_at: i64,
+    },
+    /// 5xx, or the message expired: a bounce is due.
+    Failed {
+        error: String,
+    },
+}
+
+impl Queue {
+    /// Leases up to `limit` recipients that are due at `now`, for `lease_secs`.
+    pub async fn lease_due(
+        &self,
+        now: i64,
+        limit: i64,
+        lease_secs: i64,
+    ) -> Result<Vec<LeasedRecipient>, QueueError> {
+        let rows = sqlx::query(&format!(
+            "SELECT r.id, r.message_id, r.recipient, r.domain, r.attempts, m.sender, \
+             m.blob_key, m.size, m.created_at, m.expires_at, {} AS delay_notified \
+             FROM queue_recipients r JOIN queue_messages m ON m.id = r.message_id \
+             WHERE r.status = $1 AND r.next_attempt_at <= $2 AND r.lease_until <= $2 \
+             ORDER BY r.next_attempt_at, r.id LIMIT $3",
+            self.db.dialect().flag("m.delay_notified")
+        ))
+        .bind(status::QUEUED)
+        .bind(now)
+        .bind(limit)
+        .fetch_all(self.db.pool())
+        .await?;
+        let mut leased = Vec::with_capacity(rows.len());
+        for row in rows {
+            let row_id: i64 = row.try_get("id")?;
+            let claimed = sqlx::query(
+                "UPDATE queue_recipients SET lease_until = $1 \
+                 WHERE id = $2 AND status = $3 AND lease_until <= $4",
+            )
+            .bind(now + lease_secs)
+            .bind(row_id)
+            .bind(status::QUEUED)
+            .bind(now)
+            .execute(self.db.pool())
+            .await?;
+            if claimed.rows_affected() == 0 {
+                continue; // another worker took it
+            }
+            leased.push(LeasedRecipient {
+                row_id,
+                message_id: row.try_get("message_id")?,
+                recipient: row.try_get("recipient")?,
+                domain: row.try_get("domain")?,
+                attempts: row.try_get("attempts")?,
+                sender: row.try_get("sender")?,
+                blob_key: row.try_get("blob_key")?,
+                size: row.try_get("size")?,
+                created_at: row.try_get("created_at")?,
+                expires_at: row.try_get("expires_at")?,
+                delay_notified: row.try_get::<i64, _>("delay_notified")? != 0,
+            });
+        }
+        Ok(leased)
+    }
+
+    /// Records an attempt's outcome for one leased recipient.
+    pub async fn record(
+        &self,
+        leased: &LeasedRecipient,
+        attempt: &Attempt,
+        now: i64,
+    ) -> Result<(), QueueError> {
+        let (status, next, error) = match attempt {
+            Attempt::Delivered => (status::DELIVERED, now, None),
+            Attempt::Deferred { error, retry_at } => (status::QUEUED, *retry_at, Some(error)),
+            Attempt::Failed { error } => (status::FAILED, now, Some(error)),
+        };
+        sqlx::query(
+            "UPDATE queue_recipients SET status = $1, attempts = attempts + 1, \
+             next_attempt_at = $2, last_error = $3, lease_until = 0, updated_at = $4 \
+             WHERE id = $5",
+        )
+        .bind(status)
+        .bind(next)
+        .bind(error.map(String::as_str))
+        .bind(now)
+        .bind(leased.row_id)
+        .execute(self.db.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Marks that the sender was told of the delay; `false` if someone already did.
+    pub async fn claim_delay_notice(&self, message_id: &str) -> Result<bool, QueueError> {
+        let done = sqlx::query(
+            "UPDATE queue_messages SET delay_notified = TRUE \
+             WHERE id = $1 AND delay_notified = FALSE",
+        )
+        .bind(message_id)
+        .execute(self.db.pool())
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Removes a message once none of its recipients is queued or held; returns whether it
+    /// left the queue.
+    pub async fn retire_if_done(&self, message_id: &str) -> Result<bool, QueueError> {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM queue_recipients WHERE message_id = $1 \
+             AND status IN ('queued', 'held')",
+        )
+        .bind(message_id)
+        .fetch_one(self.db.pool())
+        .await?;
+        if waiting > 0 {
+            return Ok(false);
+        }
+        let key: Option<String> =
+            sqlx::query_scalar("SELECT blob_key FROM queue_messages WHERE id = $1")
+                .bind(message_id)
+                .fetch_optional(self.db.pool())
+                .await?;
+        match key {
+            Some(key) => {
+                self.remove(message_id, &key).await?;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+}
