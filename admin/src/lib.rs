@@ -1,8 +1,8 @@
-//! The administrator's commands: `baedal domain|user|alias|auth ...`.
+//! The administrator's commands: `baedal domain|user|alias|auth|dkim|queue ...`.
 //!
 //! # Layout
 //! - [`AdminCommand`]: the clap command tree the `baedal` binary flattens into its own.
-//! - `domain`, `user`, `alias`, `auth`, `mailbox`, `pop3`, `storage`: one module per command group, each with its clap
+//! - `domain`, `user`, `alias`, `auth`, `mailbox`, `pop3`, `storage`, `dkim`, `queue`: one module per command group, each with its clap
 //!   arguments and its handler.
 //! - `input`: arguments parsed into directory types (addresses, sizes) and passwords read
 //!   from stdin or a terminal prompt.
@@ -12,16 +12,18 @@
 
 mod alias;
 mod auth;
+mod dkim;
 mod domain;
 mod error;
 mod input;
 mod mailbox;
 mod output;
 mod pop3;
+mod queue;
 mod storage;
 mod user;
 
-use baedal_storage::{Directory, MailStore};
+use baedal_storage::{Directory, DkimKeys, MailStore, Queue};
 use clap::Subcommand;
 
 pub use error::AdminError;
@@ -31,6 +33,8 @@ pub use output::Output;
 pub struct AdminContext {
     pub directory: Directory,
     pub store: MailStore,
+    pub dkim: DkimKeys,
+    pub queue: Queue,
     pub output: Output,
     /// The site's `[pop3] retention_days`.
     pub pop3_retention_days: i64,
@@ -59,6 +63,12 @@ pub enum AdminCommand {
     /// Blob store and index consistency
     #[command(subcommand)]
     Storage(storage::StorageCommand),
+    /// DKIM signing keys and their DNS records
+    #[command(subcommand)]
+    Dkim(dkim::DkimCommand),
+    /// The outbound queue
+    #[command(subcommand)]
+    Queue(queue::QueueCommand),
 }
 
 pub async fn run(command: AdminCommand, ctx: &AdminContext) -> Result<(), AdminError> {
@@ -70,5 +80,7 @@ pub async fn run(command: AdminCommand, ctx: &AdminContext) -> Result<(), AdminE
         AdminCommand::Mailbox(cmd) => mailbox::run(cmd, ctx).await,
         AdminCommand::Pop3(cmd) => pop3::run(cmd, ctx).await,
         AdminCommand::Storage(cmd) => storage::run(cmd, ctx).await,
+        AdminCommand::Dkim(cmd) => dkim::run(cmd, ctx).await,
+        AdminCommand::Queue(cmd) => queue::run(cmd, ctx).await,
     }
 }

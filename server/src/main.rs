@@ -18,6 +18,7 @@ mod http;
 mod imap;
 mod limits;
 mod listener;
+mod outbound;
 mod pop3;
 mod serve;
 mod smtp;
@@ -28,7 +29,9 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use baedal_admin::{AdminCommand, AdminContext, AdminError, Output};
-use baedal_storage::{Directory, MailStore};
+use std::sync::Arc;
+
+use baedal_storage::{Directory, DkimKeys, MailStore, Queue};
 use clap::{Parser, Subcommand};
 
 use crate::config::{Loaded, Source};
@@ -138,7 +141,9 @@ async fn admin(cmd: AdminCommand, loaded: &Loaded, json: bool) -> ExitCode {
     let blobs = blobs::open(&loaded.config, false).await;
     let ctx = AdminContext {
         directory: Directory::new(db.clone()),
-        store: MailStore::new(db.clone(), blobs),
+        store: MailStore::new(db.clone(), Arc::clone(&blobs)),
+        dkim: DkimKeys::new(db.clone()),
+        queue: Queue::new(db.clone(), blobs),
         output: Output { json },
         pop3_retention_days: loaded.config.pop3.retention_days,
     };

@@ -14,12 +14,13 @@ use tokio::task::JoinSet;
 
 use std::sync::Arc;
 
-use baedal_storage::{Directory, MailStore};
+use baedal_storage::{Directory, MailStore, Queue};
 use tokio_rustls::TlsAcceptor;
 
 use crate::config::{Addresses, Loaded, Source};
 use crate::limits::ConnectionLimiter;
 use crate::listener::{self, Listener};
+use crate::outbound::Outbound;
 use crate::{blobs, database, http, imap, pop3, smtp, tls};
 
 /// How long sessions get to finish after SIGTERM.
@@ -75,9 +76,29 @@ pub async fn run(loaded: Loaded) -> Result<()> {
     let directory = Directory::new(db.clone());
     let blobs = blobs::open(config, true).await;
     tracing::info!(backend = ?config.storage.backend, "blob store");
-    let store = MailStore::new(db.clone(), blobs);
+    let store = MailStore::new(db.clone(), Arc::clone(&blobs));
     let acceptor = TlsAcceptor::from(Arc::clone(&certificate.rustls));
-    let smtp_service = smtp::service(config, directory.clone(), store.clone(), acceptor.clone())?;
+    let queue = Queue::new(db.clone(), blobs);
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let workers = Arc::new(Outbound::new(
+        config,
+        queue.clone(),
+        directory.clone(),
+        store.clone(),
+        Arc::clone(&wake),
+    )?);
+    let outbound = baedal_protocol::smtp::Outbound {
+        queue,
+        lifetime_secs: config.queue.lifetime as i64,
+        wake,
+    };
+    let (smtp_service, submission_service) = smtp::services(
+        config,
+        directory.clone(),
+        store.clone(),
+        acceptor.clone(),
+        outbound,
+    )?;
     let smtp_limiter = ConnectionLimiter::new(
         config.smtp.max_connections,
         config.smtp.max_connections_per_ip,
@@ -107,6 +128,22 @@ pub async fn run(loaded: Loaded) -> Result<()> {
             true,
             &smtp_limiter,
             smtp::session(Arc::clone(&smtp_service)),
+            smtp::refusal(),
+        ),
+        (
+            &config.listen.submission,
+            "submission",
+            false,
+            &smtp_limiter,
+            smtp::session(Arc::clone(&submission_service)),
+            smtp::refusal(),
+        ),
+        (
+            &config.listen.submissions,
+            "submissions",
+            true,
+            &smtp_limiter,
+            smtp::session(Arc::clone(&submission_service)),
             smtp::refusal(),
         ),
         (
@@ -154,6 +191,7 @@ pub async fn run(loaded: Loaded) -> Result<()> {
             tasks.spawn(listener::serve(listener, stop_rx.clone()));
         }
     }
+    tasks.spawn(workers.run(stop_rx.clone()));
     tasks.spawn(pop3::sweeper(
         store,
         config.pop3.retention_days,

@@ -1,22 +1,26 @@
-//! The SMTP (MX) service and how its connections are served.
+//! The SMTP services (MX, and submission with AUTH) and how their connections are served.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use baedal_protocol::smtp::{Session, SmtpLimits, SmtpService};
-use baedal_storage::{Directory, MailStore, Spool};
+use baedal_auth::LocalAuthenticator;
+use baedal_protocol::smtp::{Outbound, Session, SmtpLimits, SmtpService, Submission};
+use baedal_storage::{Directory, DkimKeys, MailStore, Spool};
 use tokio_rustls::TlsAcceptor;
 
 use crate::config::Config;
 use crate::listener::SessionFn;
 
-pub fn service(
+/// The MX service and the submission service. Both hand remote recipients to the queue
+/// (the MX only for aliases that forward).
+pub fn services(
     config: &Config,
     directory: Directory,
     store: MailStore,
     tls: TlsAcceptor,
-) -> Result<Arc<SmtpService>> {
+    outbound: Outbound,
+) -> Result<(Arc<SmtpService>, Arc<SmtpService>)> {
     let spool_dir = config.spool_dir();
     let spool = Spool::new(&spool_dir, &config.hostname)
         .with_context(|| format!("cannot create the spool {}", spool_dir.display()))?;
@@ -31,7 +35,12 @@ pub fn service(
         command_timeout: Duration::from_secs(config.smtp.command_timeout),
         data_timeout: Duration::from_secs(config.smtp.data_timeout),
     };
-    Ok(Arc::new(SmtpService {
+    let submission = Submission {
+        authenticator: LocalAuthenticator::new(directory.clone()),
+        dkim: DkimKeys::new(directory.database().clone()),
+        auth_failure_delay: Duration::from_millis(config.smtp.auth_failure_delay_ms),
+    };
+    let mx = SmtpService {
         hostname: config.hostname.clone(),
         limits,
         directory,
@@ -39,7 +48,21 @@ pub fn service(
         spool,
         tls: Some(tls),
         vrfy: config.smtp.vrfy,
-    }))
+        submission: None,
+        outbound: Some(outbound),
+    };
+    let submission = SmtpService {
+        hostname: mx.hostname.clone(),
+        limits: mx.limits.clone(),
+        directory: mx.directory.clone(),
+        store: mx.store.clone(),
+        spool: mx.spool.clone(),
+        tls: mx.tls.clone(),
+        vrfy: false,
+        submission: Some(submission),
+        outbound: mx.outbound.clone(),
+    };
+    Ok((Arc::new(mx), Arc::new(submission)))
 }
 
 /// How each SMTP connection is served.

@@ -13,11 +13,12 @@ use crate::mailstore::structure::{STRUCTURE_PARSE_LIMIT, structure_json};
 pub const MAX_CACHED_HEADER: usize = 1024 * 1024;
 
 /// Creates spool files with Maildir-style unique names.
-#[derive(Debug)]
+/// Clones share the counter, so their names stay unique.
+#[derive(Debug, Clone)]
 pub struct Spool {
     dir: PathBuf,
     hostname: String,
-    counter: AtomicU64,
+    counter: std::sync::Arc<AtomicU64>,
 }
 
 impl Spool {
@@ -29,7 +30,7 @@ impl Spool {
         Ok(Self {
             dir,
             hostname,
-            counter: AtomicU64::new(0),
+            counter: std::sync::Arc::new(AtomicU64::new(0)),
         })
     }
 

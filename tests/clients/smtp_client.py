@@ -3,6 +3,7 @@
 
   smtp_client.py send HOST PORT --from A --to B [--to C ...] --file MSG
                  [--starttls CAFILE | --ssl CAFILE] [--smtputf8] [--size N] [--bdat]
+                 [--login USER PASSWORD] [--login-method PLAIN|LOGIN]
       One transaction; prints JSON {"ehlo": [...], "mail": [code, text], "rcpt": [[code, text], ...],
       "data": [code, text] or null}.
   smtp_client.py raw HOST PORT
@@ -37,12 +38,26 @@ def send(args):
     if args.starttls:
         out["starttls"] = reply(s.starttls(context=tls_context(args.starttls)))
         out["ehlo"] = reply(s.ehlo("client.test.example"))
+    if args.login:
+        if args.login_method:
+            s.ehlo_or_helo_if_needed()
+            s.esmtp_features["auth"] = args.login_method
+        try:
+            out["auth"] = reply(s.login(args.login[0], args.login[1]))
+        except smtplib.SMTPAuthenticationError as e:
+            out["auth"] = [e.smtp_code, e.smtp_error.decode("utf-8", "replace")]
+        except smtplib.SMTPNotSupportedError as e:
+            out["auth"] = [0, str(e)]
     options = []
     if args.smtputf8:
         options.append("SMTPUTF8")
     if args.size is not None:
         options.append("SIZE=%d" % args.size)
     out["mail"] = reply(s.mail(args.sender, options))
+    if out["mail"][0] != 250:
+        out["rcpt"], out["data"] = [], None
+        print(json.dumps(out))
+        return
     out["rcpt"] = [reply(s.rcpt(r)) for r in args.to]
     out["data"] = None
     if out["mail"][0] == 250 and any(c == 250 for c, _ in out["rcpt"]):
@@ -93,6 +108,8 @@ def main():
     s.add_argument("--smtputf8", action="store_true")
     s.add_argument("--size", type=int)
     s.add_argument("--bdat", action="store_true")
+    s.add_argument("--login", nargs=2, metavar=("USER", "PASSWORD"))
+    s.add_argument("--login-method", choices=["PLAIN", "LOGIN"])
     r = sub.add_parser("raw")
     r.add_argument("host")
     r.add_argument("port", type=int)

@@ -4,13 +4,25 @@
 set -euo pipefail
 
 PACKAGES=(postgresql-15 postgresql-client-15 openssl curl ca-certificates python3
-          postfix swaks libnet-ssleay-perl libauthen-sasl-perl fetchmail isync)
+          postfix swaks libnet-ssleay-perl libauthen-sasl-perl fetchmail isync
+          dnsmasq-base bind9-dnsutils)
+
+# dkimpy checks DKIM signatures the way receivers do, with the test DNS server.
+python_modules_present() { python3 -c 'import dkim, dns.resolver' 2>/dev/null; }
+install_python_modules() {
+  python_modules_present && return 0
+  python3 -m pip install -q dkimpy dnspython 2>/dev/null \
+    || python3 -m pip install -q --break-system-packages dkimpy dnspython
+}
 
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -eq 0 ]; then
+  install_python_modules
+  exit 0
+fi
 
 if [ "$(id -u)" != 0 ]; then
   echo "tests/peers/install.sh: missing packages: ${missing[*]} (run as root to install them)" >&2
@@ -27,3 +39,4 @@ echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-se
 apt-get update -q >/dev/null
 apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 echo "installed: ${missing[*]}"
+install_python_modules

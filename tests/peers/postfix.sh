@@ -3,12 +3,15 @@
 #   postfix.sh start PORT RELAYPORT   -> smtpd on 127.0.0.2:PORT; all mail relayed to
 #                                        [127.0.0.1]:RELAYPORT (Baedal), STARTTLS when offered;
 #                                        prints PFTEST_DIR=...
+#   postfix.sh sink PORT              -> smtpd on 127.0.0.2:PORT (STARTTLS offered) that takes mail
+#                                        for remote.test and other.test into DIR/sink/Maildir/;
+#                                        RCPT reject@remote.test gets "550 5.1.1"
 #   postfix.sh stop DIR
 # Needs root (postfix start runs as root; its daemons drop to user postfix). No DNS at all.
 set -euo pipefail
 case "${1:-}" in
-start)
-  PORT=$2; RELAYPORT=$3
+start|sink)
+  MODE=$1; PORT=$2; RELAYPORT=${3:-0}
   D=$(mktemp -d /tmp/pftest.XXXXXX); chmod 755 "$D"
   mkdir -p "$D/etc" "$D/queue" "$D/data"
   chown postfix: "$D/data"
@@ -34,13 +37,29 @@ biff = no
 smtputf8_enable = yes
 smtpd_banner = \$myhostname ESMTP test-peer
 smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
-relayhost = [127.0.0.1]:$RELAYPORT
+CONF
+  if [ "$MODE" = start ]; then
+    echo "relayhost = [127.0.0.1]:$RELAYPORT" >> "$D/etc/main.cf"
+  else
+    mkdir -p "$D/sink"; chown nobody:nogroup "$D/sink"
+    cat >> "$D/etc/main.cf" <<CONF
+virtual_mailbox_domains = remote.test other.test
+virtual_mailbox_base = $D/sink
+virtual_mailbox_maps = static:Maildir/
+virtual_mailbox_limit = 0
+virtual_uid_maps = static:$(id -u nobody)
+virtual_gid_maps = static:$(id -g nobody)
+smtpd_recipient_restrictions = check_recipient_access inline:{ { reject@remote.test = 550 5.1.1 No such user here } }, permit_mynetworks, reject
+CONF
+  fi
+  cat >> "$D/etc/main.cf" <<CONF
 smtp_dns_support_level = disabled
 smtpd_peername_lookup = no
 smtp_bind_address = 127.0.0.2
 smtp_tls_security_level = may
 smtp_tls_loglevel = 1
 smtpd_tls_security_level = may
+smtpd_tls_loglevel = 1
 smtpd_tls_chain_files = $D/tls/server.key, $D/tls/server-chain.pem
 message_size_limit = 104857600
 queue_run_delay = 1s
@@ -69,6 +88,7 @@ retry      unix  - - n -  - error
 discard    unix  - - n -  - discard
 anvil      unix  - - n -  1 anvil
 scache     unix  - - n -  1 scache
+virtual    unix  - n n -  - virtual
 postlog    unix-dgram n - n - 1 postlogd
 CONF
   if ! postfix -c "$D/etc" start >"$D/start.log" 2>&1; then
@@ -84,5 +104,5 @@ stop)
   for _ in $(seq 1 50); do [ -f "$2/queue/pid/master.pid" ] || break; sleep 0.1; done
   rm -rf "$2"
   ;;
-*) echo "usage: $0 start PORT RELAYPORT | stop DIR" >&2; exit 2 ;;
+*) echo "usage: $0 start PORT RELAYPORT | sink PORT | stop DIR" >&2; exit 2 ;;
 esac

@@ -10,6 +10,7 @@
 //! - [`postgres`]: fresh databases on the PostgreSQL that `tests/run.sh` started.
 //! - [`smtp`]: independent SMTP clients (Python smtplib, raw sockets, swaks, curl).
 
+pub mod dns;
 pub mod postfix;
 pub mod postgres;
 pub mod python;
@@ -149,7 +150,7 @@ impl Site {
         let config = dir.path().join("baedal.toml");
         let text = format!(
             "hostname = \"mx.test.example\"\ndata_dir = \"{}\"\n\n[database]\nurl = \"{database_url}\"\n\n\
-             [listen]\nhttp = \"127.0.0.1:0\"\nsmtp = \"127.0.0.1:0\"\nsmtps = \"127.0.0.1:0\"\npop3 = \"127.0.0.1:0\"\npop3s = \"127.0.0.1:0\"\nimap = \"127.0.0.1:0\"\nimaps = \"127.0.0.1:0\"\n{storage}{extra}",
+             [listen]\nhttp = \"127.0.0.1:0\"\nsmtp = \"127.0.0.1:0\"\nsmtps = \"127.0.0.1:0\"\nsubmission = \"127.0.0.1:0\"\nsubmissions = \"127.0.0.1:0\"\npop3 = \"127.0.0.1:0\"\npop3s = \"127.0.0.1:0\"\nimap = \"127.0.0.1:0\"\nimaps = \"127.0.0.1:0\"\n{storage}{extra}",
             data_dir.display()
         );
         std::fs::write(&config, text).expect("write config");

@@ -15,9 +15,30 @@ fn script() -> PathBuf {
 impl Postfix {
     /// Starts Postfix on 127.0.0.2:`port`, relaying all mail to 127.0.0.1:`relay_port`.
     pub fn start(port: u16, relay_port: u16) -> Self {
+        Self::run(&["start", &port.to_string(), &relay_port.to_string()], port)
+    }
+
+    /// Starts Postfix on 127.0.0.2:`port` as a remote MX: mail for remote.test and
+    /// other.test lands in [`Postfix::sink_messages`]; `reject@remote.test` gets 550 5.1.1.
+    pub fn sink(port: u16) -> Self {
+        Self::run(&["sink", &port.to_string()], port)
+    }
+
+    /// The messages the sink stored, oldest first.
+    pub fn sink_messages(&self) -> Vec<Vec<u8>> {
+        let dir = self.dir.join("sink/Maildir/new");
+        let mut files: Vec<_> = match std::fs::read_dir(&dir) {
+            Ok(d) => d.filter_map(|e| e.ok().map(|e| e.path())).collect(),
+            Err(_) => return Vec::new(),
+        };
+        files.sort_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
+        files.iter().filter_map(|p| std::fs::read(p).ok()).collect()
+    }
+
+    fn run(args: &[&str], port: u16) -> Self {
         let out = Command::new("bash")
             .arg(script())
-            .args(["start", &port.to_string(), &relay_port.to_string()])
+            .args(args)
             .output()
             .expect("postfix.sh");
         assert!(

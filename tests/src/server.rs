@@ -79,6 +79,14 @@ impl Server {
         http_get(self.addr("http"), path)
     }
 
+    /// Kills the server with SIGKILL (a crash: nothing is flushed or finished).
+    pub fn kill(mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
     /// Sends SIGTERM and waits; returns the exit code.
     pub fn stop(mut self) -> i32 {
         self.terminate()

@@ -8,6 +8,7 @@ use std::collections::HashSet;
 use std::net::IpAddr;
 use std::time::SystemTime;
 
+use baedal_storage::queue::Outgoing;
 use baedal_storage::{DeliveryTarget, SpoolFile};
 
 use super::codec::{DotDecoder, LineEndNormalizer};
@@ -198,15 +199,27 @@ impl Session {
             [one] => format!("\r\n\tfor <{}>", trace_field(&one.address)),
             _ => String::new(),
         };
+        // RFC 5321 §4.4: Return-Path is added at final delivery; submitted mail may leave.
+        let return_path = if self.service.submission.is_some() {
+            String::new()
+        } else {
+            format!("Return-Path: <{}>\r\n", trace_field(sender))
+        };
+        let protocol = if self.user.is_some() {
+            // RFC 3848: the A suffix for authenticated sessions.
+            format!("{protocol}A")
+        } else {
+            protocol.to_string()
+        };
         format!(
-            "Return-Path: <{}>\r\nReceived: from {helo} ([{ip}])\r\n\tby {} (Baedal) with {protocol} id {id}{for_clause};\r\n\t{}\r\n",
-            trace_field(sender),
+            "{return_path}Received: from {helo} ([{ip}])\r\n\tby {} (Baedal) with {protocol} id {id}{for_clause};\r\n\t{}\r\n",
             self.service.hostname,
             rfc5322_date(SystemTime::now()),
         )
     }
 
-    /// Stores the message for every recipient and answers for the whole transaction.
+    /// Stores the message for every local recipient, queues it for the remote ones, and
+    /// answers for the whole transaction.
     async fn deliver(&mut self, spool: SpoolFile) -> Reply {
         let message = match spool.finish().await {
             Ok(message) => message,
@@ -214,6 +227,10 @@ impl Session {
                 tracing::error!(error = %e, "cannot sync the spool file");
                 return reply::LOCAL_ERROR;
             }
+        };
+        let message = match self.prepare_submission(message).await {
+            Ok(message) => message,
+            Err(refusal) => return refusal,
         };
         let mut seen = HashSet::new();
         let users: Vec<_> = self
@@ -223,7 +240,16 @@ impl Session {
             .flat_map(|r| r.users.iter())
             .filter(|u| seen.insert(u.id))
             .collect();
-        if users.iter().all(|u| u.over_quota(message.size)) {
+        let mut seen_remote = HashSet::new();
+        let remote: Vec<String> = self
+            .tx
+            .recipients
+            .iter()
+            .flat_map(|r| r.remote.iter())
+            .filter(|a| seen_remote.insert(a.to_ascii_lowercase()))
+            .cloned()
+            .collect();
+        if remote.is_empty() && users.iter().all(|u| u.over_quota(message.size)) {
             return reply::MAILBOX_FULL;
         }
         for user in users.iter().filter(|u| u.over_quota(message.size)) {
@@ -231,39 +257,62 @@ impl Session {
             // message, so this one goes over quota by one message.
             tracing::warn!(user = %user.email, size = message.size, "delivered over quota");
         }
-        let targets: Vec<DeliveryTarget> = users
-            .iter()
-            .map(|u| DeliveryTarget {
-                user_id: u.id,
-                maildir: u.maildir.clone(),
-                mailbox: "INBOX".to_string(),
-            })
-            .collect();
+        let targets: Vec<DeliveryTarget> = users.iter().map(|u| DeliveryTarget::inbox(u)).collect();
         let id = message.unique.clone();
         let size = message.size;
         let now = baedal_storage::clock::now_secs();
-        match self.service.store.deliver(message, &targets, now).await {
-            Ok(_) => {
-                let from = self
-                    .tx
-                    .sender
-                    .as_ref()
-                    .map(|s| s.address.as_str())
-                    .unwrap_or("");
-                let rcpts: Vec<&str> = self
-                    .tx
-                    .recipients
-                    .iter()
-                    .map(|r| r.address.as_str())
-                    .collect();
-                tracing::info!(id, from, rcpts = ?rcpts, size, mailboxes = targets.len(), "delivered");
-                Reply::with_text(250, "2.0.0", format!("OK: queued as {id}"))
+        let from = self
+            .tx
+            .sender
+            .as_ref()
+            .map(|s| s.address.clone())
+            .unwrap_or_default();
+        // The queue copies the spool file first: local delivery then moves it.
+        let queued = match (&self.service.outbound, remote.is_empty()) {
+            (_, true) => None,
+            (None, false) => return reply::LOCAL_ERROR,
+            (Some(outbound), false) => {
+                let outgoing = Outgoing {
+                    id: &id,
+                    spool_file: message.path(),
+                    size,
+                    sender: &from,
+                    recipients: &remote,
+                };
+                if let Err(e) = outbound
+                    .queue
+                    .enqueue(&outgoing, now, outbound.lifetime_secs)
+                    .await
+                {
+                    tracing::error!(id, error = %e, "cannot queue the message");
+                    return reply::LOCAL_ERROR;
+                }
+                Some(outbound)
             }
-            Err(e) => {
-                tracing::error!(id, error = %e, "delivery failed");
-                reply::LOCAL_ERROR
+        };
+        if !targets.is_empty()
+            && let Err(e) = self.service.store.deliver(message, &targets, now).await
+        {
+            tracing::error!(id, error = %e, "delivery failed");
+            // Nothing may go out for a transaction the client will send again.
+            if let Some(outbound) = queued
+                && let Err(e) = outbound.queue.delete(&id).await
+            {
+                tracing::error!(id, error = %e, "cannot withdraw the queued copy");
             }
+            return reply::LOCAL_ERROR;
         }
+        if let Some(outbound) = queued {
+            outbound.wake.notify_one();
+        }
+        let rcpts: Vec<&str> = self
+            .tx
+            .recipients
+            .iter()
+            .map(|r| r.address.as_str())
+            .collect();
+        tracing::info!(id, from, rcpts = ?rcpts, size, mailboxes = targets.len(), remote = remote.len(), "accepted");
+        Reply::with_text(250, "2.0.0", format!("OK: queued as {id}"))
     }
 }
 

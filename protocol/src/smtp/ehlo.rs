@@ -25,6 +25,10 @@ impl Session {
         if !self.tls && self.service.tls.is_some() {
             lines.push("STARTTLS".to_string());
         }
+        // RFC 4954 §4 and RFC 8314 §3: no credentials over an unencrypted connection.
+        if self.service.submission.is_some() && self.tls && self.user.is_none() {
+            lines.push("AUTH PLAIN LOGIN".to_string());
+        }
         Reply::with_text(250, "", lines.join("\n"))
     }
 }

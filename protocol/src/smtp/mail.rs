@@ -9,7 +9,7 @@ use super::session::{Sender, Session};
 pub(super) const MAX_PATH_LEN: usize = 256;
 
 impl Session {
-    pub(super) fn handle_mail(&mut self, from: MailFrom<String>) -> Reply {
+    pub(super) async fn handle_mail(&mut self, from: MailFrom<String>) -> Reply {
         if self.helo.is_none() {
             return reply::NEED_HELO;
         }
@@ -26,6 +26,16 @@ impl Session {
         // RFC 1870 §6: refuse a declared size over the limit before any data.
         if from.size as u64 > self.service.limits.max_message_size {
             return reply::MESSAGE_TOO_BIG;
+        }
+        if self.service.submission.is_some() {
+            if self.user.is_none() {
+                return reply::AUTH_REQUIRED;
+            }
+            match self.owned_by_user(&from.address).await {
+                Ok(true) => {}
+                Ok(false) => return reply::SENDER_NOT_OWNED,
+                Err(refusal) => return refusal,
+            }
         }
         tracing::debug!(from = %from.address, size = from.size, "MAIL");
         self.tx.sender = Some(Sender {

@@ -1,4 +1,4 @@
-//! The SMTP server session (RFC 5321), for the MX listener.
+//! The SMTP server session (RFC 5321), for the MX and submission (RFC 6409) listeners.
 //!
 //! # Layout
 //! - [`SmtpService`]: what every session shares (host name, limits, directory, mail store,
@@ -7,6 +7,7 @@
 //!   STARTTLS, and the single dispatch over smtp-proto's `Request`.
 //! - one file per stage: `ehlo` (EHLO/HELO), `mail`, `rcpt`, `data` (DATA, BDAT and
 //!   delivery).
+//! - `submission`: AUTH, the sender and From: checks, Date/Message-ID, DKIM signing.
 //! - `codec`: dot-unstuffing and line-end normalisation of message data.
 //! - [`reply`]: every reply as a named constant (code, enhanced code, text).
 
@@ -17,16 +18,21 @@ mod mail;
 mod rcpt;
 pub mod reply;
 mod session;
+mod submission;
 #[cfg(test)]
 mod tests;
 
 use std::time::Duration;
 
-use baedal_storage::{Directory, MailStore, Spool};
+use std::sync::Arc;
+
+use baedal_auth::LocalAuthenticator;
+use baedal_storage::{Directory, DkimKeys, MailStore, Queue, Spool};
 use tokio_rustls::TlsAcceptor;
 
 pub use crate::ConnectionInfo;
 pub use session::Session;
+pub use submission::AUTH_FAILURE_DELAY;
 
 /// RFC 5321 §4.5.3.1.4 allows 512 octets for a command line; extensions (SIZE, SMTPUTF8,
 /// long addresses) need more. Longer lines get `500 5.5.2`.
@@ -71,4 +77,25 @@ pub struct SmtpService {
     pub tls: Option<TlsAcceptor>,
     /// Answer VRFY truthfully; off by default (252 for everything, RFC 5321 §3.5.3).
     pub vrfy: bool,
+    /// Submission (587/465): AUTH, sender checks, DKIM. `None` on the MX.
+    pub submission: Option<Submission>,
+    /// Where remote recipients go (submission, aliases that forward). `None`: refused.
+    pub outbound: Option<Outbound>,
+}
+
+/// What a submission listener adds to a session.
+pub struct Submission {
+    pub authenticator: LocalAuthenticator,
+    pub dkim: DkimKeys,
+    pub auth_failure_delay: Duration,
+}
+
+/// The outbound queue, as sessions use it.
+#[derive(Clone)]
+pub struct Outbound {
+    pub queue: Queue,
+    /// How long a message may wait before it bounces.
+    pub lifetime_secs: i64,
+    /// Wakes the queue workers after an enqueue.
+    pub wake: Arc<tokio::sync::Notify>,
 }

@@ -31,22 +31,32 @@ impl Session {
                 return reply::LOCAL_ERROR;
             }
         };
-        let users = match resolution {
-            Resolution::Local(users) => users,
+        let can_queue = self.service.outbound.is_some();
+        let (users, remote) = match resolution {
+            Resolution::Local(users) => (users, Vec::new()),
+            // Only an authenticated submission may send to other domains (no open relay).
+            Resolution::NotLocal if can_queue && self.user.is_some() => {
+                (Vec::new(), vec![address.clone()])
+            }
             Resolution::NotLocal => return reply::RELAY_DENIED,
             Resolution::DomainDisabled => return reply::DOMAIN_DISABLED,
             Resolution::UnknownUser => return reply::UNKNOWN_USER,
             Resolution::UserDisabled => return reply::USER_DISABLED,
             Resolution::Loop => return reply::ALIAS_LOOP,
+            Resolution::Forward { local, remote } if can_queue => (local, remote),
             Resolution::Forward { .. } => return reply::FORWARD_UNAVAILABLE,
         };
         // Refuse only when every mailbox behind the address is full (RFC 3463 X.2.2); a
         // declared SIZE counts toward it.
-        if users.iter().all(|u| u.over_quota(declared_size.max(1))) {
+        if remote.is_empty() && users.iter().all(|u| u.over_quota(declared_size.max(1))) {
             return reply::MAILBOX_FULL;
         }
-        tracing::debug!(rcpt = %address, mailboxes = users.len(), "RCPT");
-        self.tx.recipients.push(Recipient { address, users });
+        tracing::debug!(rcpt = %address, mailboxes = users.len(), remote = remote.len(), "RCPT");
+        self.tx.recipients.push(Recipient {
+            address,
+            users,
+            remote,
+        });
         reply::RECIPIENT_OK
     }
 }

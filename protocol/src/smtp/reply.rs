@@ -62,7 +62,7 @@ pub const VRFY_DISABLED: Reply = Reply::new(
 pub const HELP: Reply = Reply::new(
     214,
     "2.0.0",
-    "Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT HELP VRFY STARTTLS",
+    "Commands: EHLO HELO AUTH MAIL RCPT DATA BDAT RSET NOOP QUIT HELP VRFY STARTTLS",
 );
 pub const START_DATA: Reply = Reply::new(354, "", "End data with <CR><LF>.<CR><LF>");
 pub const READY_FOR_TLS: Reply = Reply::new(220, "2.0.0", "Ready to start TLS");
@@ -80,6 +80,8 @@ pub const FORWARD_UNAVAILABLE: Reply = Reply::new(
 );
 pub const TOO_MANY_RECIPIENTS: Reply = Reply::new(452, "4.5.3", "Too many recipients");
 pub const TLS_UNAVAILABLE: Reply = Reply::new(454, "4.7.0", "TLS not available");
+pub const AUTH_TEMPORARY: Reply = Reply::new(454, "4.7.0", "Temporary authentication failure");
+pub const AUTH_OK: Reply = Reply::new(235, "2.7.0", "Authentication successful");
 
 pub const UNKNOWN_COMMAND: Reply = Reply::new(500, "5.5.1", "Unknown command");
 pub const LINE_TOO_LONG: Reply = Reply::new(500, "5.5.2", "Line too long");
@@ -98,6 +100,39 @@ pub const BDAT_IN_PROGRESS: Reply = Reply::new(
 );
 pub const AUTH_NOT_ENABLED: Reply =
     Reply::new(503, "5.5.1", "Authentication is not available on this port");
+pub const ALREADY_AUTHENTICATED: Reply = Reply::new(503, "5.5.1", "Already authenticated");
+pub const AUTH_IN_TRANSACTION: Reply = Reply::new(
+    503,
+    "5.5.1",
+    "AUTH is not allowed during a mail transaction",
+);
+pub const AUTH_CANCELLED: Reply = Reply::new(501, "5.0.0", "Authentication cancelled");
+pub const AUTH_BAD_RESPONSE: Reply =
+    Reply::new(501, "5.5.2", "Cannot decode the authentication response");
+pub const AUTH_MECHANISM: Reply = Reply::new(
+    504,
+    "5.5.4",
+    "Unrecognized authentication mechanism: use PLAIN or LOGIN",
+);
+// RFC 4954 §6
+pub const AUTH_REQUIRED: Reply = Reply::new(530, "5.7.0", "Authentication required");
+pub const AUTH_FAILED: Reply = Reply::new(535, "5.7.8", "Authentication credentials invalid");
+pub const ENCRYPTION_REQUIRED: Reply = Reply::new(
+    538,
+    "5.7.11",
+    "Encryption required for requested authentication mechanism",
+);
+// RFC 6409 §6.1: the sender must be the authenticated user's.
+pub const SENDER_NOT_OWNED: Reply = Reply::new(
+    553,
+    "5.7.1",
+    "Sender address not owned by the authenticated user",
+);
+pub const FROM_NOT_OWNED: Reply = Reply::new(
+    553,
+    "5.7.1",
+    "From: header address not owned by the authenticated user",
+);
 pub const UNKNOWN_USER: Reply = Reply::new(550, "5.1.1", "No such user here");
 pub const DOMAIN_DISABLED: Reply = Reply::new(550, "5.1.2", "Domain does not accept mail");
 pub const USER_DISABLED: Reply = Reply::new(550, "5.2.1", "Mailbox disabled");

@@ -25,11 +25,20 @@ pub(super) struct Sender {
     pub smtputf8: bool,
 }
 
-/// One accepted RCPT.
+/// One accepted RCPT: the local mailboxes behind it and the remote addresses it goes to
+/// (the address itself on submission, or where an alias forwards).
 #[derive(Debug, Clone)]
 pub(super) struct Recipient {
     pub address: String,
     pub users: Vec<LocalUser>,
+    pub remote: Vec<String>,
+}
+
+/// Who authenticated on a submission session.
+#[derive(Debug, Clone)]
+pub(super) struct SubmissionUser {
+    pub id: i64,
+    pub email: String,
 }
 
 /// A BDAT transfer under way (RFC 3030).
@@ -58,6 +67,8 @@ pub struct Session {
     pub(super) esmtp: bool,
     errors: u32,
     pub(super) tx: Transaction,
+    /// Set by a successful AUTH (submission only).
+    pub(super) user: Option<SubmissionUser>,
 }
 
 impl Session {
@@ -71,6 +82,7 @@ impl Session {
             esmtp: false,
             errors: 0,
             tx: Transaction::default(),
+            user: None,
         }
     }
 
@@ -139,7 +151,7 @@ impl Session {
         match request {
             Request::Ehlo { host } => Ok(self.handle_ehlo(host, true)),
             Request::Helo { host } => Ok(self.handle_ehlo(host, false)),
-            Request::Mail { from } => Ok(self.handle_mail(from)),
+            Request::Mail { from } => Ok(self.handle_mail(from).await),
             Request::Rcpt { to } => Ok(self.handle_rcpt(to).await),
             Request::Data => self.handle_data().await,
             Request::Bdat {
@@ -158,7 +170,10 @@ impl Session {
             Request::Help { .. } => Ok(reply::HELP),
             Request::Vrfy { value } => Ok(self.handle_vrfy(&value).await),
             Request::StartTls => self.handle_starttls().await,
-            Request::Auth { .. } => Ok(reply::AUTH_NOT_ENABLED),
+            Request::Auth {
+                mechanism,
+                initial_response,
+            } => self.handle_auth(mechanism, initial_response).await,
             Request::Expn { .. }
             | Request::Lhlo { .. }
             | Request::Etrn { .. }
@@ -212,6 +227,15 @@ impl Session {
             tracing::info!(code = reply.code, status = reply.status, text = %reply.text, "refused");
         }
         reply.write_to(self.conn.output());
+    }
+
+    /// Reads one line (an AUTH response), flushing what is queued first.
+    pub(super) async fn read_line(
+        &mut self,
+        max: usize,
+        timeout: std::time::Duration,
+    ) -> Result<Line, Closed> {
+        self.conn.read_line(max, timeout).await
     }
 
     /// Takes up to `max` bytes of message data.

@@ -52,6 +52,8 @@ async fn fixture(limits: SmtpLimits) -> Fixture {
         spool: Spool::new(dir.path().join("spool"), "mx.test").unwrap(),
         tls: None,
         vrfy: true,
+        submission: None,
+        outbound: None,
     });
     Fixture { dir, service }
 }

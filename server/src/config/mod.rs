@@ -44,6 +44,7 @@ pub struct Config {
     pub relay: RelayConfig,
     pub listen: ListenConfig,
     pub smtp: SmtpConfig,
+    pub queue: QueueConfig,
     pub pop3: Pop3Config,
     pub imap: ImapConfig,
     pub log: LogConfig,
@@ -62,6 +63,7 @@ impl Default for Config {
             relay: RelayConfig::default(),
             listen: ListenConfig::default(),
             smtp: SmtpConfig::default(),
+            queue: QueueConfig::default(),
             pop3: Pop3Config::default(),
             imap: ImapConfig::default(),
             log: LogConfig::default(),
@@ -171,6 +173,16 @@ pub struct RelayConfig {
     pub port: u16,
     pub username: String,
     pub password: String,
+    /// `required` (STARTTLS or no delivery), `opportunistic`, or `implicit` (port 465).
+    pub tls: RelayTls,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RelayTls {
+    Required,
+    Opportunistic,
+    Implicit,
 }
 
 impl Default for RelayConfig {
@@ -180,6 +192,7 @@ impl Default for RelayConfig {
             port: 587,
             username: String::new(),
             password: String::new(),
+            tls: RelayTls::Required,
         }
     }
 }
@@ -216,6 +229,10 @@ pub struct ListenConfig {
     pub smtp: Addresses,
     /// SMTP for incoming mail with implicit TLS.
     pub smtps: Addresses,
+    /// Message submission with STARTTLS and AUTH (RFC 6409).
+    pub submission: Addresses,
+    /// Message submission with implicit TLS (RFC 8314).
+    pub submissions: Addresses,
     /// POP3 with STLS.
     pub pop3: Addresses,
     /// POP3 with implicit TLS.
@@ -232,6 +249,8 @@ impl Default for ListenConfig {
             http: Addresses::One("127.0.0.1:8080".into()),
             smtp: Addresses::One("127.0.0.1:2525".into()),
             smtps: Addresses::Many(Vec::new()),
+            submission: Addresses::One("127.0.0.1:2587".into()),
+            submissions: Addresses::One("127.0.0.1:2465".into()),
             pop3: Addresses::One("127.0.0.1:2110".into()),
             pop3s: Addresses::One("127.0.0.1:2995".into()),
             imap: Addresses::One("127.0.0.1:2143".into()),
@@ -279,6 +298,8 @@ pub struct SmtpConfig {
     pub data_timeout: u64,
     /// Answer VRFY from the directory (off: 252 for every address).
     pub vrfy: bool,
+    /// Milliseconds before a failed AUTH is answered (submission).
+    pub auth_failure_delay_ms: u64,
 }
 
 impl Default for SmtpConfig {
@@ -292,6 +313,42 @@ impl Default for SmtpConfig {
             command_timeout: 300,
             data_timeout: 600,
             vrfy: false,
+            auth_failure_delay_ms: 2000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct QueueConfig {
+    /// Simultaneous outbound deliveries, in total and to one destination domain.
+    pub workers: usize,
+    pub per_domain: usize,
+    /// Seconds between attempts: the first, second, ... wait; the last repeats.
+    pub retry_intervals: Vec<u64>,
+    /// Seconds a message may wait before it bounces (5 days).
+    pub lifetime: u64,
+    /// Seconds after which the sender is told once that delivery is delayed; 0 = never.
+    pub delay_warning: u64,
+    /// The port of remote MX hosts (25; tests point it elsewhere).
+    pub remote_port: u16,
+    /// Seconds to wait for a connection to a remote host.
+    pub connect_timeout: u64,
+    /// Seconds between scans of the queue when nothing wakes the workers.
+    pub poll_interval: u64,
+}
+
+impl Default for QueueConfig {
+    fn default() -> Self {
+        Self {
+            workers: 16,
+            per_domain: 4,
+            retry_intervals: vec![300, 900, 1800, 3600, 7200, 14400],
+            lifetime: 5 * 86400,
+            delay_warning: 4 * 3600,
+            remote_port: 25,
+            connect_timeout: 30,
+            poll_interval: 10,
         }
     }
 }

@@ -153,13 +153,32 @@ impl Config {
         if self.relay.port == 0 {
             return err("relay.port", "must be 1-65535".into());
         }
-        for addr in self.listen.http.list() {
-            if addr.parse::<SocketAddr>().is_err() {
-                return err(
-                    "listen.http",
-                    format!("'{addr}' is not IP:PORT (like 127.0.0.1:8080)"),
-                );
+        let listen = &self.listen;
+        for (key, addresses) in [
+            ("listen.http", &listen.http),
+            ("listen.smtp", &listen.smtp),
+            ("listen.smtps", &listen.smtps),
+            ("listen.submission", &listen.submission),
+            ("listen.submissions", &listen.submissions),
+            ("listen.pop3", &listen.pop3),
+            ("listen.pop3s", &listen.pop3s),
+            ("listen.imap", &listen.imap),
+            ("listen.imaps", &listen.imaps),
+        ] {
+            for addr in addresses.list() {
+                if addr.parse::<SocketAddr>().is_err() {
+                    return err(
+                        key,
+                        format!("'{addr}' is not IP:PORT (like 127.0.0.1:8080)"),
+                    );
+                }
             }
+        }
+        if self.queue.retry_intervals.is_empty() {
+            return err(
+                "queue.retry_intervals",
+                "needs at least one interval (seconds)".into(),
+            );
         }
         if self
             .imap

@@ -102,6 +102,17 @@ pub struct DeliveryTarget {
     pub mailbox: String,
 }
 
+impl DeliveryTarget {
+    /// A user's INBOX, where mail arriving for them goes.
+    pub fn inbox(user: &crate::directory::LocalUser) -> Self {
+        Self {
+            user_id: user.id,
+            maildir: user.maildir.clone(),
+            mailbox: "INBOX".to_string(),
+        }
+    }
+}
+
 /// What one delivery stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivered {
