@@ -524,7 +524,57 @@ fn the_queue_survives_a_crash_and_the_cli_manages_it(profile: Profile) {
     );
 }
 
+fn delays_are_reported_once_and_expired_mail_bounces(profile: Profile) {
+    // The remote never comes up; the sender hears of the delay after 1 s, once, and gets
+    // the message back when its 4 s lifetime is over.
+    let o = outbound(profile, "delay_warning = 1\nlifetime = 4\n");
+    let server = o.site.serve();
+    let r = submit(
+        &o.site,
+        server.addr("submission"),
+        "alice@example.org",
+        &["bob@remote.test"],
+        b"From: alice@example.org\r\nSubject: into the void\r\n\r\nhello\r\n",
+        "alice@example.org",
+    );
+    assert_reply(&r["data"], 250, "2.0.0");
+    let reports = |needle: &str| -> Vec<String> {
+        o.site
+            .stored_messages("alice@example.org")
+            .into_iter()
+            .map(|m| String::from_utf8_lossy(&m).into_owned())
+            .filter(|m| m.contains(needle))
+            .collect()
+    };
+    let delayed = wait_for("a delay notice", Duration::from_secs(30), || {
+        reports("Action: delayed").into_iter().next()
+    });
+    assert!(
+        delayed.contains("Subject: Delayed Mail (still being retried)"),
+        "{delayed}"
+    );
+    assert!(
+        delayed.contains("Final-Recipient: rfc822; bob@remote.test"),
+        "{delayed}"
+    );
+    assert!(delayed.contains("Status: 4.0.0"), "{delayed}");
+    let failed = wait_for("the bounce at expiry", Duration::from_secs(30), || {
+        reports("Action: failed").into_iter().next()
+    });
+    assert!(failed.contains("gave up after"), "{failed}");
+    assert!(
+        failed.contains("Subject: Undelivered Mail Returned to Sender"),
+        "{failed}"
+    );
+    assert_eq!(reports("Action: delayed").len(), 1, "one delay notice only");
+    wait_for("an empty queue", Duration::from_secs(10), || {
+        let list = o.site.cli(&["queue", "list", "--json"]).json();
+        list.as_array().expect("array").is_empty().then_some(())
+    });
+}
+
 on_both_profiles!(
+    delays_are_reported_once_and_expired_mail_bounces,
     submitted_mail_leaves_signed_and_local_copies_are_delivered,
     submission_refuses_strangers_and_spoofed_senders,
     a_remote_that_is_down_gets_the_message_on_retry,
@@ -571,4 +621,33 @@ fn dkim_generate_prints_the_record_and_manages_keys() {
         .ok();
     let list = site.cli(&["dkim", "list", "--json"]).json();
     assert_eq!(list.as_array().map(Vec::len), Some(0));
+}
+
+#[test]
+fn a_smarthost_carries_all_outbound_mail() {
+    // Nothing listens where the MX points; the smarthost (a Postfix on another port) does.
+    let relay_port = postfix::free_port();
+    let site_extra =
+        format!("\n[relay]\nhost = \"127.0.0.2\"\nport = {relay_port}\ntls = \"required\"\n");
+    let o = outbound(Profile::Sqlite, &site_extra);
+    let relay = Postfix::sink(relay_port);
+    let server = o.site.serve();
+    let r = submit(
+        &o.site,
+        server.addr("submission"),
+        "alice@example.org",
+        &["bob@remote.test"],
+        b"From: alice@example.org\r\nSubject: via the relay\r\n\r\nhello\r\n",
+        "alice@example.org",
+    );
+    assert_reply(&r["data"], 250, "2.0.0");
+    let got = wait_for("the relayed message", Duration::from_secs(30), || {
+        relay.sink_messages().into_iter().next()
+    });
+    assert!(String::from_utf8_lossy(&got).contains("via the relay"));
+    assert!(
+        relay.log().contains("TLS connection established from"),
+        "{}",
+        relay.log()
+    );
 }
