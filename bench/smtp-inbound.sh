@@ -1,24 +1,42 @@
 #!/bin/bash
-# Inbound SMTP benchmark: Baedal against Postfix -> Dovecot LMTP, on this machine, in one run.
+# Inbound SMTP benchmark: Baedal (embedded and production profiles) against Postfix -> Dovecot
+# LMTP, on this machine, in one run.
 #
 #   bash bench/smtp-inbound.sh            # as root on Debian 12 (installs what it needs with apt)
 #   N=1000 SESSIONS=8 bash bench/smtp-inbound.sh
+#   PROFILES=embedded ONLY=baedal bash bench/smtp-inbound.sh
 #
 # What it measures (a benchmark, not a test: it prints figures, it checks nothing about them):
-#   1. Baedal: Postfix's smtp-source sends N (5000) messages of SIZE (10 KB) over SESSIONS (16)
-#      parallel, persistent SMTP sessions to Baedal's MX listener. Time runs from the start of
-#      sending until all N messages are in DATA_DIR/mail/example.org/bench/Maildir/cur/.
-#   2. The same load to Postfix smtpd -> queue -> lmtp -> Dovecot LMTP -> Maildir. Time runs
+#   1. Baedal, embedded profile (SQLite + Maildir files under DATA_DIR): Postfix's smtp-source
+#      sends N (5000) messages of SIZE (10 KB) over SESSIONS (16) parallel, persistent SMTP
+#      sessions to Baedal's MX listener. Time runs from the start of sending until all N
+#      messages are in DATA_DIR/mail/example.org/bench/Maildir/cur/.
+#   2. Baedal, production profile (PostgreSQL index + S3 objects), both peers on this machine:
+#      a throwaway PostgreSQL 15 cluster (fsync=on, synchronous_commit=on, unless PG_FSYNC=off)
+#      and s3s-fs, a standalone S3 server that keeps each object as a file under its root. The
+#      same load; time runs until all N objects are under
+#      S3ROOT/mailboxes/example.org/bench/Maildir/cur/ (the bucket "mailboxes", key
+#      example.org/bench/Maildir/cur/...). The messages rows in PostgreSQL are counted after.
+#   3. The same load to Postfix smtpd -> queue -> lmtp -> Dovecot LMTP -> Maildir. Time runs
 #      until N files are in the user's Maildir (new/ + cur/).
-#   3. Peak RSS growth (VmHWM) of the Baedal process while it receives one BIG_MB (100) MB
-#      message over DATA, streamed from a file.
-# Both systems are durable: Baedal fsyncs the message blob and commits SQLite with
-# synchronous=FULL before it answers 250; Postfix (queue file fsync) and Dovecot
-# (mail_fsync=optimized) run with their defaults, which fsync too. Both run sequentially on the
-# same disk, loopback only, never one at the same time as the other.
+#   4. Peak RSS growth (VmHWM) of the Baedal process, per profile, while it receives one
+#      BIG_MB (100) MB message over DATA, streamed from a file (on S3: a multipart upload).
+# Durability: Baedal fsyncs the spooled message before it answers 250; embedded, it renames the
+# spool file into cur/, fsyncs the directory and commits SQLite with synchronous=FULL;
+# production, it PUTs the object to S3 and commits PostgreSQL (fsync=on by default here).
+# s3s-fs itself writes the object to a temp file and renames it into place WITHOUT fsync (MinIO
+# would sync), so on production the object is durable only in Baedal's local spool copy until
+# the page cache is flushed. Postfix (queue file fsync) and Dovecot (mail_fsync=optimized) run
+# with their defaults, which fsync too. Everything runs sequentially on the same disk, loopback
+# only, never one system at the same time as another; each profile's peers are started before
+# it and stopped after it.
 #
-# Environment: N, SIZE (bytes), SESSIONS, BIG_MB, SKIP_BUILD=1 (use the existing
-# target/release/baedal), KEEP=1 (keep the temp dir with logs), TIMEOUT (s, per run, 600).
+# Environment: N, SIZE (bytes), SESSIONS, BIG_MB, PROFILES ("embedded production"; either or
+# both, in that order), ONLY=baedal|postfix (one side only), PG_FSYNC (on; off: the tests'
+# throwaway settings fsync=off, synchronous_commit=off, full_page_writes=off), PGBIN
+# (/usr/lib/postgresql/15/bin), S3S_FS (/opt/s3s-fs/bin/s3s-fs; installed with cargo install
+# when missing), BAEDAL (binary, target/release/baedal), SKIP_BUILD=1 (use the existing binary),
+# KEEP=1 (keep the temp dir with logs), TIMEOUT (s, per run, 600).
 # Nothing here does DNS: every address is an IP literal, Postfix has DNS and PTR lookups off,
 # Baedal's resolver points at 127.0.0.1:9 (nothing listens there).
 set -euo pipefail
@@ -28,17 +46,37 @@ SIZE=${SIZE:-10240}
 SESSIONS=${SESSIONS:-16}
 BIG_MB=${BIG_MB:-100}
 TIMEOUT=${TIMEOUT:-600}
+PROFILES=${PROFILES:-embedded production}
+ONLY=${ONLY:-}
+PG_FSYNC=${PG_FSYNC:-on}
+PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+S3S_FS=${S3S_FS:-/opt/s3s-fs/bin/s3s-fs}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BAEDAL=$ROOT/target/release/baedal
+BAEDAL=${BAEDAL:-$ROOT/target/release/baedal}
+
+case "$ONLY" in ""|baedal|postfix) ;; *) echo "ONLY=baedal|postfix" >&2; exit 2 ;; esac
+for p in $PROFILES; do
+  case "$p" in embedded|production) ;; *) echo "PROFILES: embedded and/or production, not $p" >&2; exit 2 ;; esac
+done
+case "$PG_FSYNC" in on|off) ;; *) echo "PG_FSYNC=on|off" >&2; exit 2 ;; esac
+[ "$ONLY" = postfix ] && PROFILES=
+[ "$ONLY" = baedal ] && RUN_POSTFIX= || RUN_POSTFIX=1
+PRODUCTION=; [[ " $PROFILES " == *" production "* ]] && PRODUCTION=1
 
 [ "$(id -u)" = 0 ] || { echo "run as root (postfix start and dovecot need it)" >&2; exit 1; }
 
 # ---------------------------------------------------------------------------------------------
 # Install what is missing. policy-rc.d (exit 101) keeps apt from starting any daemon.
 need=()
-[ -x /usr/sbin/smtp-source ] && command -v postfix >/dev/null || need+=(postfix)
-command -v dovecot >/dev/null || need+=(dovecot-core)
-[ -x /usr/lib/dovecot/lmtp ] || need+=(dovecot-lmtpd)
+[ -x /usr/sbin/smtp-source ] && command -v postfix >/dev/null || need+=(postfix)   # smtp-source
+if [ -n "$RUN_POSTFIX" ]; then
+  command -v dovecot >/dev/null || need+=(dovecot-core)
+  [ -x /usr/lib/dovecot/lmtp ] || need+=(dovecot-lmtpd)
+fi
+if [ -n "$PRODUCTION" ]; then
+  [ -x "$PGBIN/postgres" ] || need+=(postgresql-15)
+  command -v psql >/dev/null || need+=(postgresql-client-15)
+fi
 command -v python3 >/dev/null || need+=(python3)
 if [ ${#need[@]} -gt 0 ]; then
   echo "== installing ${need[*]}"
@@ -51,18 +89,27 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
-if [ "${SKIP_BUILD:-0}" != 1 ]; then
+if [ -n "$PRODUCTION" ] && [ ! -x "$S3S_FS" ]; then
+  # the standalone s3s-fs server (the tests run the same crate in-process); ~3 min to build
+  echo "== cargo install s3s-fs@0.14.1 --features binary --locked --root /opt/s3s-fs"
+  cargo install s3s-fs@0.14.1 --features binary --locked --root /opt/s3s-fs --quiet
+  S3S_FS=/opt/s3s-fs/bin/s3s-fs
+fi
+
+if [ -n "$PROFILES" ] && [ "${SKIP_BUILD:-0}" != 1 ]; then
   echo "== cargo build --release --bin baedal"
   (cd "$ROOT" && cargo build --release --bin baedal --quiet)
 fi
-[ -x "$BAEDAL" ] || { echo "no $BAEDAL: build it first" >&2; exit 1; }
+[ -z "$PROFILES" ] || [ -x "$BAEDAL" ] || { echo "no $BAEDAL: build it first" >&2; exit 1; }
 
 # ---------------------------------------------------------------------------------------------
 T=$(mktemp -d /tmp/baedal-bench.XXXXXX); chmod 755 "$T"   # dovecot/postfix users traverse it
-BAEDAL_PID=; DOVECOT_PID=; PF_STARTED=
+BAEDAL_PID=; DOVECOT_PID=; PF_STARTED=; S3_PID=; PG_DIR=
 cleanup() {
   set +e
   [ -n "$BAEDAL_PID" ] && kill -TERM "$BAEDAL_PID" 2>/dev/null && wait "$BAEDAL_PID" 2>/dev/null
+  [ -n "$S3_PID" ] && kill -TERM "$S3_PID" 2>/dev/null && wait "$S3_PID" 2>/dev/null
+  [ -n "$PG_DIR" ] && runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PG_DIR/data" -m fast -w stop >/dev/null 2>&1
   [ -n "$PF_STARTED" ] && postfix -c "$T/pf/etc" stop >/dev/null 2>&1
   [ -n "$DOVECOT_PID" ] && kill -TERM "$DOVECOT_PID" 2>/dev/null && wait "$DOVECOT_PID" 2>/dev/null
   if [ "${KEEP:-0}" = 1 ]; then echo "kept $T"; else rm -rf "$T"; fi
@@ -92,42 +139,9 @@ source_load() { smtp-source -d -s "$SESSIONS" -m "$N" -l "$SIZE" -M bench-client
 echo "== $N messages x $SIZE bytes, $SESSIONS sessions; temp dir $T ($(df -T "$T" | awk 'NR==2{print $2}'), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg))"
 
 # ---------------------------------------------------------------------------------------------
-# 1. Baedal
-B=$T/baedal; mkdir -p "$B"
-BPORT=$(free_port)
-cat >"$B/baedal.toml" <<CONF
-hostname = "mx.bench.example"
-data_dir = "$B/data"
-[listen]
-http = "127.0.0.1:0"
-smtp = "127.0.0.1:$BPORT"
-[smtp]
-max_connections_per_ip = 100
-max_message_size = "$((BIG_MB * 2))M"
-[dns]
-nameservers = ["127.0.0.1:9"]
-[log]
-level = "warn"
-CONF
-"$BAEDAL" --config "$B/baedal.toml" serve >"$B/baedal.log" 2>&1 &
-BAEDAL_PID=$!
-for _ in $(seq 1 200); do [ -s "$B/data/run/listeners.json" ] && break; sleep 0.05; done
-wait_port "$BPORT" || { echo "baedal did not listen"; cat "$B/baedal.log"; exit 1; }
-"$BAEDAL" --config "$B/baedal.toml" domain add example.org >/dev/null
-printf 'pw\n' | "$BAEDAL" --config "$B/baedal.toml" user add bench@example.org --password-stdin --quota 0 >/dev/null
-BCUR=$B/data/mail/example.org/bench/Maildir/cur
-
-echo "== Baedal: sending"
-t0=$(now)
-source_load "$BPORT"
-t_sent=$(now)
-wait_count "$N" "$BCUR"
-t1=$(now)
-B_SECS=$(calc "$t1 - $t0"); B_SENT=$(calc "$t_sent - $t0")
-
-# 3. Peak RSS while Baedal receives one big message (same process, after the load run).
-echo "== Baedal: one ${BIG_MB} MB message"
-python3 - "$T/big.eml" "$BIG_MB" <<'PY'
+# The big message and its generator (used once per Baedal profile)
+make_big() {
+  python3 - "$T/big.eml" "$BIG_MB" <<'PY'
 import sys
 path, mb = sys.argv[1], int(sys.argv[2])
 line = (b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789ab" + b"\r\n")  # 76 bytes
@@ -140,9 +154,9 @@ with open(path, "wb") as f:
     while size < mb * 1024 * 1024:
         f.write(block); size += len(block)
 PY
-echo 5 >"/proc/$BAEDAL_PID/clear_refs" 2>/dev/null && HWM_RESET=yes || HWM_RESET=no  # VmHWM := VmRSS
-RSS0=$(vm "$BAEDAL_PID" VmRSS); HWM0=$(vm "$BAEDAL_PID" VmHWM)
-python3 - "$BPORT" "$T/big.eml" <<'PY'
+}
+send_big() {
+  python3 - "$1" "$T/big.eml" <<'PY'
 # DATA streamed from the file in 64 KB blocks; the file has CRLF lines and no line starting "."
 import socket, sys
 port, path = int(sys.argv[1]), sys.argv[2]
@@ -165,14 +179,133 @@ with open(path, "rb") as m:
 s.sendall(b".\r\n"); reply(b"250")
 s.sendall(b"QUIT\r\n"); reply(b"221")
 PY
-RSS1=$(vm "$BAEDAL_PID" VmRSS); HWM1=$(vm "$BAEDAL_PID" VmHWM)
-BIG_BYTES=$(stat -c %s "$T/big.eml")
-wait_count $((N + 1)) "$BCUR"
-BIG_STORED=$(find "$BCUR" -maxdepth 1 -type f -size +"$((BIG_BYTES - 1))"c | wc -l)
-kill -TERM "$BAEDAL_PID"; wait "$BAEDAL_PID" || true; BAEDAL_PID=
+}
 
 # ---------------------------------------------------------------------------------------------
-# 2. Postfix -> Dovecot LMTP -> Maildir
+# Production peers: PostgreSQL 15 (own cluster, like tests/peers/postgres.sh but fsync on unless
+# PG_FSYNC=off) and s3s-fs, both loopback only, both under the temp dir.
+PG_PW=baedal-bench; S3_KEY=baedalbench; S3_SECRET=baedal-bench-secret
+start_pg() {
+  local d=$T/pg sync
+  PGPORT=$(free_port)
+  # PostgreSQL runs as the postgres user, who must traverse / to reach its binaries
+  if [ $(( 0$(stat -c %a /) & 01 )) = 0 ]; then
+    echo "smtp-inbound.sh: / is not traversable by other users (mode $(stat -c %a /)); adding o+x" >&2
+    chmod o+x /
+  fi
+  mkdir -p "$d"; chown postgres: "$d"
+  echo "$PG_PW" >"$d/pw"; chmod 600 "$d/pw"; chown postgres: "$d/pw"
+  runuser -u postgres -- "$PGBIN/initdb" -D "$d/data" -U postgres --pwfile="$d/pw" -A scram-sha-256 \
+      --auth-local=trust -E UTF8 --locale=C.UTF-8 -N >"$d/initdb.log"
+  if [ "$PG_FSYNC" = on ]; then sync="-c fsync=on -c synchronous_commit=on -c full_page_writes=on"
+  else sync="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"; fi
+  PG_DIR=$d
+  runuser -u postgres -- "$PGBIN/pg_ctl" -D "$d/data" -l "$d/server.log" -w -t 60 \
+      -o "-p $PGPORT -k $d -c listen_addresses=127.0.0.1 $sync -c max_connections=100" \
+      start >/dev/null || { cat "$d/server.log"; return 1; }
+  PGPASSWORD=$PG_PW psql -q -h 127.0.0.1 -p "$PGPORT" -U postgres -d postgres -c "CREATE DATABASE baedal" >/dev/null
+  PG_URL=postgres://postgres:$PG_PW@127.0.0.1:$PGPORT/baedal
+}
+stop_pg() {
+  runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PG_DIR/data" -m fast -w stop >/dev/null; PG_DIR=
+}
+pg_count() { PGPASSWORD=$PG_PW psql -At -h 127.0.0.1 -p "$PGPORT" -U postgres -d baedal -c "$1"; }
+start_s3() {
+  S3ROOT=$T/s3/root; mkdir -p "$S3ROOT/mailboxes"   # the bucket: a directory under the root
+  S3PORT=$(free_port)
+  RUST_LOG=warn "$S3S_FS" --host 127.0.0.1 --port "$S3PORT" --access-key "$S3_KEY" \
+      --secret-key "$S3_SECRET" "$S3ROOT" >"$T/s3/s3s-fs.log" 2>&1 &
+  S3_PID=$!
+  wait_port "$S3PORT" || { echo "s3s-fs did not listen"; cat "$T/s3/s3s-fs.log"; return 1; }
+}
+stop_s3() { kill -TERM "$S3_PID"; wait "$S3_PID" || true; S3_PID=; }
+
+# ---------------------------------------------------------------------------------------------
+# 1./2. Baedal, one profile: run_baedal embedded|production
+declare -A SECS SENT BIGMB HWMG RSSA RSSB HWMA HWMB HWMR BIGOK NOTE
+run_baedal() {
+  local prof=$1 B=$T/baedal-$1 BPORT STORE t0 t_sent t1 RSS0 RSS1 HWM0 HWM1 BIG_BYTES BIG_STORED
+  mkdir -p "$B"
+  BPORT=$(free_port)
+  cat >"$B/baedal.toml" <<CONF
+hostname = "mx.bench.example"
+data_dir = "$B/data"
+[listen]
+http = "127.0.0.1:0"
+smtp = "127.0.0.1:$BPORT"
+[smtp]
+max_connections_per_ip = 100
+max_message_size = "$((BIG_MB * 2))M"
+[dns]
+nameservers = ["127.0.0.1:9"]
+[log]
+level = "warn"
+CONF
+  if [ "$prof" = production ]; then
+    echo "== Baedal production: starting PostgreSQL (fsync=$PG_FSYNC) and s3s-fs"
+    start_pg; start_s3
+    cat >>"$B/baedal.toml" <<CONF
+[database]
+url = "$PG_URL"
+[storage]
+backend = "s3"
+[storage.s3]
+endpoint = "http://127.0.0.1:$S3PORT"
+region = "kr-central-1"
+bucket = "mailboxes"
+access_key = "$S3_KEY"
+secret_key = "$S3_SECRET"
+CONF
+    STORE=$S3ROOT/mailboxes/example.org/bench/Maildir/cur
+  else
+    STORE=$B/data/mail/example.org/bench/Maildir/cur
+  fi
+  "$BAEDAL" --config "$B/baedal.toml" serve >"$B/baedal.log" 2>&1 &
+  BAEDAL_PID=$!
+  for _ in $(seq 1 200); do [ -s "$B/data/run/listeners.json" ] && break; sleep 0.05; done
+  wait_port "$BPORT" || { echo "baedal did not listen"; cat "$B/baedal.log"; exit 1; }
+  "$BAEDAL" --config "$B/baedal.toml" domain add example.org >/dev/null
+  printf 'pw\n' | "$BAEDAL" --config "$B/baedal.toml" user add bench@example.org --password-stdin --quota 0 >/dev/null
+
+  echo "== Baedal $prof: sending"
+  t0=$(now)
+  source_load "$BPORT"
+  t_sent=$(now)
+  wait_count "$N" "$STORE" || { tail -20 "$B/baedal.log"; exit 1; }
+  t1=$(now)
+  SECS[$prof]=$(calc "$t1 - $t0"); SENT[$prof]=$(calc "$t_sent - $t0")
+
+  # Peak RSS while Baedal receives one big message (same process, after the load run).
+  echo "== Baedal $prof: one ${BIG_MB} MB message"
+  [ -s "$T/big.eml" ] || make_big
+  echo 5 >"/proc/$BAEDAL_PID/clear_refs" 2>/dev/null && HWMR[$prof]=yes || HWMR[$prof]=no  # VmHWM := VmRSS
+  RSS0=$(vm "$BAEDAL_PID" VmRSS); HWM0=$(vm "$BAEDAL_PID" VmHWM)
+  send_big "$BPORT"
+  RSS1=$(vm "$BAEDAL_PID" VmRSS); HWM1=$(vm "$BAEDAL_PID" VmHWM)
+  BIG_BYTES=$(stat -c %s "$T/big.eml")
+  wait_count $((N + 1)) "$STORE"
+  BIG_STORED=$(find "$STORE" -maxdepth 1 -type f -size +"$((BIG_BYTES - 1))"c | wc -l)
+  BIGMB[$prof]=$(calc "$BIG_BYTES / 1048576"); HWMG[$prof]=$(calc "($HWM1 - $HWM0) / 1024")
+  RSSA[$prof]=$(calc "$RSS0/1024"); RSSB[$prof]=$(calc "$RSS1/1024")
+  HWMA[$prof]=$(calc "$HWM0/1024"); HWMB[$prof]=$(calc "$HWM1/1024")
+  BIGOK[$prof]=$([ "$BIG_STORED" = 1 ] && echo yes || echo no)
+  kill -TERM "$BAEDAL_PID"; wait "$BAEDAL_PID" || true; BAEDAL_PID=
+  if [ "$prof" = production ]; then
+    # the index must agree with the objects; nothing may have gone to local Maildir files
+    NOTE[$prof]="PostgreSQL messages rows: $(pg_count 'SELECT COUNT(*) FROM messages') (expected $((N + 1)));"
+    NOTE[$prof]+=" objects in the bucket: $(count_files "$STORE");"
+    NOTE[$prof]+=" local Maildir files: $(find "$B/data" -path '*/Maildir/*' -type f 2>/dev/null | wc -l)"
+    stop_s3; stop_pg
+  fi
+  local warns; warns=$(grep -ci 'warn\|error' "$B/baedal.log" || true)
+  [ "$warns" = 0 ] || NOTE[$prof]+="${NOTE[$prof]:+; }baedal.log: $warns warning/error lines"
+}
+
+for prof in $PROFILES; do run_baedal "$prof"; done
+
+# ---------------------------------------------------------------------------------------------
+# 3. Postfix -> Dovecot LMTP -> Maildir
+if [ -n "$RUN_POSTFIX" ]; then
 D=$T/dovecot; mkdir -p "$D/run" "$D/mail"; chown nobody:nogroup "$D/mail"
 LPORT=$(free_port)
 echo "bench@example.org:{PLAIN}pw::::::" >"$D/users"; chmod 644 "$D/users"
@@ -283,18 +416,38 @@ t1=$(now)
 P_SECS=$(calc "$t1 - $t0"); P_SENT=$(calc "$t_sent - $t0")
 postfix -c "$P/etc" stop >/dev/null 2>&1; PF_STARTED=
 kill -TERM "$DOVECOT_PID"; wait "$DOVECOT_PID" || true; DOVECOT_PID=
+fi
 
 # ---------------------------------------------------------------------------------------------
-B_RATE=$(calc "$N / $B_SECS"); P_RATE=$(calc "$N / $P_SECS")
+label() { case "$1" in embedded) echo "Baedal embedded";; production) echo "Baedal production";; esac; }
+rate() { calc "$N / $1"; }
 echo
-echo "Inbound SMTP, $N x $SIZE B over $SESSIONS sessions (smtp-source -d), until all are in the Maildir"
-printf '%-24s %9s %9s %11s %22s\n' system messages seconds messages/s "(smtp-source done, s)"
-printf '%-24s %9d %9.2f %11.1f %22.2f\n' "Baedal" "$N" "$B_SECS" "$B_RATE" "$B_SENT"
-printf '%-24s %9d %9.2f %11.1f %22.2f\n' "Postfix+Dovecot LMTP" "$N" "$P_SECS" "$P_RATE" "$P_SENT"
-printf 'ratio Baedal / Postfix+Dovecot: %.2f\n' "$(calc "$B_RATE / $P_RATE")"
-echo "Durability: Baedal fsyncs the blob and commits SQLite (synchronous=FULL) before 250;"
-echo "            Postfix and Dovecot run with their defaults, which fsync too."
+echo "Inbound SMTP, $N x $SIZE B over $SESSIONS sessions (smtp-source -d), until all are stored"
+printf '%-24s %-26s %9s %9s %11s %22s\n' system store messages seconds messages/s "(smtp-source done, s)"
+for prof in $PROFILES; do
+  case $prof in embedded) store="SQLite + Maildir files";; production) store="PostgreSQL + S3 (s3s-fs)";; esac
+  printf '%-24s %-26s %9d %9.2f %11.1f %22.2f\n' "$(label "$prof")" "$store" "$N" "${SECS[$prof]}" "$(rate "${SECS[$prof]}")" "${SENT[$prof]}"
+done
+[ -n "$RUN_POSTFIX" ] && printf '%-24s %-26s %9d %9.2f %11.1f %22.2f\n' "Postfix+Dovecot LMTP" "queue + Maildir files" "$N" "$P_SECS" "$(rate "$P_SECS")" "$P_SENT"
+if [ -n "${SECS[embedded]:-}" ] && [ -n "${SECS[production]:-}" ]; then
+  printf 'ratio Baedal production / Baedal embedded: %.2f\n' "$(calc "${SECS[embedded]} / ${SECS[production]}")"
+fi
+if [ -n "$RUN_POSTFIX" ]; then
+  for prof in $PROFILES; do
+    printf 'ratio %s / Postfix+Dovecot: %.2f\n' "$(label "$prof")" "$(calc "$P_SECS / ${SECS[$prof]}")"
+  done
+fi
+echo "(ratios of messages/s: < 1 means the first is slower)"
+echo "Durability: Baedal fsyncs its spool file before 250; embedded, it renames it into cur/, fsyncs"
+echo "            the directory and commits SQLite (synchronous=FULL); production, it PUTs the object"
+echo "            to s3s-fs (which renames it into place without fsync) and commits PostgreSQL"
+echo "            (fsync=$PG_FSYNC). Postfix and Dovecot run with their defaults, which fsync too."
 echo
-printf 'Baedal receiving one %.1f MB message: VmHWM growth %.1f MB (VmRSS %.1f -> %.1f MB, VmHWM %.1f -> %.1f MB; HWM reset: %s; stored: %s)\n' \
-  "$(calc "$BIG_BYTES / 1048576")" "$(calc "($HWM1 - $HWM0) / 1024")" "$(calc "$RSS0/1024")" "$(calc "$RSS1/1024")" \
-  "$(calc "$HWM0/1024")" "$(calc "$HWM1/1024")" "$HWM_RESET" "$([ "$BIG_STORED" = 1 ] && echo yes || echo no)"
+for prof in $PROFILES; do
+  printf '%s receiving one %.1f MB message: VmHWM growth %.1f MB (VmRSS %.1f -> %.1f MB, VmHWM %.1f -> %.1f MB; HWM reset: %s; stored: %s)\n' \
+    "$(label "$prof")" "${BIGMB[$prof]}" "${HWMG[$prof]}" "${RSSA[$prof]}" "${RSSB[$prof]}" "${HWMA[$prof]}" "${HWMB[$prof]}" "${HWMR[$prof]}" "${BIGOK[$prof]}"
+done
+for prof in $PROFILES; do
+  [ -n "${NOTE[$prof]:-}" ] && echo "$(label "$prof"): ${NOTE[$prof]}"
+done
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -111,27 +111,78 @@ pub async fn send(
     recipients: &[String],
     message: impl AsyncRead + Unpin,
 ) -> Result<Vec<RecipientResult>, TransactionError> {
-    let tcp = tokio::time::timeout(settings.connect_timeout, TcpStream::connect(address))
-        .await
-        .map_err(|_| TransactionError::temporary(format!("connect to {address}: timed out")))?
-        .map_err(|e| TransactionError::temporary(format!("connect to {address}: {e}")))?;
-    let _ = tcp.set_nodelay(true);
-    let stream: BoxStream = if settings.tls == TlsPolicy::Implicit {
-        tls_connect(Box::new(tcp), server_name, settings).await?
-    } else {
-        Box::new(tcp)
-    };
-    let mut client = Client {
-        stream,
-        input: Vec::new(),
-        settings,
-    };
-    let result = client
-        .transaction(server_name, sender, recipients, message)
-        .await;
-    // QUIT politely whatever happened; its answer does not matter.
-    let _ = client.command("QUIT").await;
+    let mut connection = Connection::open(settings, address, server_name).await?;
+    let result = connection.send(sender, recipients, message).await;
+    connection.quit().await;
     result
+}
+
+/// An open session with a server, ready for transactions: several messages to one
+/// destination share it (RFC 5321 §3.3: a new MAIL starts the next transaction).
+pub struct Connection<'a> {
+    client: Client<'a>,
+    ehlo: ServerReply,
+    /// A failed transaction may leave the session unusable.
+    usable: bool,
+}
+
+impl<'a> Connection<'a> {
+    /// Connects, reads the greeting, says EHLO, starts TLS as the policy asks, and logs in
+    /// when the settings carry credentials.
+    pub async fn open(
+        settings: &'a ClientSettings,
+        address: SocketAddr,
+        server_name: &str,
+    ) -> Result<Self, TransactionError> {
+        let tcp = tokio::time::timeout(settings.connect_timeout, TcpStream::connect(address))
+            .await
+            .map_err(|_| TransactionError::temporary(format!("connect to {address}: timed out")))?
+            .map_err(|e| TransactionError::temporary(format!("connect to {address}: {e}")))?;
+        let _ = tcp.set_nodelay(true);
+        let stream: BoxStream = if settings.tls == TlsPolicy::Implicit {
+            tls_connect(Box::new(tcp), server_name, settings).await?
+        } else {
+            Box::new(tcp)
+        };
+        let mut client = Client {
+            stream,
+            input: Vec::new(),
+            settings,
+        };
+        let ehlo = client.start(server_name).await?;
+        Ok(Self {
+            client,
+            ehlo,
+            usable: true,
+        })
+    }
+
+    /// True while another transaction may follow on this session.
+    pub fn is_usable(&self) -> bool {
+        self.usable
+    }
+
+    /// One transaction. After an error the session is not used again.
+    pub async fn send(
+        &mut self,
+        sender: &str,
+        recipients: &[String],
+        message: impl AsyncRead + Unpin,
+    ) -> Result<Vec<RecipientResult>, TransactionError> {
+        let result = self
+            .client
+            .transaction(&self.ehlo, sender, recipients, message)
+            .await;
+        if result.is_err() {
+            self.usable = false;
+        }
+        result
+    }
+
+    /// QUIT, politely; its answer does not matter.
+    pub async fn quit(mut self) {
+        let _ = self.client.command("QUIT").await;
+    }
 }
 
 async fn tls_connect(
@@ -156,13 +207,8 @@ struct Client<'a> {
 }
 
 impl Client<'_> {
-    async fn transaction(
-        &mut self,
-        server_name: &str,
-        sender: &str,
-        recipients: &[String],
-        message: impl AsyncRead + Unpin,
-    ) -> Result<Vec<RecipientResult>, TransactionError> {
+    /// Greeting, EHLO, STARTTLS and AUTH: the EHLO reply that counts.
+    async fn start(&mut self, server_name: &str) -> Result<ServerReply, TransactionError> {
         let greeting = self.read_reply(self.settings.command_timeout).await?;
         if greeting.code != 220 {
             return Err(TransactionError::from_reply("greeting", &greeting));
@@ -192,16 +238,27 @@ impl Client<'_> {
                 return Err(TransactionError::from_reply("AUTH", &reply));
             }
         }
+        Ok(ehlo)
+    }
+
+    async fn transaction(
+        &mut self,
+        ehlo: &ServerReply,
+        sender: &str,
+        recipients: &[String],
+        message: impl AsyncRead + Unpin,
+    ) -> Result<Vec<RecipientResult>, TransactionError> {
         let utf8 = !sender.is_ascii() || recipients.iter().any(|r| !r.is_ascii());
         let mut mail = format!("MAIL FROM:<{sender}>");
-        if offers(&ehlo, "8BITMIME") {
+        if offers(ehlo, "8BITMIME") {
             mail.push_str(" BODY=8BITMIME");
         }
-        if utf8 && offers(&ehlo, "SMTPUTF8") {
+        if utf8 && offers(ehlo, "SMTPUTF8") {
             mail.push_str(" SMTPUTF8");
         }
         let reply = self.command(&mail).await?;
         if !reply.is_positive() {
+            let _ = self.command("RSET").await;
             return Err(TransactionError::from_reply("MAIL FROM", &reply));
         }
         let mut results = Vec::with_capacity(recipients.len());
@@ -216,7 +273,7 @@ impl Client<'_> {
             });
         }
         if !results.contains(&RecipientResult::Accepted) {
-            let _ = self.command("RSET").await;
+            self.command("RSET").await?;
             return Ok(results);
         }
         let reply = self.command("DATA").await?;

@@ -17,7 +17,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use baedal_auth::dns;
 use baedal_protocol::dsn::{Action, DsnRecipient};
-use baedal_protocol::smtp_client::{self, ClientSettings, RecipientResult, TlsPolicy};
+use baedal_protocol::smtp_client::{ClientSettings, Connection, RecipientResult, TlsPolicy};
 use baedal_storage::clock::now_secs;
 use baedal_storage::queue::{Attempt, LeasedRecipient};
 use baedal_storage::{Directory, MailStore, Queue, Spool};
@@ -27,6 +27,8 @@ use tokio::sync::{Notify, Semaphore, watch};
 use crate::config::{Config, RelayTls};
 use route::{Hop, RouteError};
 
+/// Messages leased per free delivery slot: a slot's session sends them in turn.
+const MESSAGES_PER_SLOT: usize = 4;
 /// How long a worker owns a leased recipient.
 const LEASE_SECS: i64 = 900;
 /// DNS queries wait this long for an answer.
@@ -155,7 +157,7 @@ impl Outbound {
             } else {
                 match self
                     .queue
-                    .lease_due(now_secs(), free as i64, LEASE_SECS)
+                    .lease_due(now_secs(), (free * MESSAGES_PER_SLOT) as i64, LEASE_SECS)
                     .await
                 {
                     Ok(leased) => leased,
@@ -166,13 +168,13 @@ impl Outbound {
                 }
             };
             let busy = !leased.is_empty();
-            for group in group(leased) {
+            for batch in batches(group(leased), self.settings.per_domain) {
                 let Ok(slot) = Arc::clone(&self.slots).acquire_owned().await else {
                     break;
                 };
                 let this = Arc::clone(&self);
                 running.spawn(async move {
-                    this.deliver_group(group).await;
+                    this.deliver_batch(batch).await;
                     drop(slot);
                 });
             }
@@ -202,22 +204,37 @@ impl Outbound {
         )
     }
 
-    /// One message to one domain: route, try the hosts in order, record every recipient.
-    async fn deliver_group(&self, group: Vec<LeasedRecipient>) {
-        let Some(first) = group.first().cloned() else {
+    /// Messages to one domain, one after the other over one session where the remote
+    /// allows: route once, then send and record each message.
+    async fn deliver_batch(&self, batch: Vec<Vec<LeasedRecipient>>) {
+        let Some(domain) = batch
+            .first()
+            .and_then(|g| g.first())
+            .map(|r| r.domain.clone())
+        else {
             return;
         };
-        let domain_slots = self.domain_slots(&first.domain);
+        let domain_slots = self.domain_slots(&domain);
         let Ok(_domain_slot) = domain_slots.acquire().await else {
             return;
         };
-        let recipients: Vec<String> = group.iter().map(|r| r.recipient.clone()).collect();
-        let results = match self.route(&first.domain).await {
-            Ok(hops) => self.try_hops(&hops, &first, &recipients).await,
-            Err(RouteError::Permanent(e)) => vec![RecipientResult::Permanent(e); group.len()],
-            Err(RouteError::Temporary(e)) => vec![RecipientResult::Temporary(e); group.len()],
-        };
-        self.record(&group, results).await;
+        let hops = self.route(&domain).await;
+        let mut connection = None;
+        for group in &batch {
+            let results = match &hops {
+                Ok(hops) => self.send_group(hops, &mut connection, group).await,
+                Err(RouteError::Permanent(e)) => {
+                    vec![RecipientResult::Permanent(e.clone()); group.len()]
+                }
+                Err(RouteError::Temporary(e)) => {
+                    vec![RecipientResult::Temporary(e.clone()); group.len()]
+                }
+            };
+            self.record(group, results).await;
+        }
+        if let Some(connection) = connection {
+            connection.quit().await;
+        }
     }
 
     async fn route(&self, domain: &str) -> Result<Vec<Hop>, RouteError> {
@@ -237,40 +254,65 @@ impl Outbound {
         }
     }
 
-    /// Tries each host until one answers for the recipients (RFC 5321 §5.1: on to the next
-    /// host only when this one could not be reached or failed temporarily as a whole).
-    async fn try_hops(
-        &self,
+    /// One message: over the open session if there is one, else each host in turn until
+    /// one answers for the recipients (RFC 5321 §5.1: on to the next host only when this
+    /// one could not be reached or failed temporarily as a whole).
+    async fn send_group<'a>(
+        &'a self,
         hops: &[Hop],
-        message: &LeasedRecipient,
-        recipients: &[String],
+        connection: &mut Option<Connection<'a>>,
+        group: &[LeasedRecipient],
     ) -> Vec<RecipientResult> {
-        let mut last = String::from("no host to try");
-        for hop in hops {
+        let Some(message) = group.first() else {
+            return Vec::new();
+        };
+        let recipients: Vec<String> = group.iter().map(|r| r.recipient.clone()).collect();
+        let all = |result: RecipientResult| vec![result; recipients.len()];
+        if let Some(open) = connection.as_mut().filter(|c| c.is_usable()) {
             let reader = match self.queue.open(&message.blob_key).await {
                 Ok(reader) => reader,
                 Err(e) => {
-                    last = format!("queued message unreadable: {e}");
-                    break;
+                    return all(RecipientResult::Temporary(format!(
+                        "queued message unreadable: {e}"
+                    )));
                 }
             };
-            match smtp_client::send(
-                &self.client,
-                hop.address,
-                &hop.name,
-                &message.sender,
-                recipients,
-                reader,
-            )
-            .await
-            {
+            match open.send(&message.sender, &recipients, reader).await {
+                Ok(results) => return results,
+                Err(e) if e.permanent => return all(RecipientResult::Permanent(e.message)),
+                // The session broke: start over with a new one.
+                Err(_) => {}
+            }
+        }
+        *connection = None;
+        let mut last = String::from("no host to try");
+        for hop in hops {
+            let mut open = match Connection::open(&self.client, hop.address, &hop.name).await {
+                Ok(open) => open,
+                Err(e) if e.permanent => return all(RecipientResult::Permanent(e.message)),
+                Err(e) => {
+                    tracing::info!(id = %message.message_id, host = %hop.name, address = %hop.address, error = %e.message, "host failed; next");
+                    last = format!("{} [{}]: {}", hop.name, hop.address, e.message);
+                    continue;
+                }
+            };
+            let reader = match self.queue.open(&message.blob_key).await {
+                Ok(reader) => reader,
+                Err(e) => {
+                    return all(RecipientResult::Temporary(format!(
+                        "queued message unreadable: {e}"
+                    )));
+                }
+            };
+            match open.send(&message.sender, &recipients, reader).await {
                 Ok(results) => {
                     tracing::info!(id = %message.message_id, host = %hop.name, address = %hop.address, ?results, "delivery attempt");
+                    *connection = Some(open);
                     return results;
                 }
                 Err(e) if e.permanent => {
                     tracing::info!(id = %message.message_id, host = %hop.name, error = %e.message, "refused");
-                    return vec![RecipientResult::Permanent(e.message); recipients.len()];
+                    return all(RecipientResult::Permanent(e.message));
                 }
                 Err(e) => {
                     tracing::info!(id = %message.message_id, host = %hop.name, address = %hop.address, error = %e.message, "host failed; next");
@@ -278,7 +320,7 @@ impl Outbound {
                 }
             }
         }
-        vec![RecipientResult::Temporary(last); recipients.len()]
+        all(RecipientResult::Temporary(last))
     }
 
     async fn record(&self, group: &[LeasedRecipient], results: Vec<RecipientResult>) {
@@ -344,6 +386,31 @@ impl Outbound {
     }
 }
 
+/// Groups of one domain split into at most `per_domain` batches, each batch one session
+/// that sends its messages in turn.
+fn batches(groups: Vec<Vec<LeasedRecipient>>, per_domain: usize) -> Vec<Vec<Vec<LeasedRecipient>>> {
+    let mut by_domain: Vec<(String, Vec<Vec<LeasedRecipient>>)> = Vec::new();
+    for g in groups {
+        let Some(domain) = g.first().map(|r| r.domain.clone()) else {
+            continue;
+        };
+        match by_domain.iter_mut().find(|(d, _)| *d == domain) {
+            Some((_, list)) => list.push(g),
+            None => by_domain.push((domain, vec![g])),
+        }
+    }
+    let mut batches = Vec::new();
+    for (_, list) in by_domain {
+        let k = per_domain.max(1).min(list.len());
+        let mut split: Vec<Vec<Vec<LeasedRecipient>>> = vec![Vec::new(); k];
+        for (i, g) in list.into_iter().enumerate() {
+            split[i % k].push(g);
+        }
+        batches.extend(split);
+    }
+    batches
+}
+
 /// Leased recipients grouped per message and destination domain, one transaction each.
 fn group(leased: Vec<LeasedRecipient>) -> Vec<Vec<LeasedRecipient>> {
     let mut groups: Vec<Vec<LeasedRecipient>> = Vec::new();
@@ -362,6 +429,52 @@ fn group(leased: Vec<LeasedRecipient>) -> Vec<Vec<LeasedRecipient>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn leased(message: &str, domain: &str) -> LeasedRecipient {
+        LeasedRecipient {
+            row_id: 0,
+            message_id: message.into(),
+            recipient: format!("x@{domain}"),
+            domain: domain.into(),
+            attempts: 0,
+            sender: "a@example.org".into(),
+            blob_key: String::new(),
+            size: 1,
+            created_at: 0,
+            expires_at: 1,
+            delay_notified: false,
+        }
+    }
+
+    #[test]
+    fn messages_to_one_domain_share_at_most_per_domain_sessions() {
+        let leased = vec![
+            leased("m1", "a.test"),
+            leased("m1", "a.test"),
+            leased("m2", "a.test"),
+            leased("m3", "a.test"),
+            leased("m1", "b.test"),
+        ];
+        let groups = group(leased);
+        assert_eq!(groups.len(), 4, "m1 to a.test is one transaction");
+        let batches = batches(groups, 2);
+        let shape: Vec<Vec<(String, usize)>> = batches
+            .iter()
+            .map(|b| {
+                b.iter()
+                    .map(|g| (g[0].message_id.clone(), g.len()))
+                    .collect()
+            })
+            .collect();
+        assert_eq!(
+            shape,
+            [
+                vec![("m1".to_string(), 2), ("m3".to_string(), 1)],
+                vec![("m2".to_string(), 1)],
+                vec![("m1".to_string(), 1)],
+            ]
+        );
+    }
 
     #[test]
     fn retries_follow_the_schedule_and_repeat_its_last_interval() {
