@@ -651,3 +651,39 @@ fn a_smarthost_carries_all_outbound_mail() {
         relay.log()
     );
 }
+
+#[test]
+fn an_alias_that_forwards_off_site_delivers_locally_and_queues_the_rest() {
+    let o = outbound(Profile::Sqlite, "");
+    o.site
+        .cli(&[
+            "alias",
+            "add",
+            "team@example.org",
+            "bob@example.org,dave@remote.test",
+        ])
+        .ok();
+    let sink = Postfix::sink(o.sink_port);
+    let server = o.site.serve();
+    // Inbound on the MX, no AUTH: the local copy is stored, the remote one queued.
+    let r = smtp::send(
+        server.addr("smtp"),
+        "someone@elsewhere.test",
+        &["team@example.org"],
+        b"From: someone@elsewhere.test\r\nSubject: for the team\r\n\r\nhello\r\n",
+        &[],
+    );
+    assert_reply(&r["rcpt"][0], 250, "2.1.5");
+    assert_reply(&r["data"], 250, "2.0.0");
+    assert_eq!(o.site.mailbox_count("bob@example.org", "INBOX"), 1);
+    let forwarded = wait_for("the forwarded copy", Duration::from_secs(30), || {
+        sink.sink_messages().into_iter().next()
+    });
+    let text = String::from_utf8_lossy(&forwarded);
+    assert!(text.contains("Subject: for the team"), "{text}");
+    // The envelope sender is kept, so a bounce goes back to the original sender.
+    assert!(
+        text.contains("Return-Path: <someone@elsewhere.test>"),
+        "{text}"
+    );
+}

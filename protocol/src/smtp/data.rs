@@ -199,8 +199,9 @@ impl Session {
             [one] => format!("\r\n\tfor <{}>", trace_field(&one.address)),
             _ => String::new(),
         };
-        // RFC 5321 §4.4: Return-Path is added at final delivery; submitted mail may leave.
-        let return_path = if self.service.submission.is_some() {
+        // RFC 5321 §4.4: Return-Path is added at final delivery, so not to mail that leaves.
+        let leaves = self.tx.recipients.iter().any(|r| !r.remote.is_empty());
+        let return_path = if self.service.submission.is_some() || leaves {
             String::new()
         } else {
             format!("Return-Path: <{}>\r\n", trace_field(sender))
@@ -278,6 +279,7 @@ impl Session {
                     size,
                     sender: &from,
                     recipients: &remote,
+                    last_use: targets.is_empty(),
                 };
                 if let Err(e) = outbound
                     .queue

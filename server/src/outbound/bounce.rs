@@ -74,6 +74,7 @@ impl Outbound {
                     size: message.size,
                     sender: "",
                     recipients: &recipients,
+                    last_use: true,
                 };
                 self.queue
                     .enqueue(&outgoing, now, self.settings.lifetime_secs)

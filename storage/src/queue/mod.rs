@@ -81,6 +81,8 @@ pub struct Outgoing<'a> {
     /// Envelope sender, `""` for a bounce.
     pub sender: &'a str,
     pub recipients: &'a [String],
+    /// The caller needs the spool file no more: it is moved into the store, not copied.
+    pub last_use: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -94,9 +96,9 @@ impl Queue {
         Self { db, blobs }
     }
 
-    /// Queues a spooled message for its remote recipients. The spool file is copied (it
-    /// may still be delivered locally after this), the copy made durable in the blob store,
-    /// then the rows committed: when this returns `Ok`, the message will be tried.
+    /// Queues a spooled message for its remote recipients. The spool file is moved into
+    /// the blob store (copied first when it is still to be delivered locally), then the rows
+    /// are committed: when this returns `Ok`, the message will be tried.
     pub async fn enqueue(
         &self,
         message: &Outgoing<'_>,
@@ -106,21 +108,25 @@ impl Queue {
         if message.recipients.is_empty() {
             return Err(QueueError::NoRecipients);
         }
-        let copy = message.spool_file.with_extension("queue");
-        tokio::fs::copy(message.spool_file, &copy).await?;
-        let synced = async {
-            let file = tokio::fs::File::open(&copy).await?;
-            file.sync_all().await
-        }
-        .await;
-        if let Err(e) = synced {
-            let _ = tokio::fs::remove_file(&copy).await;
-            return Err(e.into());
-        }
         let key = format!("queue/{},S={}", message.id, message.size);
-        let stored = self.blobs.put_file(&key, &copy).await;
-        let _ = tokio::fs::remove_file(&copy).await;
-        stored?;
+        if message.last_use {
+            self.blobs.put_file(&key, message.spool_file).await?;
+        } else {
+            let copy = message.spool_file.with_extension("queue");
+            tokio::fs::copy(message.spool_file, &copy).await?;
+            let synced = async {
+                let file = tokio::fs::File::open(&copy).await?;
+                file.sync_all().await
+            }
+            .await;
+            if let Err(e) = synced {
+                let _ = tokio::fs::remove_file(&copy).await;
+                return Err(e.into());
+            }
+            let stored = self.blobs.put_file(&key, &copy).await;
+            let _ = tokio::fs::remove_file(&copy).await;
+            stored?;
+        }
         if let Err(e) = self.insert(message, &key, now, lifetime_secs).await {
             if let Err(cleanup) = self.blobs.delete(&key).await {
                 tracing::warn!(key, error = %cleanup, "cannot remove the object of a failed enqueue");
