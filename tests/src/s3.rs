@@ -30,6 +30,29 @@ pub fn start(root: &Path) -> SocketAddr {
 
 /// Starts an S3 endpoint serving `root` on `addr`.
 pub fn start_on(root: &Path, addr: SocketAddr) -> SocketAddr {
+    let server = start_stoppable(root, addr);
+    let addr = server.addr;
+    // Runs until the test binary ends.
+    std::mem::forget(server);
+    addr
+}
+
+/// An S3 endpoint that can be stopped (an outage) and started again on the same address.
+pub struct S3Server {
+    pub addr: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl S3Server {
+    /// Stops listening and drops every open connection.
+    pub fn stop(self) {
+        self.task.abort();
+        let _ = RUNTIME.block_on(self.task);
+    }
+}
+
+/// Starts an S3 endpoint serving `root` on `addr`, stopped by [`S3Server::stop`].
+pub fn start_stoppable(root: &Path, addr: SocketAddr) -> S3Server {
     std::fs::create_dir_all(root).expect("S3 root");
     let root = root.to_path_buf();
     RUNTIME.block_on(async move {
@@ -39,20 +62,23 @@ pub fn start_on(root: &Path, addr: SocketAddr) -> SocketAddr {
         let service = builder.build();
         let listener = tokio::net::TcpListener::bind(addr).await.expect("bind S3");
         let addr = listener.local_addr().expect("S3 address");
-        tokio::spawn(async move {
+        let task = tokio::spawn(async move {
             let http = ConnBuilder::new(TokioExecutor::new());
+            // Aborting this task drops the set, which aborts every connection.
+            let mut connections = tokio::task::JoinSet::new();
             loop {
                 let Ok((socket, _)) = listener.accept().await else {
                     continue;
                 };
+                while connections.try_join_next().is_some() {}
                 let connection = http
                     .serve_connection(TokioIo::new(socket), service.clone())
                     .into_owned();
-                tokio::spawn(async move {
+                connections.spawn(async move {
                     let _ = connection.await;
                 });
             }
         });
-        addr
+        S3Server { addr, task }
     })
 }

@@ -250,3 +250,115 @@ fn an_unreachable_s3_answers_451_and_service_resumes_when_it_returns() {
         "the object is in the bucket under the user's Maildir key"
     );
 }
+
+/// S3 goes down under a running server: IMAP and POP3 still log in and list (the index is
+/// in SQL), reading a body gets a temporary error and the session goes on; S3 back: the
+/// same sessions read the message.
+#[test]
+fn imap_and_pop3_answer_temporary_errors_while_s3_is_down() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let config = format!(
+        "[storage]\nbackend = \"s3\"\n\n[storage.s3]\nendpoint = \"http://{addr}\"\nbucket = \"{}\"\naccess_key = \"{}\"\nsecret_key = \"{}\"\n",
+        baedal_tests::s3::BUCKET,
+        baedal_tests::s3::ACCESS_KEY,
+        baedal_tests::s3::SECRET_KEY
+    );
+    let site = Site::with_config(Profile::Sqlite, &config);
+    let root = site.dir.path().join("s3");
+    std::fs::create_dir_all(root.join(baedal_tests::s3::BUCKET)).unwrap();
+    let s3 = baedal_tests::s3::start_stoppable(&root, addr);
+    site.add_users("example.org", &["alice"]);
+    let server = site.serve();
+    let r = smtp::send(
+        server.addr("smtp"),
+        "s@remote.test",
+        &["alice@example.org"],
+        b"Subject: stored before the outage\r\n\r\nthe body\r\n",
+        &[],
+    );
+    assert_reply(&r["data"], 250, "2.0.0");
+    s3.stop();
+
+    let script = r#"
+import imaplib, json, os, poplib, ssl, sys
+ctx = ssl.create_default_context(cafile=os.environ["CA"])
+out = {}
+m = imaplib.IMAP4_SSL("localhost", int(os.environ["IMAPS_PORT"]), ssl_context=ctx, timeout=60)
+m.login("alice@example.org", "pw")
+out["select"] = m.select("INBOX")[0]
+try:
+    typ, data = m.fetch("1", "(BODY.PEEK[])")
+    out["fetch_down"] = [typ, [x.decode() if isinstance(x, bytes) else str(x) for x in data]]
+except imaplib.IMAP4.error as e:
+    out["fetch_down"] = ["NO", [str(e)]]
+out["noop_after"] = m.noop()[0]
+p = poplib.POP3_SSL("localhost", int(os.environ["POP3S_PORT"]), context=ctx, timeout=60)
+p.user("alice@example.org"); p.pass_("pw")
+out["stat"] = list(p.stat())
+try:
+    p.retr(1)
+    out["retr_down"] = "+OK"
+except poplib.error_proto as e:
+    out["retr_down"] = e.args[0].decode()
+out["pop_noop_after"] = p.noop().decode()
+print(json.dumps(out)); sys.stdout.flush()
+# The harness restarts S3 and writes a line to stdin.
+sys.stdin.readline()
+typ, data = m.fetch("1", "(BODY.PEEK[])")
+out["fetch_up"] = data[0][1].decode()
+out["retr_up"] = b"\r\n".join(p.retr(1)[1]).decode()
+p.quit(); m.logout()
+print(json.dumps(out))
+"#;
+    use std::io::{BufRead, Write};
+    let mut child = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .env("CA", site.data_dir().join("tls/cert.pem"))
+        .env("IMAPS_PORT", server.addr("imaps").port().to_string())
+        .env("POP3S_PORT", server.addr("pop3s").port().to_string())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let Some(Ok(first)) = lines.next() else {
+        panic!("the client failed; server log:\n{}", server.log_text());
+    };
+    let down: serde_json::Value = serde_json::from_str(&first).unwrap();
+    assert_eq!(down["select"], "OK", "{down}");
+    assert_eq!(down["fetch_down"][0], "NO", "{down}");
+    assert!(
+        down["fetch_down"][1].to_string().contains("UNAVAILABLE"),
+        "{down}"
+    );
+    assert_eq!(down["noop_after"], "OK", "the IMAP session goes on: {down}");
+    assert_eq!(down["stat"][0], 1, "{down}");
+    assert!(
+        down["retr_down"]
+            .as_str()
+            .unwrap()
+            .starts_with("-ERR [SYS/TEMP]"),
+        "{down}"
+    );
+    assert!(
+        down["pop_noop_after"].as_str().unwrap().starts_with("+OK"),
+        "{down}"
+    );
+
+    let _s3 = baedal_tests::s3::start_on(&root, addr);
+    child.stdin.as_mut().unwrap().write_all(b"go\n").unwrap();
+    let up: serde_json::Value =
+        serde_json::from_str(&lines.next().expect("second report").unwrap()).unwrap();
+    assert!(
+        up["fetch_up"].as_str().unwrap().contains("the body"),
+        "{up}"
+    );
+    assert!(up["retr_up"].as_str().unwrap().contains("the body"), "{up}");
+    assert!(child.wait().unwrap().success());
+}

@@ -86,10 +86,21 @@ impl Session {
                         None => (0, size),
                     };
                     let origin = partial.map(|(s, _)| format!("<{s}>")).unwrap_or_default();
+                    // Opened before anything of this message is sent: a blob store that
+                    // is down gets a tagged NO, and the session goes on.
+                    let reader = match self
+                        .service
+                        .store
+                        .open_blob_from(&message.blob_key, start)
+                        .await
+                    {
+                        Ok(reader) => reader,
+                        Err(e) => return Ok(self.unavailable(e)),
+                    };
                     line.extend_from_slice(format!("{name}{origin} {{{len}}}\r\n").as_bytes());
                     self.conn.queue(&line);
                     line.clear();
-                    self.stream_blob(&message, start, len).await?;
+                    self.stream_blob(reader, &message, len).await?;
                     continue;
                 }
                 if let Err(e) = self.item(&message, item, &mut line).await {
@@ -208,14 +219,12 @@ impl Session {
 
     /// Copies a message's blob into the output, flushing as it goes. A blob shorter than its
     /// indexed size would break the literal: the connection is dropped.
-    async fn stream_blob(&mut self, m: &StoredMessage, start: u64, len: u64) -> Result<(), Closed> {
-        let mut reader = match self.service.store.open_blob_from(&m.blob_key, start).await {
-            Ok(reader) => reader,
-            Err(e) => {
-                tracing::error!(key = %m.blob_key, error = %e, "cannot open a message blob");
-                return Err(Closed::Disconnected);
-            }
-        };
+    async fn stream_blob(
+        &mut self,
+        mut reader: baedal_storage::blob::BlobReader,
+        m: &StoredMessage,
+        len: u64,
+    ) -> Result<(), Closed> {
         let mut chunk = vec![0u8; 64 * 1024];
         let mut left = len;
         while left > 0 {
