@@ -11,6 +11,14 @@ on_both_profiles!(
     a_thunderbird_style_first_sync_and_flag_changes,
     two_sessions_see_each_others_changes,
     an_outlook_style_session_appends_moves_and_expunges,
+    idle_is_woken_by_an_smtp_delivery_within_a_second,
+    logins_need_tls_and_bad_commands_get_bad,
+    curl_fetches_over_imaps,
+    mbsync_syncs_both_ways,
+    recent_quota_and_a_flood_of_commands,
+    bodystructure_and_envelope_of_tricky_mime,
+    list_extended_special_use_and_list_status,
+    a_mutt_style_session_with_authenticate_login,
 );
 
 fn site_with_mail(profile: Profile, count: usize) -> (Site, Server) {
@@ -255,9 +263,8 @@ print(json.dumps({"seen": seen_by_desktop, "after_pop": after_pop, "uidl": uidl_
     assert_eq!(site.mailbox_count("alice@example.org", "INBOX"), 1);
 }
 
-#[test]
-fn idle_is_woken_by_an_smtp_delivery_within_a_second() {
-    let (site, server) = site_with_mail(Profile::Sqlite, 1);
+fn idle_is_woken_by_an_smtp_delivery_within_a_second(profile: Profile) {
+    let (site, server) = site_with_mail(profile, 1);
     let r = run(
         &site,
         &server,
@@ -297,9 +304,8 @@ print(json.dumps({"cont": s(cont), "line": s(line), "recent": s(recent), "latenc
     assert_eq!(r["done"], "c OK IDLE terminated\r\n");
 }
 
-#[test]
-fn logins_need_tls_and_bad_commands_get_bad() {
-    let (site, server) = site_with_mail(Profile::Sqlite, 1);
+fn logins_need_tls_and_bad_commands_get_bad(profile: Profile) {
+    let (site, server) = site_with_mail(profile, 1);
     let r = run(
         &site,
         &server,
@@ -363,9 +369,8 @@ print(json.dumps({"before_tls": before_tls, "wrong": wrong, "lines": lines, "pla
     );
 }
 
-#[test]
-fn curl_fetches_over_imaps() {
-    let (site, server) = site_with_mail(Profile::Sqlite, 2);
+fn curl_fetches_over_imaps(profile: Profile) {
+    let (site, server) = site_with_mail(profile, 2);
     let url = format!(
         "imaps://localhost:{}/INBOX;UID=2",
         server.addr("imaps").port()
@@ -496,9 +501,8 @@ print(json.dumps({"list": lst, "append": append, "move": move, "move_data": move
     assert_eq!(site.mailbox_count("alice@example.org", "INBOX"), 2);
 }
 
-#[test]
-fn mbsync_syncs_both_ways() {
-    let (site, server) = site_with_mail(Profile::Sqlite, 3);
+fn mbsync_syncs_both_ways(profile: Profile) {
+    let (site, server) = site_with_mail(profile, 3);
     let home = tempfile::tempdir().unwrap();
     let local = home.path().join("mail");
     std::fs::create_dir_all(&local).unwrap();
@@ -597,9 +601,8 @@ fn mbsync_syncs_both_ways() {
     );
 }
 
-#[test]
-fn recent_quota_and_a_flood_of_commands() {
-    let (site, server) = site_with_mail(Profile::Sqlite, 2);
+fn recent_quota_and_a_flood_of_commands(profile: Profile) {
+    let (site, server) = site_with_mail(profile, 2);
     site.cli(&["user", "quota", "alice@example.org", "10M"])
         .ok();
     let r = run(
@@ -649,9 +652,8 @@ print(json.dumps({"first_recent": first_recent, "recent_flags": recent_flags, "s
     assert_eq!(r["bye"], "*");
 }
 
-#[test]
-fn bodystructure_and_envelope_of_tricky_mime() {
-    let site = Site::with_config(Profile::Sqlite, "");
+fn bodystructure_and_envelope_of_tricky_mime(profile: Profile) {
+    let site = Site::with_config(profile, "");
     site.add_users("example.org", &["alice"]);
     let server = site.serve();
     let tricky = "From: =?UTF-8?B?67CV7KeA7Jew?= <jiyeon@remote.test>\r\n\
@@ -760,9 +762,8 @@ print(json.dumps({"bs": bs, "env": env, "part11": part11, "part2mime": part2mime
     );
 }
 
-#[test]
-fn list_extended_special_use_and_list_status() {
-    let (site, server) = site_with_mail(Profile::Sqlite, 2);
+fn list_extended_special_use_and_list_status(profile: Profile) {
+    let (site, server) = site_with_mail(profile, 2);
     let r = run(
         &site,
         &server,
@@ -811,9 +812,8 @@ print(json.dumps({"special": special, "status": status, "delim": delim}))
     );
 }
 
-#[test]
-fn a_mutt_style_session_with_authenticate_login() {
-    let (site, server) = site_with_mail(Profile::Sqlite, 3);
+fn a_mutt_style_session_with_authenticate_login(profile: Profile) {
+    let (site, server) = site_with_mail(profile, 3);
     let r = run(
         &site,
         &server,

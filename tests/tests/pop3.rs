@@ -9,6 +9,10 @@ use serde_json::{Value, json};
 on_both_profiles!(
     poplib_reads_deletes_at_quit_and_uidls_stay_stable,
     retrieved_mail_expires_after_the_users_retention,
+    login_needs_tls_a_right_password_and_a_free_maildrop,
+    a_dropped_connection_deletes_nothing_and_bad_commands_keep_the_session,
+    curl_reads_over_pop3s,
+    fetchmail_downloads_in_keep_and_nokeep_modes,
 );
 
 /// A site with alice (password "pw") holding `count` messages, and its running server.
@@ -256,9 +260,8 @@ print(json.dumps({"before": before["EXPIRE"], "after": after["EXPIRE"]}))
     );
 }
 
-#[test]
-fn login_needs_tls_a_right_password_and_a_free_maildrop() {
-    let (site, server) = site_with_mail(Profile::Sqlite, 2);
+fn login_needs_tls_a_right_password_and_a_free_maildrop(profile: Profile) {
+    let (site, server) = site_with_mail(profile, 2);
     let r = pop(
         &site,
         &server,
@@ -316,9 +319,8 @@ print(json.dumps({"capa": sorted(capa), "before_tls": before_tls, "auth_before_t
     );
 }
 
-#[test]
-fn a_dropped_connection_deletes_nothing_and_bad_commands_keep_the_session() {
-    let (site, server) = site_with_mail(Profile::Sqlite, 2);
+fn a_dropped_connection_deletes_nothing_and_bad_commands_keep_the_session(profile: Profile) {
+    let (site, server) = site_with_mail(profile, 2);
     let r = pop(
         &site,
         &server,
@@ -357,9 +359,8 @@ print(json.dumps({"stat": stat, "unknown": unknown, "long": long, "top_bad": top
     assert_eq!(site.mailbox_count("alice@example.org", "INBOX"), 2);
 }
 
-#[test]
-fn curl_reads_over_pop3s() {
-    let (site, server) = site_with_mail(Profile::Sqlite, 2);
+fn curl_reads_over_pop3s(profile: Profile) {
+    let (site, server) = site_with_mail(profile, 2);
     let ca = site.data_dir().join("tls/cert.pem");
     let curl = |path: &str| {
         let url = format!("pop3s://localhost:{}/{path}", server.addr("pop3s").port());
@@ -392,9 +393,8 @@ fn curl_reads_over_pop3s() {
     assert_eq!(wrong.status.code(), Some(67), "curl: login denied");
 }
 
-#[test]
-fn fetchmail_downloads_in_keep_and_nokeep_modes() {
-    let (site, server) = site_with_mail(Profile::Sqlite, 3);
+fn fetchmail_downloads_in_keep_and_nokeep_modes(profile: Profile) {
+    let (site, server) = site_with_mail(profile, 3);
     let home = tempfile::tempdir().unwrap();
     let out = home.path().join("mbox");
     let ca = site.data_dir().join("tls/cert.pem");

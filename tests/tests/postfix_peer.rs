@@ -4,11 +4,10 @@ use std::time::{Duration, Instant};
 
 use baedal_tests::postfix::{Postfix, free_port};
 use baedal_tests::smtp::{self, assert_reply};
-use baedal_tests::{Profile, Site};
+use baedal_tests::{Profile, Site, on_both_profiles};
 
-#[test]
-fn postfix_relays_mail_to_baedal_over_starttls() {
-    let site = Site::new(Profile::Sqlite);
+fn postfix_relays_mail_to_baedal_over_starttls(profile: Profile) {
+    let site = Site::new(profile);
     site.add_users("example.org", &["alice"]);
     site.cli(&["alias", "add", "sales@example.org", "alice@example.org"])
         .ok();
@@ -49,3 +48,5 @@ fn postfix_relays_mail_to_baedal_over_starttls() {
     assert!(stored.ends_with("8-bit body: 배달\r\n"), "{stored}");
     assert!(postfix.log().contains("status=sent"), "{}", postfix.log());
 }
+
+on_both_profiles!(postfix_relays_mail_to_baedal_over_starttls,);

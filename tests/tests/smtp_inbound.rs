@@ -12,6 +12,14 @@ on_both_profiles!(
     refuses_unknown_disabled_and_relay_recipients,
     stored_bytes_are_what_was_sent_plus_trace_headers,
     a_full_mailbox_is_refused_with_552,
+    starttls_and_implicit_tls_use_the_servers_certificate,
+    bdat_chunks_are_assembled_into_one_message,
+    bare_lf_nul_and_8bit_headers_are_stored_without_harm,
+    smtputf8_addresses_are_accepted_when_announced,
+    oversize_messages_are_refused_while_streaming,
+    swaks_sends_plain_with_starttls_and_pipelined,
+    curl_uploads_a_message,
+    a_50_mb_message_arrives_intact,
 );
 
 fn message(subject: &str, body: &str) -> Vec<u8> {
@@ -231,9 +239,8 @@ fn a_full_mailbox_is_refused_with_552(profile: Profile) {
     assert_eq!(site.mailbox_count("alice@example.org", "INBOX"), 1);
 }
 
-#[test]
-fn starttls_and_implicit_tls_use_the_servers_certificate() {
-    let site = Site::new(Profile::Sqlite);
+fn starttls_and_implicit_tls_use_the_servers_certificate(profile: Profile) {
+    let site = Site::new(profile);
     site.add_users("example.org", &["alice"]);
     let server = site.serve();
     let cert = site.data_dir().join("tls/cert.pem");
@@ -293,9 +300,8 @@ RCPT TO:<bob@example.org>\r\nDATA\r\nSubject: piped\r\n\r\nbody\r\n.\r\nRSET\r\n
     assert_eq!(site.mailbox_count("bob@example.org", "INBOX"), 1);
 }
 
-#[test]
-fn bdat_chunks_are_assembled_into_one_message() {
-    let site = Site::new(Profile::Sqlite);
+fn bdat_chunks_are_assembled_into_one_message(profile: Profile) {
+    let site = Site::new(profile);
     site.add_users("example.org", &["alice"]);
     let server = site.serve();
     let part1 = b"Subject: chunked\r\n\r\nfirst part ";
@@ -343,9 +349,8 @@ fn bdat_chunks_are_assembled_into_one_message() {
     assert_eq!(site.mailbox_count("alice@example.org", "INBOX"), 2);
 }
 
-#[test]
-fn bare_lf_nul_and_8bit_headers_are_stored_without_harm() {
-    let site = Site::new(Profile::Sqlite);
+fn bare_lf_nul_and_8bit_headers_are_stored_without_harm(profile: Profile) {
+    let site = Site::new(profile);
     site.add_users("example.org", &["alice"]);
     let server = site.serve();
     let replies = smtp::raw(
@@ -369,9 +374,8 @@ Subject: caf\xc3\xa9 \xff\x00nul\nX-Bare: lf\n\nbody\n.\nnot the end\r\n.\r\nQUI
     );
 }
 
-#[test]
-fn smtputf8_addresses_are_accepted_when_announced() {
-    let site = Site::new(Profile::Sqlite);
+fn smtputf8_addresses_are_accepted_when_announced(profile: Profile) {
+    let site = Site::new(profile);
     site.add_users("example.org", &["alice"]);
     site.cli(&["alias", "add", "@example.org", "alice@example.org"])
         .ok();
@@ -406,9 +410,8 @@ fn smtputf8_addresses_are_accepted_when_announced() {
     );
 }
 
-#[test]
-fn oversize_messages_are_refused_while_streaming() {
-    let site = Site::with_config(Profile::Sqlite, "[smtp]\nmax_message_size = \"1M\"\n");
+fn oversize_messages_are_refused_while_streaming(profile: Profile) {
+    let site = Site::with_config(profile, "[smtp]\nmax_message_size = \"1M\"\n");
     site.add_users("example.org", &["alice"]);
     let server = site.serve();
     let big = message("big", &"y".repeat(2 * 1024 * 1024));
@@ -613,9 +616,8 @@ fn a_storage_failure_gives_451_and_stores_nothing() {
     assert_eq!(site.mailbox_count("alice@example.org", "INBOX"), 1);
 }
 
-#[test]
-fn swaks_sends_plain_with_starttls_and_pipelined() {
-    let site = Site::new(Profile::Sqlite);
+fn swaks_sends_plain_with_starttls_and_pipelined(profile: Profile) {
+    let site = Site::new(profile);
     site.add_users("example.org", &["alice"]);
     let server = site.serve();
     let mx = server.addr("smtp");
@@ -679,9 +681,8 @@ fn swaks_sends_plain_with_starttls_and_pipelined() {
     assert!(stored[1].contains("with ESMTPS"));
 }
 
-#[test]
-fn curl_uploads_a_message() {
-    let site = Site::new(Profile::Sqlite);
+fn curl_uploads_a_message(profile: Profile) {
+    let site = Site::new(profile);
     site.add_users("example.org", &["alice"]);
     let server = site.serve();
     let mut file = tempfile::NamedTempFile::new().unwrap();
@@ -728,9 +729,8 @@ fn curl_uploads_a_message() {
     );
 }
 
-#[test]
-fn a_50_mb_message_arrives_intact() {
-    let site = Site::new(Profile::Sqlite);
+fn a_50_mb_message_arrives_intact(profile: Profile) {
+    let site = Site::new(profile);
     site.add_users("example.org", &["alice"]);
     let server = site.serve();
     let mut sent =
