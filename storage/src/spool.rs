@@ -124,9 +124,18 @@ impl SpoolFile {
     }
 
     /// Flushes and syncs the file: after this the message survives a crash.
-    pub async fn finish(mut self) -> std::io::Result<SpooledMessage> {
+    pub async fn finish(self) -> std::io::Result<SpooledMessage> {
+        self.finish_with(true).await
+    }
+
+    /// Like [`SpoolFile::finish`]; without `sync` the file is not yet durable (a caller
+    /// that rewrites it into another spool file syncs that one, or calls
+    /// [`SpooledMessage::sync`]).
+    pub async fn finish_with(mut self, sync: bool) -> std::io::Result<SpooledMessage> {
         self.file.flush().await?;
-        self.file.get_mut().sync_all().await?;
+        if sync {
+            self.file.get_mut().sync_all().await?;
+        }
         let copy = self.copy.take();
         let structure = match copy {
             Some(raw) => tokio::task::spawn_blocking(move || structure_json(&raw))
@@ -165,6 +174,11 @@ pub struct SpooledMessage {
 }
 
 impl SpooledMessage {
+    /// Makes the file durable (after [`SpoolFile::finish_with`] without sync).
+    pub async fn sync(&self) -> std::io::Result<()> {
+        tokio::fs::File::open(self.path()).await?.sync_all().await
+    }
+
     pub fn path(&self) -> &Path {
         self.path
             .as_deref()

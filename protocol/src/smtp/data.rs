@@ -222,7 +222,10 @@ impl Session {
     /// Stores the message for every local recipient, queues it for the remote ones, and
     /// answers for the whole transaction.
     async fn deliver(&mut self, spool: SpoolFile) -> Reply {
-        let message = match spool.finish().await {
+        // Submitted mail is usually rewritten (DKIM, Date, Message-ID): only the final
+        // file needs the fsync.
+        let sync = self.service.submission.is_none();
+        let message = match spool.finish_with(sync).await {
             Ok(message) => message,
             Err(e) => {
                 tracing::error!(error = %e, "cannot sync the spool file");

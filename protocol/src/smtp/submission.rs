@@ -249,6 +249,10 @@ impl Session {
             }
         };
         if added.is_empty() && signature.is_none() {
+            message.sync().await.map_err(|e| {
+                tracing::error!(error = %e, "cannot sync the spool file");
+                reply::LOCAL_ERROR
+            })?;
             return Ok(message);
         }
         let prefix = format!("{}{added}", signature.unwrap_or_default());

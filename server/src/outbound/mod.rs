@@ -325,10 +325,10 @@ impl Outbound {
 
     async fn record(&self, group: &[LeasedRecipient], results: Vec<RecipientResult>) {
         let now = now_secs();
-        let mut failed = Vec::new();
-        let mut delayed = Vec::new();
-        for (leased, result) in group.iter().zip(results) {
-            let attempt = match result {
+        let attempts: Vec<Attempt> = group
+            .iter()
+            .zip(results)
+            .map(|(leased, result)| match result {
                 RecipientResult::Accepted => Attempt::Delivered,
                 RecipientResult::Permanent(error) => Attempt::Failed { error },
                 RecipientResult::Temporary(error) if now >= leased.expires_at => Attempt::Failed {
@@ -338,28 +338,40 @@ impl Outbound {
                     retry_at: self.settings.retry_at(now, leased.attempts + 1),
                     error,
                 },
-            };
+            })
+            .collect();
+        for (leased, attempt) in group.iter().zip(&attempts) {
             tracing::info!(id = %leased.message_id, rcpt = %leased.recipient, attempt = leased.attempts + 1, outcome = ?attempt, "delivery");
-            if let Err(e) = self.queue.record(leased, &attempt, now).await {
-                tracing::error!(id = %leased.message_id, rcpt = %leased.recipient, error = %e, "cannot record a delivery outcome");
-                continue;
-            }
+        }
+        let Some(message) = group.first() else {
+            return;
+        };
+        let mut failed = Vec::new();
+        let mut delayed = Vec::new();
+        for (leased, attempt) in group.iter().zip(&attempts) {
             match attempt {
                 Attempt::Failed { error } => failed.push(DsnRecipient {
                     address: leased.recipient.clone(),
                     action: Action::Failed,
-                    diagnostic: error,
+                    diagnostic: error.clone(),
                 }),
                 Attempt::Deferred { error, .. } => delayed.push(DsnRecipient {
                     address: leased.recipient.clone(),
                     action: Action::Delayed,
-                    diagnostic: error,
+                    diagnostic: error.clone(),
                 }),
                 Attempt::Delivered => {}
             }
         }
-        let Some(message) = group.first() else {
-            return;
+        // A bounce quotes the original header: the message retires after it is written.
+        let reports = !failed.is_empty() && !message.sender.is_empty();
+        let outcomes: Vec<(&LeasedRecipient, &Attempt)> = group.iter().zip(&attempts).collect();
+        let retired = match self.queue.record(&outcomes, now, !reports).await {
+            Ok(retired) => retired,
+            Err(e) => {
+                tracing::error!(id = %message.message_id, error = %e, "cannot record delivery outcomes");
+                return;
+            }
         };
         self.report(message, &failed).await;
         let warn_after = self.settings.delay_warning_secs;
@@ -376,12 +388,16 @@ impl Outbound {
         {
             self.report(message, &delayed).await;
         }
-        match self.queue.retire_if_done(&message.message_id).await {
-            Ok(true) => tracing::info!(id = %message.message_id, "left the queue"),
-            Ok(false) => {}
-            Err(e) => {
-                tracing::error!(id = %message.message_id, error = %e, "cannot retire a message")
-            }
+        let retired = retired
+            || match self.queue.retire_if_done(&message.message_id).await {
+                Ok(retired) => retired,
+                Err(e) => {
+                    tracing::error!(id = %message.message_id, error = %e, "cannot retire a message");
+                    false
+                }
+            };
+        if retired {
+            tracing::info!(id = %message.message_id, "left the queue");
         }
     }
 }

@@ -62,6 +62,8 @@ impl Queue {
         .fetch_all(self.db.pool())
         .await?;
         let mut leased = Vec::with_capacity(rows.len());
+        // One transaction for every claim: one commit, not one per recipient.
+        let mut tx = self.db.pool().begin().await?;
         for row in rows {
             let row_id: i64 = row.try_get("id")?;
             let claimed = sqlx::query(
@@ -72,7 +74,7 @@ impl Queue {
             .bind(row_id)
             .bind(status::QUEUED)
             .bind(now)
-            .execute(self.db.pool())
+            .execute(&mut *tx)
             .await?;
             if claimed.rows_affected() == 0 {
                 continue; // another worker took it
@@ -91,34 +93,68 @@ impl Queue {
                 delay_notified: row.try_get::<i64, _>("delay_notified")? != 0,
             });
         }
+        tx.commit().await?;
         Ok(leased)
     }
 
-    /// Records an attempt's outcome for one leased recipient.
+    /// Records the outcomes of one transaction (recipients of one message), in one SQL
+    /// transaction. With `retire`, a message none of whose recipients is left to try leaves
+    /// the queue in the same commit (its object is removed after it); returns whether it did.
     pub async fn record(
         &self,
-        leased: &LeasedRecipient,
-        attempt: &Attempt,
+        outcomes: &[(&LeasedRecipient, &Attempt)],
         now: i64,
-    ) -> Result<(), QueueError> {
-        let (status, next, error) = match attempt {
-            Attempt::Delivered => (status::DELIVERED, now, None),
-            Attempt::Deferred { error, retry_at } => (status::QUEUED, *retry_at, Some(error)),
-            Attempt::Failed { error } => (status::FAILED, now, Some(error)),
+        retire: bool,
+    ) -> Result<bool, QueueError> {
+        let Some((first, _)) = outcomes.first() else {
+            return Ok(false);
         };
-        sqlx::query(
-            "UPDATE queue_recipients SET status = $1, attempts = attempts + 1, \
-             next_attempt_at = $2, last_error = $3, lease_until = 0, updated_at = $4 \
-             WHERE id = $5",
-        )
-        .bind(status)
-        .bind(next)
-        .bind(error.map(String::as_str))
-        .bind(now)
-        .bind(leased.row_id)
-        .execute(self.db.pool())
-        .await?;
-        Ok(())
+        let mut tx = self.db.pool().begin().await?;
+        for (leased, attempt) in outcomes {
+            let (status, next, error) = match attempt {
+                Attempt::Delivered => (status::DELIVERED, now, None),
+                Attempt::Deferred { error, retry_at } => (status::QUEUED, *retry_at, Some(error)),
+                Attempt::Failed { error } => (status::FAILED, now, Some(error)),
+            };
+            sqlx::query(
+                "UPDATE queue_recipients SET status = $1, attempts = attempts + 1, \
+                 next_attempt_at = $2, last_error = $3, lease_until = 0, updated_at = $4 \
+                 WHERE id = $5",
+            )
+            .bind(status)
+            .bind(next)
+            .bind(error.map(String::as_str))
+            .bind(now)
+            .bind(leased.row_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let mut retired = false;
+        if retire {
+            let waiting: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM queue_recipients WHERE message_id = $1 \
+                 AND status IN ('queued', 'held')",
+            )
+            .bind(&first.message_id)
+            .fetch_one(&mut *tx)
+            .await?;
+            if waiting == 0 {
+                sqlx::query("DELETE FROM queue_recipients WHERE message_id = $1")
+                    .bind(&first.message_id)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("DELETE FROM queue_messages WHERE id = $1")
+                    .bind(&first.message_id)
+                    .execute(&mut *tx)
+                    .await?;
+                retired = true;
+            }
+        }
+        tx.commit().await?;
+        if retired {
+            self.blobs.delete(&first.blob_key).await?;
+        }
+        Ok(retired)
     }
 
     /// Marks that the sender was told of the delay; `false` if someone already did.
