@@ -19,9 +19,13 @@ pub async fn open(config: &Config) -> Result<(Database, MigrationReport)> {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create the directory {}", dir.display()))?;
     }
-    let db = Database::connect(&url, config.database.max_connections)
-        .await
-        .with_context(|| format!("database {}", redact_url(&url)))?;
+    let db = Database::connect_with(
+        &url,
+        config.database.max_connections,
+        std::time::Duration::from_secs(config.database.statement_timeout.max(1)),
+    )
+    .await
+    .with_context(|| format!("database {}", redact_url(&url)))?;
     let report = db
         .migrate()
         .await

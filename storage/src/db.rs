@@ -91,6 +91,9 @@ pub struct MigrationReport {
     pub known: usize,
 }
 
+/// How long a PostgreSQL statement may run by default (`[database] statement_timeout`).
+pub const DEFAULT_STATEMENT_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// The connection pool and the dialect of the database behind it.
 #[derive(Debug, Clone)]
 pub struct Database {
@@ -99,8 +102,20 @@ pub struct Database {
 }
 
 impl Database {
-    /// Opens a pool on `url` (`sqlite://PATH` creates the file; `postgres://…`).
+    /// Opens a pool on `url` (`sqlite://PATH` creates the file; `postgres://…`) with the
+    /// default statement timeout.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, DbError> {
+        Self::connect_with(url, max_connections, DEFAULT_STATEMENT_TIMEOUT).await
+    }
+
+    /// Opens a pool whose PostgreSQL statements are cancelled after `statement_timeout`
+    /// (SQLite waits at most its busy timeout for a lock).
+    pub async fn connect_with(
+        url: &str,
+        max_connections: u32,
+        statement_timeout: Duration,
+    ) -> Result<Self, DbError> {
+        let timeout_ms = statement_timeout.as_millis().max(1);
         let backend = Backend::from_url(url)?;
         sqlx::any::install_default_drivers();
         let url = match backend {
@@ -130,6 +145,10 @@ impl Database {
                             .as_str(),
                         )
                         .await?;
+                    } else {
+                        // A stuck statement must not hold a session (and its client) forever.
+                        conn.execute(format!("SET statement_timeout = {timeout_ms}").as_str())
+                            .await?;
                     }
                     Ok(())
                 })

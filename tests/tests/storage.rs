@@ -362,3 +362,25 @@ print(json.dumps(out))
     assert!(up["retr_up"].as_str().unwrap().contains("the body"), "{up}");
     assert!(child.wait().unwrap().success());
 }
+
+/// `[database] statement_timeout`: PostgreSQL cancels a statement that runs too long.
+#[test]
+fn a_postgres_statement_past_its_timeout_is_cancelled() {
+    let url = baedal_tests::postgres::fresh_database();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let db =
+            baedal_storage::Database::connect_with(&url, 1, std::time::Duration::from_millis(300))
+                .await
+                .unwrap();
+        let started = std::time::Instant::now();
+        let err = sqlx::query("SELECT pg_sleep(5)")
+            .execute(db.pool())
+            .await
+            .expect_err("cancelled");
+        assert!(err.to_string().contains("statement timeout"), "{err}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(3));
+        // The connection stays usable.
+        sqlx::query("SELECT 1").execute(db.pool()).await.unwrap();
+    });
+}

@@ -77,6 +77,8 @@ pub struct DatabaseConfig {
     /// `sqlite://PATH` or `postgres://USER:PASSWORD@HOST:PORT/DB`; empty = SQLite in data_dir.
     pub url: String,
     pub max_connections: u32,
+    /// Seconds a PostgreSQL statement may run before it is cancelled.
+    pub statement_timeout: u64,
 }
 
 impl Default for DatabaseConfig {
@@ -84,6 +86,7 @@ impl Default for DatabaseConfig {
         Self {
             url: String::new(),
             max_connections: 16,
+            statement_timeout: 30,
         }
     }
 }
