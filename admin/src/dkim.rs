@@ -86,15 +86,11 @@ pub async fn run(cmd: DkimCommand, ctx: &AdminContext) -> Result<(), AdminError>
                     private_key: generated.private_key,
                     public_key: generated.public_key.clone(),
                 })
-                .await
-                .map_err(|e| AdminError::Failed(e.to_string()))?;
+                .await?;
             print_record(ctx, &record, algorithm);
         }
         DkimCommand::List { domain } => {
-            let list = keys
-                .list(domain.as_ref())
-                .await
-                .map_err(|e| AdminError::Failed(e.to_string()))?;
+            let list = keys.list(domain.as_ref()).await?;
             out.list(
                 &list,
                 &["DOMAIN", "SELECTOR", "ALGORITHM", "ACTIVE", "CREATED"],
@@ -115,8 +111,7 @@ pub async fn run(cmd: DkimCommand, ctx: &AdminContext) -> Result<(), AdminError>
         } => {
             let record = keys
                 .get(&domain, &selector(&sel)?)
-                .await
-                .map_err(|e| AdminError::Failed(e.to_string()))?
+                .await?
                 .ok_or_else(|| AdminError::Failed(format!("no key {sel} for {domain}")))?;
             let algorithm = Algorithm::parse(&record.algorithm)
                 .map_err(|e| AdminError::Failed(e.to_string()))?;
@@ -127,10 +122,7 @@ pub async fn run(cmd: DkimCommand, ctx: &AdminContext) -> Result<(), AdminError>
             selector: sel,
         } => {
             let selector = selector(&sel)?;
-            let removed = keys
-                .remove(&domain, &selector)
-                .await
-                .map_err(|e| AdminError::Failed(e.to_string()))?;
+            let removed = keys.remove(&domain, &selector).await?;
             if !removed {
                 return Err(AdminError::Failed(format!(
                     "no key {selector} for {domain}"

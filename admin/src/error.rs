@@ -1,6 +1,6 @@
 use baedal_auth::AuthError;
 use baedal_auth::password::PasswordError;
-use baedal_storage::DirectoryError;
+use baedal_storage::{DirectoryError, DkimStoreError, QueueError};
 
 /// A command's failure. `exit_code` tells scripts which kind: 1 when the action could not be
 /// done (unknown or duplicate entries, database trouble), 2 when the input was wrong.
@@ -18,6 +18,18 @@ pub enum AdminError {
     Failed(String),
     #[error("cannot read the password: {0}")]
     Io(#[from] std::io::Error),
+}
+
+impl From<DkimStoreError> for AdminError {
+    fn from(e: DkimStoreError) -> Self {
+        Self::Failed(e.to_string())
+    }
+}
+
+impl From<QueueError> for AdminError {
+    fn from(e: QueueError) -> Self {
+        Self::Failed(e.to_string())
+    }
 }
 
 impl AdminError {

@@ -80,6 +80,14 @@ fn wait_for<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Option<
     }
 }
 
+/// Waits until `baedal queue list` is empty.
+fn wait_for_empty_queue(site: &Site) {
+    wait_for("an empty queue", Duration::from_secs(10), || {
+        let list = site.cli(&["queue", "list", "--json"]).json();
+        list.as_array().expect("array").is_empty().then_some(())
+    });
+}
+
 /// `true` when dkimpy verifies `message` with keys from the test DNS server on `port`.
 fn dkim_verifies(message: &[u8], port: u16) -> bool {
     let file = tempfile::NamedTempFile::new().expect("temp");
@@ -197,10 +205,7 @@ fn submitted_mail_leaves_signed_and_local_copies_are_delivered(profile: Profile)
         sink.log()
     );
     // Nothing left in the queue.
-    wait_for("an empty queue", Duration::from_secs(10), || {
-        let list = o.site.cli(&["queue", "list", "--json"]).json();
-        list.as_array().expect("array").is_empty().then_some(())
-    });
+    wait_for_empty_queue(&o.site);
     assert!(o.dkim_txt.len() > 300, "an RSA-2048 public key");
 }
 
@@ -403,10 +408,7 @@ fn a_remote_that_is_down_gets_the_message_on_retry(profile: Profile) {
         (!m.is_empty()).then_some(m)
     });
     assert!(String::from_utf8_lossy(&delivered[0]).contains("retry me"));
-    wait_for("an empty queue", Duration::from_secs(10), || {
-        let list = o.site.cli(&["queue", "list", "--json"]).json();
-        list.as_array().expect("array").is_empty().then_some(())
-    });
+    wait_for_empty_queue(&o.site);
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(sink.sink_messages().len(), 1, "delivered more than once");
 }
@@ -567,10 +569,7 @@ fn delays_are_reported_once_and_expired_mail_bounces(profile: Profile) {
         "{failed}"
     );
     assert_eq!(reports("Action: delayed").len(), 1, "one delay notice only");
-    wait_for("an empty queue", Duration::from_secs(10), || {
-        let list = o.site.cli(&["queue", "list", "--json"]).json();
-        list.as_array().expect("array").is_empty().then_some(())
-    });
+    wait_for_empty_queue(&o.site);
 }
 
 on_both_profiles!(

@@ -271,11 +271,7 @@ impl Outbound {
         if let Some(open) = connection.as_mut().filter(|c| c.is_usable()) {
             let reader = match self.queue.open(&message.blob_key).await {
                 Ok(reader) => reader,
-                Err(e) => {
-                    return all(RecipientResult::Temporary(format!(
-                        "queued message unreadable: {e}"
-                    )));
-                }
+                Err(e) => return all(unreadable(e)),
             };
             match open.send(&message.sender, &recipients, reader).await {
                 Ok(results) => return results,
@@ -298,11 +294,7 @@ impl Outbound {
             };
             let reader = match self.queue.open(&message.blob_key).await {
                 Ok(reader) => reader,
-                Err(e) => {
-                    return all(RecipientResult::Temporary(format!(
-                        "queued message unreadable: {e}"
-                    )));
-                }
+                Err(e) => return all(unreadable(e)),
             };
             match open.send(&message.sender, &recipients, reader).await {
                 Ok(results) => {
@@ -388,18 +380,25 @@ impl Outbound {
         {
             self.report(message, &delayed).await;
         }
+        // `record` already retired what it could unless a bounce had to quote the message.
         let retired = retired
-            || match self.queue.retire_if_done(&message.message_id).await {
-                Ok(retired) => retired,
-                Err(e) => {
-                    tracing::error!(id = %message.message_id, error = %e, "cannot retire a message");
-                    false
-                }
-            };
+            || reports
+                && match self.queue.retire_if_done(&message.message_id).await {
+                    Ok(retired) => retired,
+                    Err(e) => {
+                        tracing::error!(id = %message.message_id, error = %e, "cannot retire a message");
+                        false
+                    }
+                };
         if retired {
             tracing::info!(id = %message.message_id, "left the queue");
         }
     }
+}
+
+/// The outcome for every recipient when the queued object cannot be read.
+fn unreadable(e: impl std::fmt::Display) -> RecipientResult {
+    RecipientResult::Temporary(format!("queued message unreadable: {e}"))
 }
 
 /// Groups of one domain split into at most `per_domain` batches, each batch one session
