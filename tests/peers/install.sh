@@ -5,14 +5,14 @@ set -euo pipefail
 
 PACKAGES=(postgresql-15 postgresql-client-15 openssl curl ca-certificates python3
           postfix swaks libnet-ssleay-perl libauthen-sasl-perl fetchmail isync
-          dnsmasq-base bind9-dnsutils)
+          dnsmasq-base bind9-dnsutils slapd ldap-utils opendkim-tools systemd)
 
 # dkimpy checks DKIM signatures the way receivers do, with the test DNS server.
-python_modules_present() { python3 -c 'import dkim, dns.resolver' 2>/dev/null; }
+python_modules_present() { python3 -c 'import dkim, dns.resolver, spf' 2>/dev/null; }
 install_python_modules() {
   python_modules_present && return 0
-  python3 -m pip install -q dkimpy dnspython 2>/dev/null \
-    || python3 -m pip install -q --break-system-packages dkimpy dnspython
+  python3 -m pip install -q dkimpy dnspython pyspf 2>/dev/null \
+    || python3 -m pip install -q --break-system-packages dkimpy dnspython pyspf
 }
 
 missing=()
@@ -36,6 +36,8 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 # Postfix is a test peer, configured per test: no system configuration at install.
 echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+# slapd is a test peer with its own slapd.conf per test: no system directory at install.
+echo "slapd slapd/no_configuration boolean true" | debconf-set-selections
 apt-get update -q >/dev/null
 apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 echo "installed: ${missing[*]}"
