@@ -5,6 +5,7 @@
 //! - `database`: opening the configured SQL database with migrations applied.
 //! - `blobs`: the configured blob store (Maildir files or S3).
 //! - `serve`: the running server: stores, listeners, shutdown.
+//! - `lifecycle`: signals (stop, reload), systemd notifications, the reload itself.
 //! - `http`: health and readiness endpoints.
 //! - `listener`: the accept loop every mail protocol shares (limits, implicit TLS).
 //! - `smtp`, `pop3`, `imap`: each protocol's service and session; POP3's retention sweeper.
@@ -16,6 +17,7 @@ mod config;
 mod database;
 mod http;
 mod imap;
+mod lifecycle;
 mod limits;
 mod listener;
 mod outbound;
@@ -72,13 +74,20 @@ enum Command {
 #[derive(Debug, Subcommand)]
 enum ConfigCommand {
     /// Validate the configuration file, naming the bad key and line
-    Check,
+    Check {
+        /// The file to check (default: the one --config or the default search finds)
+        file: Option<PathBuf>,
+    },
     /// Print the effective configuration (file plus defaults, secrets hidden)
     Show,
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    // `baedal config check FILE` checks FILE, as `--config FILE config check` does.
+    if let Command::Config(ConfigCommand::Check { file: Some(file) }) = &cli.command {
+        cli.config = Some(file.clone());
+    }
     // One crypto provider for the whole process (rustls, sqlx, later LDAP and S3).
     let _ = rustls::crypto::ring::default_provider().install_default();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -98,26 +107,31 @@ async fn dispatch(cli: Cli) -> ExitCode {
     let loaded = match config::load(cli.config.as_deref(), cli.data_dir.as_deref()) {
         Ok(loaded) => loaded,
         Err(e) => {
-            init_logging("warn");
+            let _ = init_logging("warn");
             eprintln!("error: {e}");
             return ExitCode::from(1);
         }
     };
     let result = match cli.command {
         Command::Serve => {
-            init_logging(&loaded.config.log.level);
-            serve::run(loaded).await
+            let set_log_level = init_logging(&loaded.config.log.level);
+            let reloader = lifecycle::Reloader {
+                file: cli.config.clone(),
+                data_dir: cli.data_dir.clone(),
+                set_log_level,
+            };
+            serve::run(loaded, reloader).await
         }
         Command::Migrate => {
-            init_logging("warn");
+            let _ = init_logging("warn");
             migrate(&loaded, cli.json).await
         }
         Command::Config(cmd) => {
-            init_logging("warn");
+            let _ = init_logging("warn");
             config_command(cmd, &loaded)
         }
         Command::Admin(cmd) => {
-            init_logging("warn");
+            let _ = init_logging("warn");
             return admin(cmd, &loaded, cli.json).await;
         }
     };
@@ -178,7 +192,7 @@ async fn migrate(loaded: &Loaded, json: bool) -> Result<()> {
 
 fn config_command(cmd: ConfigCommand, loaded: &Loaded) -> Result<()> {
     match cmd {
-        ConfigCommand::Check => match &loaded.source {
+        ConfigCommand::Check { .. } => match &loaded.source {
             Source::File(path) => println!("{}: OK", path.display()),
             Source::Embedded => println!("no configuration file: the embedded defaults are in use"),
         },
@@ -192,14 +206,33 @@ fn config_command(cmd: ConfigCommand, loaded: &Loaded) -> Result<()> {
     Ok(())
 }
 
-/// Logs to stderr; `RUST_LOG` wins over the configured level.
-fn init_logging(level: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .or_else(|_| tracing_subscriber::EnvFilter::try_new(level))
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+/// Logs to stderr (journald takes it under systemd); `RUST_LOG` wins over the configured
+/// level. Returns how to change the level later, unless `RUST_LOG` fixed it.
+fn init_logging(level: &str) -> Option<lifecycle::LogLevelSetter> {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::{EnvFilter, reload};
+    let from_env = EnvFilter::try_from_default_env().ok();
+    let fixed = from_env.is_some();
+    let filter = from_env
+        .or_else(|| EnvFilter::try_new(level).ok())
+        .unwrap_or_else(|| EnvFilter::new("info"));
+    let (filter, handle) = reload::Layer::new(filter);
+    let fmt = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init();
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    if tracing_subscriber::registry()
+        .with(filter)
+        .with(fmt)
+        .try_init()
+        .is_err()
+        || fixed
+    {
+        return None;
+    }
+    Some(Box::new(move |level: &str| {
+        let filter = EnvFilter::try_new(level)?;
+        handle.reload(filter)?;
+        Ok(())
+    }))
 }

@@ -1,5 +1,5 @@
-//! `baedal serve`: opens the stores, binds every configured listener and runs until SIGINT
-//! or SIGTERM.
+//! `baedal serve`: opens the stores, binds every configured listener, tells systemd it is
+//! ready, reloads on SIGHUP and runs until SIGINT or SIGTERM.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -18,13 +18,11 @@ use baedal_storage::{Directory, MailStore, Queue};
 use tokio_rustls::TlsAcceptor;
 
 use crate::config::{Addresses, Loaded, Source};
+use crate::lifecycle::{self, Reloader, Request, Signals, Status};
 use crate::limits::ConnectionLimiter;
 use crate::listener::{self, Listener};
 use crate::outbound::Outbound;
 use crate::{blobs, database, http, imap, pop3, smtp, tls};
-
-/// How long sessions get to finish after SIGTERM.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 /// Where the bound addresses are written (`run/listeners.json` in the data dir), so that
 /// tools and tests using port 0 find the real ports.
@@ -32,7 +30,9 @@ pub fn listeners_file(data_dir: &Path) -> PathBuf {
     data_dir.join("run").join("listeners.json")
 }
 
-pub async fn run(loaded: Loaded) -> Result<()> {
+pub async fn run(loaded: Loaded, reloader: Reloader) -> Result<()> {
+    // From here on SIGHUP and SIGTERM are ours, even while the stores open.
+    let mut signals = Signals::install()?;
     let mut config = loaded.config;
     match &loaded.source {
         Source::File(path) => tracing::info!(file = %path.display(), "configuration loaded"),
@@ -201,15 +201,27 @@ pub async fn run(loaded: Loaded) -> Result<()> {
     let listeners_path = listeners_file(&data_dir);
     write_listeners(&listeners_path, &bound)?;
     tracing::info!("baedal ready");
+    lifecycle::notify(Status::Ready);
 
-    wait_for_stop_signal().await?;
-    tracing::info!("stopping: no new connections, sessions get {SHUTDOWN_GRACE:?} to finish");
+    let mut running = config.clone();
+    while signals.next().await == Request::Reload {
+        lifecycle::notify(Status::Reloading);
+        match reloader.reload(&running, &certificate.slot) {
+            Ok(in_force) => running = in_force,
+            Err(e) => tracing::error!(error = %format!("{e:#}"), "reload failed: nothing changed"),
+        }
+        lifecycle::notify(Status::Ready);
+    }
+    lifecycle::notify(Status::Stopping);
+    let grace = Duration::from_secs(config.shutdown.timeout);
+    tracing::info!(
+        timeout_secs = grace.as_secs(),
+        "stopping: no new connections, open sessions may finish"
+    );
     let _ = stop_tx.send(true);
-    if tokio::time::timeout(SHUTDOWN_GRACE, async {
-        while tasks.join_next().await.is_some() {}
-    })
-    .await
-    .is_err()
+    if tokio::time::timeout(grace, async { while tasks.join_next().await.is_some() {} })
+        .await
+        .is_err()
     {
         tracing::warn!("sessions still open after the grace period: closing them");
         tasks.abort_all();
@@ -246,16 +258,5 @@ fn write_listeners(path: &Path, bound: &BTreeMap<&str, Vec<SocketAddr>>) -> Resu
     let tmp = path.with_extension("tmp");
     std::fs::write(&tmp, serde_json::to_vec_pretty(bound)?)?;
     std::fs::rename(&tmp, path)?;
-    Ok(())
-}
-
-async fn wait_for_stop_signal() -> Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate())?;
-    let mut int = signal(SignalKind::interrupt())?;
-    tokio::select! {
-        _ = term.recv() => tracing::info!("SIGTERM received"),
-        _ = int.recv() => tracing::info!("SIGINT received"),
-    }
     Ok(())
 }

@@ -1,11 +1,15 @@
 //! The server certificate: the configured one, or a self-signed one generated in
-//! `data_dir/tls` on first start and reused afterwards.
+//! `data_dir/tls` on first start and reused afterwards. Every listener shares one
+//! [`CertificateSlot`], so a reload (SIGHUP) swaps the certificate for new handshakes while
+//! sessions already running keep theirs.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use anyhow::{Context, Result};
 use rustls::ServerConfig;
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
@@ -18,10 +22,34 @@ pub struct ServerCertificate {
     /// True when this start generated it.
     pub generated: bool,
     pub rustls: Arc<ServerConfig>,
+    /// The certificate every handshake gets; [`CertificateSlot::replace`] swaps it.
+    pub slot: Arc<CertificateSlot>,
 }
 
-pub fn prepare(config: &Config) -> Result<ServerCertificate> {
-    let (cert_path, key_path, generated) = match (&config.tls.cert, &config.tls.key) {
+/// The current certificate and key, shared by every TLS listener and STARTTLS.
+#[derive(Debug)]
+pub struct CertificateSlot {
+    current: RwLock<Arc<CertifiedKey>>,
+}
+
+impl CertificateSlot {
+    pub fn replace(&self, key: CertifiedKey) {
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(key);
+    }
+}
+
+impl ResolvesServerCert for CertificateSlot {
+    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(Arc::clone(
+            &self.current.read().unwrap_or_else(|p| p.into_inner()),
+        ))
+    }
+}
+
+/// Where the certificate and key of `config` are; generates the self-signed pair when no
+/// certificate is configured and none was generated before. Returns (cert, key, generated).
+pub fn paths(config: &Config) -> Result<(PathBuf, PathBuf, bool)> {
+    Ok(match (&config.tls.cert, &config.tls.key) {
         (Some(cert), Some(key)) => (cert.clone(), key.clone(), false),
         _ => {
             let dir = config.data_dir.join("tls");
@@ -33,18 +61,28 @@ pub fn prepare(config: &Config) -> Result<ServerCertificate> {
             }
             (cert, key, generated)
         }
-    };
-    let rustls = Arc::new(load(&cert_path, &key_path)?);
+    })
+}
+
+pub fn prepare(config: &Config) -> Result<ServerCertificate> {
+    let (cert_path, key_path, generated) = paths(config)?;
+    let slot = Arc::new(CertificateSlot {
+        current: RwLock::new(Arc::new(load(&cert_path, &key_path)?)),
+    });
+    let rustls = ServerConfig::builder()
+        .with_no_client_auth()
+        .with_cert_resolver(Arc::clone(&slot) as Arc<dyn ResolvesServerCert>);
     Ok(ServerCertificate {
         cert_path,
         key_path,
         generated,
-        rustls,
+        rustls: Arc::new(rustls),
+        slot,
     })
 }
 
-/// Reads a PEM chain and key into a rustls server configuration (ring provider).
-pub fn load(cert_path: &Path, key_path: &Path) -> Result<ServerConfig> {
+/// Reads a PEM chain and its key (ring provider), checking that they belong together.
+pub fn load(cert_path: &Path, key_path: &Path) -> Result<CertifiedKey> {
     let chain = CertificateDer::pem_file_iter(cert_path)
         .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
         .with_context(|| format!("cannot read the certificate {}", cert_path.display()))?;
@@ -55,16 +93,15 @@ pub fn load(cert_path: &Path, key_path: &Path) -> Result<ServerConfig> {
     );
     let key = PrivateKeyDer::from_pem_file(key_path)
         .with_context(|| format!("cannot read the private key {}", key_path.display()))?;
-    ServerConfig::builder()
-        .with_no_client_auth()
-        .with_single_cert(chain, key)
-        .with_context(|| {
+    CertifiedKey::from_der(chain, key, &rustls::crypto::ring::default_provider()).with_context(
+        || {
             format!(
                 "the key {} does not fit the certificate {}",
                 key_path.display(),
                 cert_path.display()
             )
-        })
+        },
+    )
 }
 
 fn generate_self_signed(hostname: &str, dir: &Path, cert: &Path, key: &Path) -> Result<()> {

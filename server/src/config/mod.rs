@@ -8,6 +8,7 @@
 //! (see [`SECRET_ENV`]).
 
 mod locate;
+mod ops;
 mod validate;
 
 use std::net::SocketAddr;
@@ -15,6 +16,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub use ops::ShutdownConfig;
 pub use validate::ConfigError;
 
 /// The file the .deb installs; read when no other source is named.
@@ -48,6 +50,7 @@ pub struct Config {
     pub pop3: Pop3Config,
     pub imap: ImapConfig,
     pub log: LogConfig,
+    pub shutdown: ShutdownConfig,
 }
 
 impl Default for Config {
@@ -67,6 +70,7 @@ impl Default for Config {
             pop3: Pop3Config::default(),
             imap: ImapConfig::default(),
             log: LogConfig::default(),
+            shutdown: ShutdownConfig::default(),
         }
     }
 }
