@@ -3,6 +3,9 @@
 # (PostgreSQL) and the independent clients they drive. Does nothing when all is present.
 set -euo pipefail
 
+# cargo-deb and prometheus_client for the packaging and operations tests.
+"$(dirname "$0")/install-ops.sh"
+
 PACKAGES=(postgresql-15 postgresql-client-15 openssl curl ca-certificates python3
           postfix swaks libnet-ssleay-perl libauthen-sasl-perl fetchmail isync
           dnsmasq-base bind9-dnsutils slapd ldap-utils opendkim-tools systemd)
