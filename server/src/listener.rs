@@ -35,13 +35,21 @@ pub struct Listener {
     pub session: SessionFn,
 }
 
-/// Accepts connections until `stop`, then waits for the open sessions to end.
+/// Accepts connections until `stop`, then closes the listening socket (new clients are
+/// refused at once instead of waiting in the backlog) and waits for the open sessions to end.
 pub async fn serve(listener: Listener, mut stop: watch::Receiver<bool>) {
-    let local = listener.socket.local_addr().ok();
+    let Listener {
+        socket: listening,
+        implicit_tls,
+        limiter,
+        refusal,
+        session,
+    } = listener;
+    let local = listening.local_addr().ok();
     let mut sessions = JoinSet::new();
     loop {
         let (mut socket, peer) = tokio::select! {
-            accepted = listener.socket.accept() => match accepted {
+            accepted = listening.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(e) => {
                     tracing::warn!(error = %e, "accept failed");
@@ -53,9 +61,9 @@ pub async fn serve(listener: Listener, mut stop: watch::Receiver<bool>) {
         };
         // Reap finished sessions so the set does not grow.
         while sessions.try_join_next().is_some() {}
-        let Some(permit) = listener.limiter.try_acquire(peer.ip()) else {
+        let Some(permit) = limiter.try_acquire(peer.ip()) else {
             tracing::info!(%peer, "connection refused: too many connections");
-            let _ = socket.write_all(&listener.refusal).await;
+            let _ = socket.write_all(&refusal).await;
             continue;
         };
         let _ = socket.set_nodelay(true);
@@ -63,10 +71,10 @@ pub async fn serve(listener: Listener, mut stop: watch::Receiver<bool>) {
             session_id: format!("{:016x}", rand::random::<u64>()),
             peer,
             local: local.unwrap_or(peer),
-            tls: listener.implicit_tls.is_some(),
+            tls: implicit_tls.is_some(),
         };
-        let implicit_tls = listener.implicit_tls.clone();
-        let session = Arc::clone(&listener.session);
+        let implicit_tls = implicit_tls.clone();
+        let session = Arc::clone(&session);
         sessions.spawn(async move {
             let _permit = permit;
             let stream: BoxStream = match implicit_tls {
@@ -88,6 +96,11 @@ pub async fn serve(listener: Listener, mut stop: watch::Receiver<bool>) {
             };
             session(stream, info).await;
         });
+    }
+    drop(listening);
+    let open = sessions.len();
+    if open > 0 {
+        tracing::info!(address = ?local, open, "listener closed: waiting for its sessions");
     }
     while sessions.join_next().await.is_some() {}
 }
