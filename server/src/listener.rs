@@ -26,6 +26,8 @@ pub type SessionFn = Arc<
 
 /// One listening socket and how its connections are served.
 pub struct Listener {
+    /// The listener's name in logs and metrics (`"smtp"`, `"imaps"`, ...).
+    pub protocol: &'static str,
     pub socket: TcpListener,
     /// Set for implicit TLS (465, 993, 995).
     pub implicit_tls: Option<TlsAcceptor>,
@@ -39,6 +41,7 @@ pub struct Listener {
 /// refused at once instead of waiting in the backlog) and waits for the open sessions to end.
 pub async fn serve(listener: Listener, mut stop: watch::Receiver<bool>) {
     let Listener {
+        protocol,
         socket: listening,
         implicit_tls,
         limiter,
@@ -75,8 +78,10 @@ pub async fn serve(listener: Listener, mut stop: watch::Receiver<bool>) {
         };
         let implicit_tls = implicit_tls.clone();
         let session = Arc::clone(&session);
+        let open = baedal_metrics::connection_opened(protocol);
         sessions.spawn(async move {
             let _permit = permit;
+            let _open = open;
             let stream: BoxStream = match implicit_tls {
                 None => Box::new(socket),
                 Some(acceptor) => {

@@ -69,16 +69,22 @@ pub async fn run(loaded: Loaded, reloader: Reloader) -> Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
     let mut bound: BTreeMap<&'static str, Vec<SocketAddr>> = BTreeMap::new();
-    for listener in bind(&config.listen.http, "http", &mut bound).await? {
-        tasks.spawn(http::serve(listener, db.clone(), stop_rx.clone()));
-    }
+    let http_listeners = bind(&config.listen.http, "http", &mut bound).await?;
 
     let directory = Directory::new(db.clone());
     let blobs = blobs::open(config, true).await;
     tracing::info!(backend = ?config.storage.backend, "blob store");
     let store = MailStore::new(db.clone(), Arc::clone(&blobs));
     let acceptor = TlsAcceptor::from(Arc::clone(&certificate.rustls));
-    let queue = Queue::new(db.clone(), blobs);
+    let queue = Queue::new(db.clone(), Arc::clone(&blobs));
+    let health = http::Health {
+        db: db.clone(),
+        blobs,
+        queue: queue.clone(),
+    };
+    for listener in http_listeners {
+        tasks.spawn(http::serve(listener, health.clone(), stop_rx.clone()));
+    }
     let wake = Arc::new(tokio::sync::Notify::new());
     let workers = Arc::new(Outbound::new(
         config,
@@ -182,6 +188,7 @@ pub async fn run(loaded: Loaded, reloader: Reloader) -> Result<()> {
     for (addresses, name, implicit_tls, limiter, session, refusal) in mail_listeners {
         for socket in bind(addresses, name, &mut bound).await? {
             let listener = Listener {
+                protocol: name,
                 socket,
                 implicit_tls: implicit_tls.then(|| acceptor.clone()),
                 limiter: Arc::clone(limiter),

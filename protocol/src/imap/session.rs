@@ -161,7 +161,9 @@ impl Session {
 
     async fn command_loop(&mut self) -> Result<(), Closed> {
         loop {
-            let (tag, verb, done) = match self.next_command().await? {
+            let incoming = self.next_command().await?;
+            let started = std::time::Instant::now();
+            let (tag, verb, done) = match incoming {
                 Incoming::Nothing => continue,
                 Incoming::Command(Command { tag, body }) => {
                     let tag = tag.as_ref().to_string();
@@ -178,6 +180,9 @@ impl Session {
                     (tag, "LIST", done)
                 }
             };
+            if verb != "IDLE" {
+                baedal_metrics::imap_command(verb, started.elapsed());
+            }
             if done.status.is_empty() {
                 continue;
             }

@@ -8,6 +8,7 @@
 //! - one file per stage: `ehlo` (EHLO/HELO), `mail`, `rcpt`, `data` (DATA, BDAT and
 //!   delivery).
 //! - `submission`: AUTH, the sender and From: checks, Date/Message-ID, DKIM signing.
+//! - `observe`: metrics of each reply (accepted messages, refusals, transaction latency).
 //! - `codec`: dot-unstuffing and line-end normalisation of message data.
 //! - [`reply`]: every reply as a named constant (code, enhanced code, text).
 
@@ -15,6 +16,7 @@ mod codec;
 mod data;
 mod ehlo;
 mod mail;
+mod observe;
 mod rcpt;
 pub mod reply;
 mod session;

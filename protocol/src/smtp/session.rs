@@ -69,6 +69,8 @@ pub struct Session {
     pub(super) tx: Transaction,
     /// Set by a successful AUTH (submission only).
     pub(super) user: Option<SubmissionUser>,
+    /// When the current transaction's MAIL FROM was accepted (metrics).
+    pub(super) tx_started: Option<std::time::Instant>,
 }
 
 impl Session {
@@ -83,6 +85,7 @@ impl Session {
             errors: 0,
             tx: Transaction::default(),
             user: None,
+            tx_started: None,
         }
     }
 
@@ -115,7 +118,14 @@ impl Session {
             let reply_or_end = match line {
                 Line::TooLong => Ok(reply::LINE_TOO_LONG),
                 Line::Complete(line) => match Request::parse(&mut line.iter()) {
-                    Ok(request) => self.dispatch(request).await,
+                    Ok(request) => {
+                        let stage = super::observe::stage(&request);
+                        let reply = self.dispatch(request).await;
+                        if let Ok(reply) = &reply {
+                            self.observe(stage, reply);
+                        }
+                        reply
+                    }
                     Err(e) => Ok(parse_error_reply(e)),
                 },
             };

@@ -334,6 +334,11 @@ impl Outbound {
             .collect();
         for (leased, attempt) in group.iter().zip(&attempts) {
             tracing::info!(id = %leased.message_id, rcpt = %leased.recipient, attempt = leased.attempts + 1, outcome = ?attempt, "delivery");
+            baedal_metrics::delivery(match attempt {
+                Attempt::Delivered => "delivered",
+                Attempt::Deferred { .. } => "deferred",
+                Attempt::Failed { .. } => "failed",
+            });
         }
         let Some(message) = group.first() else {
             return;

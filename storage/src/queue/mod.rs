@@ -313,6 +313,18 @@ impl Queue {
     }
 }
 
+impl Queue {
+    /// When the oldest message in the queue arrived (seconds since the epoch), if any
+    /// (metrics).
+    pub async fn oldest(&self) -> Result<Option<i64>, QueueError> {
+        Ok(
+            sqlx::query_scalar("SELECT MIN(created_at) FROM queue_messages")
+                .fetch_one(self.db.pool())
+                .await?,
+        )
+    }
+}
+
 fn recipient_from_row(row: &AnyRow) -> Result<QueuedRecipient, sqlx::Error> {
     Ok(QueuedRecipient {
         recipient: row.try_get("recipient")?,

@@ -1,0 +1,345 @@
+//! Baedal's Prometheus metrics: one registry for the whole process, counted into by plain
+//! functions, so any crate (protocol sessions, authentication, the queue workers) records an
+//! event with one call and no handle to pass around. The HTTP listener serves [`encode`] at
+//! `/metrics` in the OpenMetrics text format.
+//!
+//! # Layout
+//! - connections: [`connection_opened`] (a guard that counts the connection as open while
+//!   it lives), per protocol.
+//! - SMTP: [`smtp_message_accepted`], [`smtp_refused`] (by stage and enhanced status code,
+//!   with a readable reason), [`smtp_transaction`] (MAIL to the final reply of the data).
+//! - IMAP: [`imap_command`] (latency per command name).
+//! - authentication: [`auth_attempt`] per protocol and result.
+//! - outbound queue: [`delivery`] by result, [`set_queue`] (size and age, refreshed when
+//!   `/metrics` is read).
+//!
+//! Label values come from fixed sets (protocol names, command names, status codes), never
+//! from what a peer sends, so the number of series stays bounded.
+
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+/// Latency buckets in seconds, from a fast command to a large message over a slow link.
+const LATENCY_BUCKETS: [f64; 14] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ProtocolLabel {
+    protocol: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ListenerLabel {
+    listener: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RefusalLabels {
+    listener: &'static str,
+    stage: &'static str,
+    status: &'static str,
+    reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CommandLabel {
+    command: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AuthLabels {
+    protocol: &'static str,
+    result: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResultLabel {
+    result: &'static str,
+}
+
+fn latency() -> Histogram {
+    Histogram::new(LATENCY_BUCKETS)
+}
+
+struct Metrics {
+    registry: Registry,
+    connections: Family<ProtocolLabel, Counter>,
+    connections_open: Family<ProtocolLabel, Gauge>,
+    smtp_accepted: Family<ListenerLabel, Counter>,
+    smtp_refused: Family<RefusalLabels, Counter>,
+    smtp_transaction: Family<ListenerLabel, Histogram, fn() -> Histogram>,
+    imap_command: Family<CommandLabel, Histogram, fn() -> Histogram>,
+    auth: Family<AuthLabels, Counter>,
+    deliveries: Family<ResultLabel, Counter>,
+    queue_recipients: Gauge,
+    queue_oldest_age: Gauge,
+}
+
+static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
+    let mut registry = Registry::with_prefix("baedal");
+    let m = Metrics {
+        registry: Registry::default(),
+        connections: Family::default(),
+        connections_open: Family::default(),
+        smtp_accepted: Family::default(),
+        smtp_refused: Family::default(),
+        smtp_transaction: Family::new_with_constructor(latency),
+        imap_command: Family::new_with_constructor(latency),
+        auth: Family::default(),
+        deliveries: Family::default(),
+        queue_recipients: Gauge::default(),
+        queue_oldest_age: Gauge::default(),
+    };
+    registry.register(
+        "connections",
+        "Connections accepted, per protocol",
+        m.connections.clone(),
+    );
+    registry.register(
+        "connections_open",
+        "Connections open now, per protocol",
+        m.connections_open.clone(),
+    );
+    registry.register(
+        "smtp_messages_accepted",
+        "Messages acknowledged with 250 after their data, per listener (mx, submission)",
+        m.smtp_accepted.clone(),
+    );
+    registry.register(
+        "smtp_refusals",
+        "SMTP commands refused, by stage (mail, rcpt, data, auth, ...), enhanced status code and reason",
+        m.smtp_refused.clone(),
+    );
+    registry.register(
+        "smtp_transaction_duration_seconds",
+        "From an accepted MAIL FROM to the reply after the message data",
+        m.smtp_transaction.clone(),
+    );
+    registry.register(
+        "imap_command_duration_seconds",
+        "From an IMAP command's last byte to its tagged reply, per command",
+        m.imap_command.clone(),
+    );
+    registry.register(
+        "auth_attempts",
+        "Logins and SMTP AUTH, per protocol and result (success, failure)",
+        m.auth.clone(),
+    );
+    registry.register(
+        "deliveries",
+        "Outbound delivery attempts per recipient, by result (delivered, deferred, failed)",
+        m.deliveries.clone(),
+    );
+    registry.register(
+        "queue_recipients",
+        "Recipients waiting in the outbound queue (queued or held)",
+        m.queue_recipients.clone(),
+    );
+    registry.register(
+        "queue_oldest_message_age_seconds",
+        "Age of the oldest message in the outbound queue (0 when empty)",
+        m.queue_oldest_age.clone(),
+    );
+    // Series that exist from the start (at 0), so that rates and alerts see them before
+    // the first event.
+    for protocol in PROTOCOLS {
+        let label = ProtocolLabel { protocol };
+        let _ = m.connections.get_or_create(&label);
+        let _ = m.connections_open.get_or_create(&label);
+    }
+    for listener in ["mx", "submission"] {
+        let _ = m.smtp_accepted.get_or_create(&ListenerLabel { listener });
+        let _ = m
+            .smtp_transaction
+            .get_or_create(&ListenerLabel { listener });
+    }
+    for protocol in ["smtp", "imap", "pop3"] {
+        for result in ["success", "failure"] {
+            let _ = m.auth.get_or_create(&AuthLabels { protocol, result });
+        }
+    }
+    for result in ["delivered", "deferred", "failed"] {
+        let _ = m.deliveries.get_or_create(&ResultLabel { result });
+    }
+    Metrics { registry, ..m }
+});
+
+/// The listeners, as `connection_opened` names them.
+const PROTOCOLS: [&str; 9] = [
+    "smtp",
+    "smtps",
+    "submission",
+    "submissions",
+    "imap",
+    "imaps",
+    "pop3",
+    "pop3s",
+    "http",
+];
+
+/// Counts a connection as open until the guard is dropped.
+#[must_use = "the connection counts as open while the guard lives"]
+pub struct OpenConnection {
+    protocol: &'static str,
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        METRICS
+            .connections_open
+            .get_or_create(&ProtocolLabel {
+                protocol: self.protocol,
+            })
+            .dec();
+    }
+}
+
+/// A connection accepted on a listener (`"smtp"`, `"submission"`, `"imaps"`, ...).
+pub fn connection_opened(protocol: &'static str) -> OpenConnection {
+    let label = ProtocolLabel { protocol };
+    METRICS.connections.get_or_create(&label).inc();
+    METRICS.connections_open.get_or_create(&label).inc();
+    OpenConnection { protocol }
+}
+
+/// A message acknowledged after its data: `listener` is `"mx"` or `"submission"`.
+pub fn smtp_message_accepted(listener: &'static str) {
+    METRICS
+        .smtp_accepted
+        .get_or_create(&ListenerLabel { listener })
+        .inc();
+}
+
+/// An SMTP command refused with a 4xx or 5xx reply. `stage` is the command (`"rcpt"`,
+/// `"data"`, ...), `status` its enhanced status code (`"5.1.1"`).
+pub fn smtp_refused(listener: &'static str, stage: &'static str, status: &'static str) {
+    METRICS
+        .smtp_refused
+        .get_or_create(&RefusalLabels {
+            listener,
+            stage,
+            status,
+            reason: reason(status),
+        })
+        .inc();
+}
+
+/// A readable name for an enhanced status code (RFC 3463), for dashboards.
+pub fn reason(status: &str) -> &'static str {
+    match status {
+        "5.1.1" => "unknown_user",
+        "5.1.2" => "unknown_domain",
+        "5.1.3" | "5.1.7" => "bad_address",
+        "5.2.1" => "disabled",
+        "5.2.2" | "4.2.2" => "quota",
+        "5.3.4" => "too_big",
+        "5.4.6" => "alias_loop",
+        "4.5.3" | "5.5.3" => "too_many_recipients",
+        "5.7.1" => "policy",
+        "5.7.0" | "5.7.8" | "5.7.11" | "4.7.8" => "authentication",
+        "5.7.23" | "5.7.25" | "5.7.26" | "5.7.27" => "sender_authentication",
+        "4.3.0" | "4.3.2" => "local_error",
+        "4.4.2" => "timeout",
+        "4.7.0" => "limit",
+        s if s.starts_with("5.5.") => "protocol",
+        _ => "other",
+    }
+}
+
+/// One mail transaction, from its accepted MAIL FROM to the reply after the data.
+pub fn smtp_transaction(listener: &'static str, took: Duration) {
+    METRICS
+        .smtp_transaction
+        .get_or_create(&ListenerLabel { listener })
+        .observe(took.as_secs_f64());
+}
+
+/// One IMAP command (`"FETCH"`, `"SELECT"`, ...) and how long it took.
+pub fn imap_command(command: &'static str, took: Duration) {
+    METRICS
+        .imap_command
+        .get_or_create(&CommandLabel { command })
+        .observe(took.as_secs_f64());
+}
+
+/// A login or SMTP AUTH: `protocol` is `"smtp"`, `"imap"` or `"pop3"`.
+pub fn auth_attempt(protocol: &'static str, success: bool) {
+    let result = if success { "success" } else { "failure" };
+    METRICS
+        .auth
+        .get_or_create(&AuthLabels { protocol, result })
+        .inc();
+}
+
+/// The outcome of one delivery attempt to one recipient: `"delivered"`, `"deferred"` or
+/// `"failed"`.
+pub fn delivery(result: &'static str) {
+    METRICS
+        .deliveries
+        .get_or_create(&ResultLabel { result })
+        .inc();
+}
+
+/// The queue as it is now: recipients waiting, and the oldest message's age in seconds.
+pub fn set_queue(recipients: i64, oldest_age_secs: i64) {
+    METRICS.queue_recipients.set(recipients);
+    METRICS.queue_oldest_age.set(oldest_age_secs.max(0));
+}
+
+/// The OpenMetrics text of every metric (content type [`CONTENT_TYPE`]).
+pub fn encode() -> String {
+    let mut out = String::new();
+    // Writing into a String cannot fail.
+    let _ = prometheus_client::encoding::text::encode(&mut out, &METRICS.registry);
+    out
+}
+
+/// The content type of [`encode`]'s text.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_show_in_the_text() {
+        let open = connection_opened("imap");
+        smtp_refused("mx", "rcpt", "5.1.1");
+        auth_attempt("pop3", false);
+        imap_command("FETCH", Duration::from_millis(3));
+        let text = encode();
+        assert!(
+            text.contains("baedal_connections_total{protocol=\"imap\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("baedal_connections_open{protocol=\"imap\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("baedal_smtp_refusals_total{listener=\"mx\",stage=\"rcpt\",status=\"5.1.1\",reason=\"unknown_user\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("baedal_auth_attempts_total{protocol=\"pop3\",result=\"failure\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "baedal_imap_command_duration_seconds_bucket{le=\"0.005\",command=\"FETCH\"} 1"
+            ),
+            "{text}"
+        );
+        assert!(text.ends_with("# EOF\n"));
+        drop(open);
+        assert!(encode().contains("baedal_connections_open{protocol=\"imap\"} 0"));
+    }
+}
