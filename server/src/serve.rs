@@ -21,7 +21,7 @@ use crate::config::{Addresses, Loaded, Source};
 use crate::limits::ConnectionLimiter;
 use crate::listener::{self, Listener};
 use crate::outbound::Outbound;
-use crate::{blobs, database, http, imap, pop3, smtp, tls};
+use crate::{auth, blobs, database, http, imap, pop3, smtp, tls};
 
 /// How long sessions get to finish after SIGTERM.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
@@ -74,6 +74,8 @@ pub async fn run(loaded: Loaded) -> Result<()> {
     }
 
     let directory = Directory::new(db.clone());
+    let ldap = auth::ldap_directory(config)?;
+    let authenticator = auth::authenticator(config, directory.clone(), ldap.clone());
     let blobs = blobs::open(config, true).await;
     tracing::info!(backend = ?config.storage.backend, "blob store");
     let store = MailStore::new(db.clone(), Arc::clone(&blobs));
@@ -95,6 +97,7 @@ pub async fn run(loaded: Loaded) -> Result<()> {
     let (smtp_service, submission_service) = smtp::services(
         config,
         directory.clone(),
+        authenticator.clone(),
         store.clone(),
         acceptor.clone(),
         outbound,
@@ -103,8 +106,20 @@ pub async fn run(loaded: Loaded) -> Result<()> {
         config.smtp.max_connections,
         config.smtp.max_connections_per_ip,
     );
-    let pop3_service = pop3::service(config, directory.clone(), store.clone(), acceptor.clone());
-    let imap_service = imap::service(config, directory, store.clone(), acceptor.clone())?;
+    let pop3_service = pop3::service(
+        config,
+        directory.clone(),
+        authenticator.clone(),
+        store.clone(),
+        acceptor.clone(),
+    );
+    let imap_service = imap::service(
+        config,
+        directory.clone(),
+        authenticator,
+        store.clone(),
+        acceptor.clone(),
+    )?;
     let imap_limiter = ConnectionLimiter::new(
         config.imap.max_connections,
         config.imap.max_connections_per_ip,
@@ -192,6 +207,16 @@ pub async fn run(loaded: Loaded) -> Result<()> {
         }
     }
     tasks.spawn(workers.run(stop_rx.clone()));
+    if let Some(ldap) = ldap
+        && config.ldap.sync_interval > 0
+    {
+        tasks.spawn(auth::periodic_sync(
+            ldap,
+            directory,
+            Duration::from_secs(config.ldap.sync_interval),
+            stop_rx.clone(),
+        ));
+    }
     tasks.spawn(pop3::sweeper(
         store,
         config.pop3.retention_days,
