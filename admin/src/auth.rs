@@ -1,7 +1,9 @@
 //! `baedal auth test ADDRESS`: checks a password the way a login would, like
 //! `doveadm auth test`.
 
-use baedal_auth::{AuthOutcome, LocalAuthenticator};
+use std::net::{IpAddr, Ipv6Addr};
+
+use baedal_auth::{AuthOutcome, LoginAttempt};
 use baedal_storage::EmailAddress;
 use clap::Subcommand;
 use serde_json::json;
@@ -27,17 +29,24 @@ pub async fn run(cmd: AuthCommand, ctx: &AdminContext) -> Result<(), AdminError>
             password_stdin,
         } => {
             let password = input::password(&address.to_string(), password_stdin)?;
-            let authenticator = LocalAuthenticator::new(ctx.directory.clone());
-            match authenticator.authenticate(&address, &password).await? {
-                AuthOutcome::Accepted(source) => {
+            let username = address.to_string();
+            let attempt = LoginAttempt {
+                username: &username,
+                password: &password,
+                ip: IpAddr::V6(Ipv6Addr::LOCALHOST),
+                protocol: "cli",
+            };
+            match ctx.authenticator.authenticate(attempt).await? {
+                AuthOutcome::Accepted(login) => {
+                    let (account, source) = (&login.user.email, login.source);
                     ctx.output.done(
-                        &format!("{address}: accepted ({source})"),
-                        &json!({ "address": address.to_string(), "accepted": true, "source": source }),
+                        &format!("{address}: accepted as {account} ({source})"),
+                        &json!({ "address": username, "account": account, "accepted": true, "source": source }),
                     );
                     Ok(())
                 }
-                AuthOutcome::Rejected => Err(AdminError::Failed(format!(
-                    "{address}: authentication failed"
+                AuthOutcome::Rejected { reason, .. } => Err(AdminError::Failed(format!(
+                    "{address}: authentication failed ({reason})"
                 ))),
             }
         }

@@ -2,7 +2,7 @@
 //!
 //! # Layout
 //! - [`AdminCommand`]: the clap command tree the `baedal` binary flattens into its own.
-//! - `domain`, `user`, `alias`, `auth`, `mailbox`, `pop3`, `storage`, `dkim`, `queue`: one module per command group, each with its clap
+//! - `domain`, `user`, `alias`, `auth`, `ldap`, `mailbox`, `pop3`, `storage`, `dkim`, `queue`: one module per command group, each with its clap
 //!   arguments and its handler.
 //! - `input`: arguments parsed into directory types (addresses, sizes) and passwords read
 //!   from stdin or a terminal prompt.
@@ -16,6 +16,7 @@ mod dkim;
 mod domain;
 mod error;
 mod input;
+mod ldap;
 mod mailbox;
 mod output;
 mod pop3;
@@ -23,6 +24,10 @@ mod queue;
 mod storage;
 mod user;
 
+use std::sync::Arc;
+
+use baedal_auth::Authenticator;
+use baedal_auth::ldap::LdapDirectory;
 use baedal_storage::{Directory, DkimKeys, MailStore, Queue};
 use clap::Subcommand;
 
@@ -38,6 +43,10 @@ pub struct AdminContext {
     pub output: Output,
     /// The site's `[pop3] retention_days`.
     pub pop3_retention_days: i64,
+    /// The login chain as the server runs it (`auth test`), without cache or lockout.
+    pub authenticator: Authenticator,
+    /// The LDAP directory, when `[ldap] url` is set (`ldap sync`).
+    pub ldap: Option<Arc<LdapDirectory>>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -55,6 +64,9 @@ pub enum AdminCommand {
     #[command(subcommand)]
     Auth(auth::AuthCommand),
     /// A user's mailboxes
+    /// The LDAP directory of LDAP domains
+    #[command(subcommand)]
+    Ldap(ldap::LdapCommand),
     #[command(subcommand)]
     Mailbox(mailbox::MailboxCommand),
     /// POP3 maintenance
@@ -77,6 +89,7 @@ pub async fn run(command: AdminCommand, ctx: &AdminContext) -> Result<(), AdminE
         AdminCommand::User(cmd) => user::run(cmd, ctx).await,
         AdminCommand::Alias(cmd) => alias::run(cmd, ctx).await,
         AdminCommand::Auth(cmd) => auth::run(cmd, ctx).await,
+        AdminCommand::Ldap(cmd) => ldap::run(cmd, ctx).await,
         AdminCommand::Mailbox(cmd) => mailbox::run(cmd, ctx).await,
         AdminCommand::Pop3(cmd) => pop3::run(cmd, ctx).await,
         AdminCommand::Storage(cmd) => storage::run(cmd, ctx).await,

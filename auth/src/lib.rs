@@ -1,16 +1,42 @@
 //! Baedal authentication: who may log in, and (later) which mail is genuine.
 //!
 //! # Layout
+//! - [`authenticator`]: the login chain of every protocol: lockout, cache, LDAP, bcrypt.
+//! - [`ldap`]: the LDAP directory (LDAPS or StartTLS, service bind, search, user bind) and
+//!   its sync into `virtual_users`.
+//! - [`provision`]: accounts for directory users.
+//! - [`cache`]: the credentials cache (HMACs, never passwords).
+//! - [`lockout`]: brute-force defence per IP and account.
 //! - [`password`]: local bcrypt passwords (cost 12), hashed and checked on the blocking pool.
-//! - [`local`]: the local authenticator: a directory user's bcrypt password.
 //! - [`sasl`]: SASL PLAIN and LOGIN for the AUTH commands of every protocol.
 //! - [`dkim`]: DKIM keys (generation, DNS record) and signing of submitted mail.
 //! - [`dns`]: Baedal's own resolver, pointed at the configured nameservers only.
 
+pub mod authenticator;
+pub mod cache;
 pub mod dkim;
 pub mod dns;
-pub mod local;
+pub mod ldap;
+pub mod lockout;
 pub mod password;
+pub mod provision;
 pub mod sasl;
 
-pub use local::{AuthError, AuthOutcome, LocalAuthenticator};
+use baedal_storage::DirectoryError;
+
+pub use authenticator::{
+    AuthOutcome, AuthSettings, Authenticator, LdapFallback, Login, LoginAttempt,
+};
+pub use lockout::LockoutPolicy;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error(transparent)]
+    Directory(#[from] DirectoryError),
+    #[error(transparent)]
+    Password(#[from] password::PasswordError),
+    #[error(transparent)]
+    Ldap(#[from] ldap::LdapError),
+    #[error("corrupt directory data: {0}")]
+    Corrupt(String),
+}

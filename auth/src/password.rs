@@ -40,11 +40,24 @@ pub async fn hash_password(password: String) -> Result<String, PasswordError> {
     Ok(hash)
 }
 
+/// At most one bcrypt check per core at a time: a burst of logins then finishes in arrival
+/// order instead of all together at the end, and never fills the blocking pool that file
+/// syncs need.
+fn bcrypt_slots() -> &'static tokio::sync::Semaphore {
+    static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    SLOTS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        tokio::sync::Semaphore::new(cores)
+    })
+}
+
 /// Checks a password against a stored bcrypt hash. A malformed hash never matches.
 pub async fn verify_password(password: String, hash: String) -> Result<bool, PasswordError> {
     if password.is_empty() || password.len() > MAX_PASSWORD_LEN {
         return Ok(false);
     }
+    // The semaphore is never closed, so acquire cannot fail; if it did, check unthrottled.
+    let _slot = bcrypt_slots().acquire().await.ok();
     let ok = tokio::task::spawn_blocking(move || bcrypt::verify(password, &hash).unwrap_or(false))
         .await?;
     Ok(ok)

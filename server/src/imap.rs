@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use baedal_auth::LocalAuthenticator;
+use baedal_auth::Authenticator;
 use baedal_protocol::imap::{ImapLimits, ImapService, Session};
 use baedal_storage::{Directory, MailStore, Spool};
 use tokio_rustls::TlsAcceptor;
@@ -14,6 +14,7 @@ use crate::listener::SessionFn;
 pub fn service(
     config: &Config,
     directory: Directory,
+    authenticator: Authenticator,
     store: MailStore,
     tls: TlsAcceptor,
 ) -> anyhow::Result<Arc<ImapService>> {
@@ -31,7 +32,7 @@ pub fn service(
     };
     Ok(Arc::new(ImapService {
         hostname: config.hostname.clone(),
-        authenticator: LocalAuthenticator::new(directory.clone()),
+        authenticator,
         directory,
         store,
         tls: Some(tls),

@@ -12,6 +12,7 @@
 //! - `limits`: connection limits per listener group and per client IP.
 //! - `tls`: the configured or self-signed server certificate.
 
+mod auth;
 mod blobs;
 mod config;
 mod database;
@@ -153,8 +154,18 @@ async fn admin(cmd: AdminCommand, loaded: &Loaded, json: bool) -> ExitCode {
         }
     };
     let blobs = blobs::open(&loaded.config, false).await;
+    let ldap = match auth::ldap_directory(&loaded.config) {
+        Ok(ldap) => ldap,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::from(1);
+        }
+    };
+    let directory = Directory::new(db.clone());
     let ctx = AdminContext {
-        directory: Directory::new(db.clone()),
+        authenticator: auth::admin_authenticator(&loaded.config, directory.clone(), ldap.clone()),
+        ldap,
+        directory,
         store: MailStore::new(db.clone(), Arc::clone(&blobs)),
         dkim: DkimKeys::new(db.clone()),
         queue: Queue::new(db.clone(), blobs),

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use baedal_auth::Authenticator;
 use baedal_protocol::pop3::{Pop3Limits, Pop3Service, Session};
 use baedal_storage::{Directory, MailStore};
 use tokio::sync::watch;
@@ -14,12 +15,14 @@ use crate::listener::{SessionFn, stopped};
 pub fn service(
     config: &Config,
     directory: Directory,
+    authenticator: Authenticator,
     store: MailStore,
     tls: TlsAcceptor,
 ) -> Arc<Pop3Service> {
     Pop3Service::new(
         config.hostname.clone(),
         directory,
+        authenticator,
         store,
         Some(tls),
         Pop3Limits {

@@ -22,7 +22,7 @@ use crate::lifecycle::{self, Reloader, Request, Signals, Status};
 use crate::limits::ConnectionLimiter;
 use crate::listener::{self, Listener};
 use crate::outbound::Outbound;
-use crate::{blobs, database, http, imap, pop3, smtp, tls};
+use crate::{auth, blobs, database, http, imap, pop3, smtp, tls};
 
 /// Where the bound addresses are written (`run/listeners.json` in the data dir), so that
 /// tools and tests using port 0 find the real ports.
@@ -72,6 +72,8 @@ pub async fn run(loaded: Loaded, reloader: Reloader) -> Result<()> {
     let http_listeners = bind(&config.listen.http, "http", &mut bound).await?;
 
     let directory = Directory::new(db.clone());
+    let ldap = auth::ldap_directory(config)?;
+    let authenticator = auth::authenticator(config, directory.clone(), ldap.clone());
     let blobs = blobs::open(config, true).await;
     tracing::info!(backend = ?config.storage.backend, "blob store");
     let store = MailStore::new(db.clone(), Arc::clone(&blobs));
@@ -101,6 +103,7 @@ pub async fn run(loaded: Loaded, reloader: Reloader) -> Result<()> {
     let (smtp_service, submission_service) = smtp::services(
         config,
         directory.clone(),
+        authenticator.clone(),
         store.clone(),
         acceptor.clone(),
         outbound,
@@ -109,8 +112,20 @@ pub async fn run(loaded: Loaded, reloader: Reloader) -> Result<()> {
         config.smtp.max_connections,
         config.smtp.max_connections_per_ip,
     );
-    let pop3_service = pop3::service(config, directory.clone(), store.clone(), acceptor.clone());
-    let imap_service = imap::service(config, directory, store.clone(), acceptor.clone())?;
+    let pop3_service = pop3::service(
+        config,
+        directory.clone(),
+        authenticator.clone(),
+        store.clone(),
+        acceptor.clone(),
+    );
+    let imap_service = imap::service(
+        config,
+        directory.clone(),
+        authenticator,
+        store.clone(),
+        acceptor.clone(),
+    )?;
     let imap_limiter = ConnectionLimiter::new(
         config.imap.max_connections,
         config.imap.max_connections_per_ip,
@@ -199,6 +214,16 @@ pub async fn run(loaded: Loaded, reloader: Reloader) -> Result<()> {
         }
     }
     tasks.spawn(workers.run(stop_rx.clone()));
+    if let Some(ldap) = ldap
+        && config.ldap.sync_interval > 0
+    {
+        tasks.spawn(auth::periodic_sync(
+            ldap,
+            directory,
+            Duration::from_secs(config.ldap.sync_interval),
+            stop_rx.clone(),
+        ));
+    }
     tasks.spawn(pop3::sweeper(
         store,
         config.pop3.retention_days,

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use baedal_auth::LocalAuthenticator;
+use baedal_auth::Authenticator;
 use baedal_protocol::smtp::{Outbound, Session, SmtpLimits, SmtpService, Submission};
 use baedal_storage::{Directory, DkimKeys, MailStore, Spool};
 use tokio_rustls::TlsAcceptor;
@@ -17,6 +17,7 @@ use crate::listener::SessionFn;
 pub fn services(
     config: &Config,
     directory: Directory,
+    authenticator: Authenticator,
     store: MailStore,
     tls: TlsAcceptor,
     outbound: Outbound,
@@ -36,7 +37,7 @@ pub fn services(
         data_timeout: Duration::from_secs(config.smtp.data_timeout),
     };
     let submission = Submission {
-        authenticator: LocalAuthenticator::new(directory.clone()),
+        authenticator,
         dkim: DkimKeys::new(directory.database().clone()),
         auth_failure_delay: Duration::from_millis(config.smtp.auth_failure_delay_ms),
     };

@@ -11,6 +11,7 @@
 //! - [`smtp`]: independent SMTP clients (Python smtplib, raw sockets, swaks, curl).
 
 pub mod dns;
+pub mod ldap;
 pub mod postfix;
 pub mod postgres;
 pub mod python;

@@ -113,7 +113,7 @@ fn domains_users_and_aliases_round_trip(profile: Profile) {
             "s3cret pw\n"
         )
         .ok()
-        .contains("accepted (local)")
+        .contains("accepted as alice@example.org (local)")
     );
     site.cli_stdin(
         &["auth", "test", "alice@example.org", "--password-stdin"],

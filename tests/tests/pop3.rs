@@ -314,7 +314,9 @@ print(json.dumps({"capa": sorted(capa), "before_tls": before_tls, "auth_before_t
     );
     assert_eq!(r["login"], "+OK", "the lock is released at QUIT");
     assert!(
-        server.log_text().contains("authentication failed"),
+        server.log_text().contains(
+            "auth failed user=nobody@example.org ip=127.0.0.1 proto=pop3 reason=unknown-user"
+        ),
         "a greppable line per failure"
     );
 }

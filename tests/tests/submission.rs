@@ -257,7 +257,9 @@ fn submission_refuses_strangers_and_spoofed_senders(profile: Profile) {
     assert_eq!(r["auth"][0], 535, "{r}");
     let log = server.log_text();
     assert!(
-        log.contains("auth failed user=alice@example.org ip=127.0.0.1 proto=smtp reason=rejected"),
+        log.contains(
+            "auth failed user=alice@example.org ip=127.0.0.1 proto=smtp reason=wrong-password"
+        ),
         "{log}"
     );
     // Someone else's envelope sender: 553 5.7.1.

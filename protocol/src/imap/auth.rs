@@ -1,9 +1,10 @@
 //! STARTTLS, LOGIN and AUTHENTICATE (PLAIN, LOGIN; SASL-IR): no credentials before TLS,
 //! a delay and one log line per failure.
 
-use baedal_auth::AuthOutcome;
+use std::time::Duration;
+
 use baedal_auth::sasl::{self, Credentials};
-use baedal_storage::EmailAddress;
+use baedal_auth::{AuthOutcome, LoginAttempt};
 use imap_codec::fragmentizer::Fragmentizer;
 use imap_codec::imap_types::auth::AuthMechanism;
 
@@ -49,7 +50,13 @@ impl Session {
                     Ok((Some(authzid), credentials)) if authzid == credentials.username => {
                         Ok(self.login(credentials).await)
                     }
-                    _ => Ok(self.failed_login("-").await),
+                    _ => {
+                        let delay = self
+                            .service
+                            .authenticator
+                            .refuse_malformed(self.info.peer.ip(), "imap");
+                        Ok(self.failed_login(delay).await)
+                    }
                 }
             }
             AuthMechanism::Login => {
@@ -94,46 +101,35 @@ impl Session {
         if !self.tls {
             return Done::no("[PRIVACYREQUIRED] LOGIN needs TLS: use STARTTLS");
         }
-        let Ok(address) = EmailAddress::parse(&credentials.username) else {
-            return self.failed_login(&credentials.username).await;
+        let attempt = LoginAttempt {
+            username: &credentials.username,
+            password: &credentials.password,
+            ip: self.info.peer.ip(),
+            protocol: "imap",
         };
-        match self
-            .service
-            .authenticator
-            .authenticate(&address, &credentials.password)
-            .await
-        {
-            Ok(AuthOutcome::Accepted(_)) => {}
-            Ok(AuthOutcome::Rejected) => return self.failed_login(&credentials.username).await,
+        let user = match self.service.authenticator.authenticate(attempt).await {
+            Ok(AuthOutcome::Accepted(login)) => login.user,
+            Ok(AuthOutcome::Rejected { delay, .. }) => return self.failed_login(delay).await,
             Err(e) => {
-                tracing::error!(user = %address, error = %e, "authentication backend failed");
+                tracing::error!(error = %e, "authentication backend failed");
                 return Done::no("[UNAVAILABLE] Temporary server problem, try again later");
             }
+        };
+        if let Err(e) = self.service.store.ensure_default_mailboxes(user.id).await {
+            tracing::error!(user = %user.email, error = %e, "cannot create the default mailboxes");
+            return Done::no("[UNAVAILABLE] Temporary server problem, try again later");
         }
-        match self.service.directory.require_user(&address).await {
-            Ok(user) => {
-                if let Err(e) = self.service.store.ensure_default_mailboxes(user.id).await {
-                    tracing::error!(user = %address, error = %e, "cannot create the default mailboxes");
-                    return Done::no("[UNAVAILABLE] Temporary server problem, try again later");
-                }
-                tracing::info!(user = %address, "logged in");
-                self.state = State::Authenticated(User {
-                    id: user.id,
-                    email: user.email,
-                });
-                Done::ok(format!("[CAPABILITY {}] Logged in", self.capabilities()))
-            }
-            Err(e) => {
-                tracing::error!(user = %address, error = %e, "user lookup failed");
-                Done::no("[UNAVAILABLE] Temporary server problem, try again later")
-            }
-        }
+        tracing::info!(user = %user.email, "logged in");
+        self.state = State::Authenticated(User {
+            id: user.id,
+            email: user.email,
+        });
+        Done::ok(format!("[CAPABILITY {}] Logged in", self.capabilities()))
     }
 
-    /// One greppable line per failure (fail2ban), then the delay.
-    async fn failed_login(&mut self, user: &str) -> Done {
-        tracing::warn!(protocol = "imap", user, ip = %self.info.peer.ip(), "authentication failed");
-        tokio::time::sleep(self.service.limits.auth_failure_delay).await;
+    /// The authenticator logged the failure; wait, then answer.
+    async fn failed_login(&mut self, extra_delay: Duration) -> Done {
+        tokio::time::sleep(self.service.limits.auth_failure_delay + extra_delay).await;
         Done::no("[AUTHENTICATIONFAILED] Authentication failed")
     }
 }

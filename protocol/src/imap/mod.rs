@@ -33,7 +33,7 @@ mod wire;
 
 use std::time::Duration;
 
-use baedal_auth::LocalAuthenticator;
+use baedal_auth::Authenticator;
 use baedal_storage::{Directory, MailStore, Spool};
 use tokio_rustls::TlsAcceptor;
 
@@ -67,7 +67,7 @@ pub struct ImapService {
     pub hostname: String,
     pub directory: Directory,
     pub store: MailStore,
-    pub authenticator: LocalAuthenticator,
+    pub authenticator: Authenticator,
     /// Offered as STARTTLS on plain connections; LOGIN and AUTHENTICATE need TLS.
     pub tls: Option<TlsAcceptor>,
     pub limits: ImapLimits,

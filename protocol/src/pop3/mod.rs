@@ -18,7 +18,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use baedal_auth::LocalAuthenticator;
+use baedal_auth::Authenticator;
 use baedal_storage::{Directory, MailStore};
 use tokio_rustls::TlsAcceptor;
 
@@ -45,7 +45,7 @@ pub struct Pop3Service {
     pub hostname: String,
     pub directory: Directory,
     pub store: MailStore,
-    pub authenticator: LocalAuthenticator,
+    pub authenticator: Authenticator,
     /// Offered as STLS on plain connections; USER/PASS/AUTH need TLS.
     pub tls: Option<TlsAcceptor>,
     pub limits: Pop3Limits,
@@ -59,6 +59,7 @@ impl Pop3Service {
     pub fn new(
         hostname: String,
         directory: Directory,
+        authenticator: Authenticator,
         store: MailStore,
         tls: Option<TlsAcceptor>,
         limits: Pop3Limits,
@@ -66,7 +67,7 @@ impl Pop3Service {
     ) -> Arc<Self> {
         Arc::new(Self {
             hostname,
-            authenticator: LocalAuthenticator::new(directory.clone()),
+            authenticator,
             directory,
             store,
             tls,

@@ -1,10 +1,10 @@
 //! One POP3 connection: AUTHORIZATION, TRANSACTION and UPDATE (RFC 1939 §3).
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use baedal_auth::AuthOutcome;
 use baedal_auth::sasl::{self, Credentials, MAX_SASL_LINE, Mechanism};
-use baedal_storage::EmailAddress;
+use baedal_auth::{AuthOutcome, LoginAttempt};
 use tracing::Instrument;
 
 use super::maildrop::Maildrop;
@@ -275,7 +275,13 @@ impl Session {
                     Ok((Some(authzid), credentials)) if authzid == credentials.username => {
                         credentials
                     }
-                    _ => return Ok(Some(self.failed_login("-").await)),
+                    _ => {
+                        let delay = self
+                            .service
+                            .authenticator
+                            .refuse_malformed(self.info.peer.ip(), "pop3");
+                        return Ok(Some(self.failed_login(delay).await));
+                    }
                 }
             }
             Mechanism::Login => {
@@ -318,29 +324,21 @@ impl Session {
     }
 
     async fn login(&mut self, credentials: Credentials) -> String {
-        let Ok(address) = EmailAddress::parse(&credentials.username) else {
-            return self.failed_login(&credentials.username).await;
+        let attempt = LoginAttempt {
+            username: &credentials.username,
+            password: &credentials.password,
+            ip: self.info.peer.ip(),
+            protocol: "pop3",
         };
-        let outcome = self
-            .service
-            .authenticator
-            .authenticate(&address, &credentials.password)
-            .await;
-        match outcome {
-            Ok(AuthOutcome::Accepted(_)) => {}
-            Ok(AuthOutcome::Rejected) => return self.failed_login(&credentials.username).await,
+        let user = match self.service.authenticator.authenticate(attempt).await {
+            Ok(AuthOutcome::Accepted(login)) => login.user,
+            Ok(AuthOutcome::Rejected { delay, .. }) => return self.failed_login(delay).await,
             Err(e) => {
-                tracing::error!(user = %address, error = %e, "authentication backend failed");
-                return reply::TEMPORARY.to_string();
-            }
-        }
-        let user = match self.service.directory.require_user(&address).await {
-            Ok(user) => user,
-            Err(e) => {
-                tracing::error!(user = %address, error = %e, "user lookup failed");
+                tracing::error!(error = %e, "authentication backend failed");
                 return reply::TEMPORARY.to_string();
             }
         };
+        let address = user.email.clone();
         let Some(lock) = self.service.lock(user.id) else {
             tracing::info!(user = %address, "maildrop in use");
             return reply::IN_USE.to_string();
@@ -361,10 +359,9 @@ impl Session {
         }
     }
 
-    /// One greppable line per failure (fail2ban), then the delay, then `-ERR [AUTH]`.
-    async fn failed_login(&mut self, user: &str) -> String {
-        tracing::warn!(protocol = "pop3", user, ip = %self.info.peer.ip(), "authentication failed");
-        tokio::time::sleep(self.service.limits.auth_failure_delay).await;
+    /// The authenticator logged the failure; wait, then `-ERR [AUTH]`.
+    async fn failed_login(&mut self, extra_delay: Duration) -> String {
+        tokio::time::sleep(self.service.limits.auth_failure_delay + extra_delay).await;
         reply::AUTH_FAILED.to_string()
     }
 }

@@ -28,7 +28,7 @@ use std::time::Duration;
 
 use std::sync::Arc;
 
-use baedal_auth::LocalAuthenticator;
+use baedal_auth::Authenticator;
 use baedal_storage::{Directory, DkimKeys, MailStore, Queue, Spool};
 use tokio_rustls::TlsAcceptor;
 
@@ -87,7 +87,7 @@ pub struct SmtpService {
 
 /// What a submission listener adds to a session.
 pub struct Submission {
-    pub authenticator: LocalAuthenticator,
+    pub authenticator: Authenticator,
     pub dkim: DkimKeys,
     pub auth_failure_delay: Duration,
 }

@@ -4,10 +4,10 @@
 
 use std::time::{Duration, SystemTime};
 
-use baedal_auth::AuthOutcome;
 use baedal_auth::dkim::Signer;
 use baedal_auth::sasl::{self, Credentials};
-use baedal_storage::{EmailAddress, Resolution, SpooledMessage};
+use baedal_auth::{AuthOutcome, LoginAttempt};
+use baedal_storage::{Resolution, SpooledMessage};
 use mail_parser::{HeaderName, MessageParser};
 use smtp_proto::{AUTH_LOGIN, AUTH_PLAIN};
 
@@ -51,7 +51,7 @@ impl Session {
             match sasl::decode_plain(&response) {
                 Ok((None, c)) => c,
                 Ok((Some(authzid), c)) if authzid == c.username => c,
-                _ => return Ok(self.failed_auth("-", "bad PLAIN response").await),
+                _ => return Ok(self.refuse_malformed().await),
             }
         } else if mechanism == AUTH_LOGIN {
             // "Username:" and "Password:" (draft-murchison-sasl-login).
@@ -98,49 +98,40 @@ impl Session {
         let Some(submission) = &self.service.submission else {
             return reply::AUTH_NOT_ENABLED;
         };
-        let Ok(address) = EmailAddress::parse(&credentials.username) else {
-            return self
-                .failed_auth(&credentials.username, "not an address")
-                .await;
+        let attempt = LoginAttempt {
+            username: &credentials.username,
+            password: &credentials.password,
+            ip: self.info.peer.ip(),
+            protocol: "smtp",
         };
-        match submission
-            .authenticator
-            .authenticate(&address, &credentials.password)
-            .await
-        {
-            Ok(AuthOutcome::Accepted(_)) => {}
-            Ok(AuthOutcome::Rejected) => {
-                return self.failed_auth(&credentials.username, "rejected").await;
-            }
-            Err(e) => {
-                tracing::error!(user = %address, error = %e, "authentication backend failed");
-                return reply::AUTH_TEMPORARY;
-            }
-        }
-        match self.service.directory.require_user(&address).await {
-            Ok(user) => {
-                tracing::info!(user = %user.email, "authenticated");
+        match submission.authenticator.authenticate(attempt).await {
+            Ok(AuthOutcome::Accepted(login)) => {
+                tracing::info!(user = %login.user.email, "authenticated");
                 self.user = Some(SubmissionUser {
-                    id: user.id,
-                    email: user.email,
+                    id: login.user.id,
+                    email: login.user.email,
                 });
                 reply::AUTH_OK
             }
+            Ok(AuthOutcome::Rejected { delay, .. }) => {
+                // The authenticator logged the failure; wait, then answer.
+                tokio::time::sleep(submission.auth_failure_delay + delay).await;
+                reply::AUTH_FAILED
+            }
             Err(e) => {
-                tracing::error!(user = %address, error = %e, "user lookup failed");
+                tracing::error!(error = %e, "authentication backend failed");
                 reply::AUTH_TEMPORARY
             }
         }
     }
 
-    /// One greppable line per failure (fail2ban), then the delay.
-    async fn failed_auth(&mut self, user: &str, reason: &str) -> Reply {
-        tracing::warn!(
-            "auth failed user={user} ip={} proto=smtp reason={reason}",
-            self.info.peer.ip()
-        );
+    /// A PLAIN response that names nobody, or asks to act as somebody else.
+    async fn refuse_malformed(&self) -> Reply {
         if let Some(submission) = &self.service.submission {
-            tokio::time::sleep(submission.auth_failure_delay).await;
+            let delay = submission
+                .authenticator
+                .refuse_malformed(self.info.peer.ip(), "smtp");
+            tokio::time::sleep(submission.auth_failure_delay + delay).await;
         }
         reply::AUTH_FAILED
     }

@@ -7,6 +7,7 @@
 //! `--data-dir` overrides `data_dir`, and environment variables override secrets
 //! (see [`SECRET_ENV`]).
 
+mod auth;
 mod locate;
 mod ops;
 mod validate;
@@ -16,6 +17,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub use auth::{AuthConfig, LdapConfig, LdapFallbackCase};
 pub use ops::ShutdownConfig;
 pub use validate::ConfigError;
 
@@ -43,6 +45,7 @@ pub struct Config {
     pub dns: DnsConfig,
     pub tls: TlsConfig,
     pub ldap: LdapConfig,
+    pub auth: AuthConfig,
     pub relay: RelayConfig,
     pub listen: ListenConfig,
     pub smtp: SmtpConfig,
@@ -63,6 +66,7 @@ impl Default for Config {
             dns: DnsConfig::default(),
             tls: TlsConfig::default(),
             ldap: LdapConfig::default(),
+            auth: AuthConfig::default(),
             relay: RelayConfig::default(),
             listen: ListenConfig::default(),
             smtp: SmtpConfig::default(),
@@ -146,30 +150,6 @@ pub struct TlsConfig {
     pub cert: Option<PathBuf>,
     /// PEM private key of `cert`.
     pub key: Option<PathBuf>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct LdapConfig {
-    pub url: String,
-    pub ca_file: Option<PathBuf>,
-    pub bind_dn: String,
-    pub bind_password: String,
-    pub base_dn: String,
-    pub user_filter: String,
-}
-
-impl Default for LdapConfig {
-    fn default() -> Self {
-        Self {
-            url: String::new(),
-            ca_file: None,
-            bind_dn: String::new(),
-            bind_password: String::new(),
-            base_dn: String::new(),
-            user_filter: "(|(uid={user})(mail={email}))".into(),
-        }
-    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

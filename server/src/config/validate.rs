@@ -141,15 +141,7 @@ impl Config {
                 "tls.cert and tls.key are set together or not at all".into(),
             );
         }
-        let ldap_scheme_ok = ["ldaps://", "ldap://"]
-            .iter()
-            .any(|scheme| self.ldap.url.starts_with(scheme));
-        if !self.ldap.url.is_empty() && !ldap_scheme_ok {
-            return err(
-                "ldap.url",
-                format!("'{}' is not an ldaps:// or ldap:// URL", self.ldap.url),
-            );
-        }
+        self.validate_ldap(text)?;
         if self.relay.port == 0 {
             return err("relay.port", "must be 1-65535".into());
         }
@@ -199,6 +191,57 @@ impl Config {
         }
         if let Err(e) = tracing_subscriber::EnvFilter::builder().parse(&self.log.level) {
             return err("log.level", format!("'{}': {e}", self.log.level));
+        }
+        Ok(())
+    }
+}
+
+impl Config {
+    /// LDAP is never plain text and never anonymous (DESIGN: Authentication).
+    fn validate_ldap(&self, text: Option<&str>) -> Result<(), ConfigError> {
+        let err = |key: &str, msg: String| Err(ConfigError::key(key, text, msg));
+        let ldap = &self.ldap;
+        if ldap.url.is_empty() {
+            return Ok(());
+        }
+        let plain = ldap.url.starts_with("ldap://");
+        if !plain && !ldap.url.starts_with("ldaps://") {
+            return err(
+                "ldap.url",
+                format!("'{}' is not an ldaps:// or ldap:// URL", ldap.url),
+            );
+        }
+        if plain && !ldap.starttls {
+            return err(
+                "ldap.url",
+                format!(
+                    "'{}' is plain text: use ldaps://, or set starttls = true",
+                    ldap.url
+                ),
+            );
+        }
+        if ldap.bind_dn.is_empty() {
+            return err(
+                "ldap.bind_dn",
+                "a service account is required (no anonymous binds)".into(),
+            );
+        }
+        if ldap.timeout == 0 {
+            return err("ldap.timeout", "must be at least 1 second".into());
+        }
+        if ldap.pool_size == 0 {
+            return err("ldap.pool_size", "must be at least 1".into());
+        }
+        for (key, value) in [
+            ("ldap.user_filter", &ldap.user_filter),
+            ("ldap.sync_filter", &ldap.sync_filter),
+        ] {
+            if !(value.starts_with('(') && value.ends_with(')')) {
+                return err(
+                    key,
+                    format!("'{value}' is not an LDAP filter in parentheses"),
+                );
+            }
         }
         Ok(())
     }

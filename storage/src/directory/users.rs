@@ -53,6 +53,8 @@ pub struct UserUpdate {
     pub password_hash: Option<Option<String>>,
     /// Days to keep POP3-retrieved mail, or `Some(None)` for the site default.
     pub pop3_retention_days: Option<Option<i64>>,
+    /// Which authenticator the user's logins go through (set by LDAP sync).
+    pub auth_source: Option<AuthSource>,
 }
 
 /// Where a user's messages live, relative to the blob store root (DESIGN: storage layout).
@@ -178,6 +180,8 @@ impl Directory {
         set_column(&mut tx, t, "quota", id, update.quota.map(to_db_size)).await?;
         set_column(&mut tx, t, "is_active", id, update.is_active).await?;
         set_column(&mut tx, t, "password", id, update.password_hash).await?;
+        let source = update.auth_source.map(|s| s.as_str().to_string());
+        set_column(&mut tx, t, "auth_source", id, source).await?;
         set_column(
             &mut tx,
             t,
