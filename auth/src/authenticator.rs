@@ -188,6 +188,7 @@ impl Authenticator {
                 inner.lockout.record_success(attempt.ip, &login);
                 let address = user_address(&user)?;
                 inner.directory.record_login(&address, source).await?;
+                baedal_metrics::auth_attempt(attempt.protocol, true);
                 tracing::info!(
                     user = %user.email,
                     ip = %attempt.ip,
@@ -391,6 +392,7 @@ fn user_address(user: &User) -> Result<EmailAddress, AuthError> {
 /// The fail2ban line. The user name is the peer's: anything but printable ASCII without
 /// spaces becomes `?`, so it can never fake another field of the line.
 fn log_failure(attempt: &LoginAttempt<'_>, reason: &str) {
+    baedal_metrics::auth_attempt(attempt.protocol, false);
     let user = loggable_user(attempt.username);
     tracing::warn!(
         "auth failed user={user} ip={} proto={} reason={reason}",

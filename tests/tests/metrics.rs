@@ -220,6 +220,13 @@ fn metrics_parse_and_move_when_mail_flows(profile: Profile) {
         let key = format!("baedal_imap_command_duration_seconds_count{{command=\"{command}\"}}");
         assert!(moved(&key) >= 1.0, "{key}: {:?}", after.samples);
     }
+    assert_eq!(
+        moved("baedal_auth_attempts_total{protocol=\"smtp\",result=\"success\"}"),
+        1.0,
+        "{:?}",
+        after.samples
+    );
+    assert!(moved("baedal_auth_attempts_total{protocol=\"imap\",result=\"success\"}") >= 1.0);
     assert_eq!(after.get("baedal_queue_recipients{}"), 1.0);
     assert!(after.get("baedal_queue_oldest_message_age_seconds{}") >= 0.0);
     // Every connection above has closed.
