@@ -8,6 +8,8 @@
 //! - one file per stage: `ehlo` (EHLO/HELO), `mail`, `rcpt`, `data` (DATA, BDAT and
 //!   delivery).
 //! - `submission`: AUTH, the sender and From: checks, Date/Message-ID, DKIM signing.
+//! - `verify`: the MX's inbound checks (DNSBL/FCrDNS at MAIL; SPF, DKIM, ARC, DMARC,
+//!   Authentication-Results and enforcement after DATA).
 //! - `codec`: dot-unstuffing and line-end normalisation of message data.
 //! - [`reply`]: every reply as a named constant (code, enhanced code, text).
 
@@ -21,6 +23,7 @@ mod session;
 mod submission;
 #[cfg(test)]
 mod tests;
+mod verify;
 
 use std::time::Duration;
 
@@ -33,6 +36,7 @@ use tokio_rustls::TlsAcceptor;
 pub use crate::ConnectionInfo;
 pub use session::Session;
 pub use submission::AUTH_FAILURE_DELAY;
+pub use verify::{FcrdnsAction, InboundChecks};
 
 /// RFC 5321 §4.5.3.1.4 allows 512 octets for a command line; extensions (SIZE, SMTPUTF8,
 /// long addresses) need more. Longer lines get `500 5.5.2`.
@@ -81,6 +85,8 @@ pub struct SmtpService {
     pub submission: Option<Submission>,
     /// Where remote recipients go (submission, aliases that forward). `None`: refused.
     pub outbound: Option<Outbound>,
+    /// SPF/DKIM/ARC/DMARC and client checks of the MX. `None`: off (and on submission).
+    pub checks: Option<InboundChecks>,
 }
 
 /// What a submission listener adds to a session.

@@ -69,6 +69,8 @@ pub struct Session {
     pub(super) tx: Transaction,
     /// Set by a successful AUTH (submission only).
     pub(super) user: Option<SubmissionUser>,
+    /// DNSBL and FCrDNS of the client, once checked (MX only).
+    pub(super) client: Option<super::verify::ClientCheck>,
 }
 
 impl Session {
@@ -83,6 +85,7 @@ impl Session {
             errors: 0,
             tx: Transaction::default(),
             user: None,
+            client: None,
         }
     }
 

@@ -9,6 +9,7 @@
 
 mod locate;
 mod validate;
+mod verify;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -16,6 +17,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 pub use validate::ConfigError;
+pub use verify::{Fcrdns, VerifyConfig};
 
 /// The file the .deb installs; read when no other source is named.
 pub const SYSTEM_CONFIG: &str = "/etc/baedal/baedal.toml";
@@ -48,6 +50,7 @@ pub struct Config {
     pub pop3: Pop3Config,
     pub imap: ImapConfig,
     pub log: LogConfig,
+    pub verify: VerifyConfig,
 }
 
 impl Default for Config {
@@ -67,6 +70,7 @@ impl Default for Config {
             pop3: Pop3Config::default(),
             imap: ImapConfig::default(),
             log: LogConfig::default(),
+            verify: VerifyConfig::default(),
         }
     }
 }

@@ -197,6 +197,9 @@ impl Config {
                 "must be 0 (keep) or more days".into(),
             );
         }
+        if let Some((key, problem)) = self.verify.problem() {
+            return err(key, problem);
+        }
         if let Err(e) = tracing_subscriber::EnvFilter::builder().parse(&self.log.level) {
             return err("log.level", format!("'{}': {e}", self.log.level));
         }

@@ -111,7 +111,20 @@ impl DeliveryTarget {
             mailbox: "INBOX".to_string(),
         }
     }
+
+    /// A user's Junk folder (the mailbox with the `\Junk` attribute, RFC 6154), where
+    /// quarantined mail goes; created with the default folders when missing.
+    pub fn junk(user: &crate::directory::LocalUser) -> Self {
+        Self {
+            user_id: user.id,
+            maildir: user.maildir.clone(),
+            mailbox: JUNK.to_string(),
+        }
+    }
 }
+
+/// The default Junk folder's name.
+const JUNK: &str = "Junk";
 
 /// What one delivery stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -278,6 +291,19 @@ impl MailStore {
             .bind(target.user_id)
             .bind(name.to_string())
         };
+        if target.mailbox == JUNK {
+            // The user may have renamed it: the \Junk attribute names the folder.
+            let junk = sqlx::query_scalar::<_, i64>(
+                "SELECT id FROM mailboxes WHERE user_id = $1 AND special_use = $2 ORDER BY id LIMIT 1",
+            )
+            .bind(target.user_id)
+            .bind("\\Junk")
+            .fetch_optional(&mut **tx)
+            .await?;
+            if let Some(id) = junk {
+                return Ok(id);
+            }
+        }
         if let Some(id) = find(&target.mailbox).fetch_optional(&mut **tx).await? {
             return Ok(id);
         }
