@@ -38,8 +38,7 @@ pub fn strip_results_of(header: &[u8], ours: &str) -> (Vec<u8>, usize) {
     let ours = ours.to_ascii_lowercase();
     let mut kept = Vec::with_capacity(header.len());
     let mut removed = 0;
-    let mut fields = Fields { rest: header };
-    while let Some(field) = fields.next() {
+    for field in (Fields { rest: header }) {
         let forged = field_name(field).eq_ignore_ascii_case(b"Authentication-Results")
             && field
                 .iter()
@@ -61,14 +60,14 @@ pub fn strip_results_of(header: &[u8], ours: &str) -> (Vec<u8>, usize) {
 pub fn with_our_results(header: &[u8], authserv_id: &str, ours: &str) -> (Vec<u8>, usize) {
     let (kept, removed) = strip_results_of(header, authserv_id);
     let mut out = Vec::with_capacity(kept.len() + ours.len());
-    let mut fields = Fields { rest: &kept };
     let mut inserted = false;
     let mut seen_received = false;
-    while let Some(field) = fields.next() {
+    for field in (Fields { rest: &kept }) {
         if !inserted {
             let name = field_name(field);
-            let ours_above = (name.eq_ignore_ascii_case(b"Return-Path") && !seen_received)
-                || (name.eq_ignore_ascii_case(b"Received") && !seen_received);
+            let ours_above = !seen_received
+                && (name.eq_ignore_ascii_case(b"Return-Path")
+                    || name.eq_ignore_ascii_case(b"Received"));
             if ours_above {
                 seen_received |= name.eq_ignore_ascii_case(b"Received");
             } else {
