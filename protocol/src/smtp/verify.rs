@@ -77,7 +77,8 @@ impl Session {
         if let Some(done) = &self.client {
             return done.refusal.clone();
         }
-        let ip = self.info.peer.ip();
+        // An IPv4 client on a dual-stack listener is checked as IPv4.
+        let ip = self.info.peer.ip().to_canonical();
         let mut refusal = None;
         if !checks.dnsbl.is_empty()
             && let Some(zone) = checks.verifier.dnsbl_listing(ip, &checks.dnsbl).await
@@ -127,7 +128,7 @@ impl Session {
             .map(|s| s.address.as_str())
             .unwrap_or("");
         let envelope = Envelope {
-            client_ip: self.info.peer.ip(),
+            client_ip: self.info.peer.ip().to_canonical(),
             helo: self.helo.as_deref().unwrap_or(""),
             mail_from,
         };
@@ -137,6 +138,12 @@ impl Session {
         let complete = header.ends_with(b"\r\n\r\n")
             || header == b"\r\n"
             || header.len() as u64 == message.size;
+        if !complete {
+            tracing::warn!(
+                bytes = header.len(),
+                "header section over the parse limit: DKIM, ARC and DMARC not evaluated"
+            );
+        }
         let failed = |e: std::io::Error| {
             tracing::error!(error = %e, "cannot read the spool file");
             reply::LOCAL_ERROR
