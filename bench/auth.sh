@@ -77,7 +77,8 @@ db.commit()
 PY
 
 start() {
-  b serve >>"$T/baedal.log" 2>&1 &
+  # The binary itself in the background (not the b function), so $! is Baedal's PID.
+  "$BAEDAL" --config "$T/baedal.toml" serve >>"$T/baedal.log" 2>&1 &
   PID=$!
   for _ in $(seq 1 200); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && return 0; sleep 0.05; done
   echo "baedal did not listen"; cat "$T/baedal.log"; exit 1

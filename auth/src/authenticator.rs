@@ -187,7 +187,11 @@ impl Authenticator {
             Verdict::Accepted(user, source, cached) => {
                 inner.lockout.record_success(attempt.ip, &login);
                 let address = user_address(&user)?;
-                inner.directory.record_login(&address, source).await?;
+                // A cached login was recorded when it was first made: last_login is exact to
+                // within cache_ttl, and repeat logins do not wait for the database's writer.
+                if !cached {
+                    inner.directory.record_login(&address, source).await?;
+                }
                 baedal_metrics::auth_attempt(attempt.protocol, true);
                 tracing::info!(
                     user = %user.email,

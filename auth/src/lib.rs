@@ -11,6 +11,8 @@
 //! - [`sasl`]: SASL PLAIN and LOGIN for the AUTH commands of every protocol.
 //! - [`dkim`]: DKIM keys (generation, DNS record) and signing of submitted mail.
 //! - [`dns`]: Baedal's own resolver, pointed at the configured nameservers only.
+//! - [`verify`]: inbound SPF, DKIM, ARC and DMARC on the MX, Authentication-Results, the
+//!   enforcement verdict, and the client checks (DNSBL, FCrDNS).
 
 pub mod authenticator;
 pub mod cache;
@@ -21,6 +23,7 @@ pub mod lockout;
 pub mod password;
 pub mod provision;
 pub mod sasl;
+pub mod verify;
 
 use baedal_storage::DirectoryError;
 

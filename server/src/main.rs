@@ -26,6 +26,7 @@ mod pop3;
 mod serve;
 mod smtp;
 mod tls;
+mod verify;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

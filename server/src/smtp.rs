@@ -51,6 +51,7 @@ pub fn services(
         vrfy: config.smtp.vrfy,
         submission: None,
         outbound: Some(outbound),
+        checks: crate::verify::inbound_checks(config)?,
     };
     let submission = SmtpService {
         hostname: mx.hostname.clone(),
@@ -62,6 +63,8 @@ pub fn services(
         vrfy: false,
         submission: Some(submission),
         outbound: mx.outbound.clone(),
+        // Authenticated submission is not checked as inbound mail.
+        checks: None,
     };
     Ok((Arc::new(mx), Arc::new(submission)))
 }

@@ -4,6 +4,7 @@
   smtp_client.py send HOST PORT --from A --to B [--to C ...] --file MSG
                  [--starttls CAFILE | --ssl CAFILE] [--smtputf8] [--size N] [--bdat]
                  [--login USER PASSWORD] [--login-method PLAIN|LOGIN]
+                 [--source IP] [--helo NAME]
       One transaction; prints JSON {"ehlo": [...], "mail": [code, text], "rcpt": [[code, text], ...],
       "data": [code, text] or null}.
   smtp_client.py raw HOST PORT
@@ -30,14 +31,17 @@ def reply(r):
 
 def send(args):
     data = open(args.file, "rb").read()
+    # --source: connect from another loopback address (127.0.0.2, ...), as another client.
+    source = (args.source, 0) if args.source else None
     if args.ssl:
-        s = smtplib.SMTP_SSL(args.host, args.port, context=tls_context(args.ssl), timeout=120)
+        s = smtplib.SMTP_SSL(args.host, args.port, context=tls_context(args.ssl), timeout=120,
+                             source_address=source)
     else:
-        s = smtplib.SMTP(args.host, args.port, timeout=120)
-    out = {"ehlo": reply(s.ehlo("client.test.example"))}
+        s = smtplib.SMTP(args.host, args.port, timeout=120, source_address=source)
+    out = {"ehlo": reply(s.ehlo(args.helo))}
     if args.starttls:
         out["starttls"] = reply(s.starttls(context=tls_context(args.starttls)))
-        out["ehlo"] = reply(s.ehlo("client.test.example"))
+        out["ehlo"] = reply(s.ehlo(args.helo))
     if args.login:
         if args.login_method:
             s.ehlo_or_helo_if_needed()
@@ -110,6 +114,8 @@ def main():
     s.add_argument("--bdat", action="store_true")
     s.add_argument("--login", nargs=2, metavar=("USER", "PASSWORD"))
     s.add_argument("--login-method", choices=["PLAIN", "LOGIN"])
+    s.add_argument("--source")
+    s.add_argument("--helo", default="client.test.example")
     r = sub.add_parser("raw")
     r.add_argument("host")
     r.add_argument("port", type=int)

@@ -10,12 +10,13 @@ PACKAGES=(postgresql-15 postgresql-client-15 openssl curl ca-certificates python
           postfix swaks libnet-ssleay-perl libauthen-sasl-perl fetchmail isync
           dnsmasq-base bind9-dnsutils slapd ldap-utils opendkim-tools systemd)
 
-# dkimpy checks DKIM signatures the way receivers do, with the test DNS server.
-python_modules_present() { python3 -c 'import dkim, dns.resolver, spf' 2>/dev/null; }
+# dkimpy checks DKIM signatures the way receivers do, with the test DNS server; it signs
+# and (with authres) ARC-seals the messages the verification tests send.
+python_modules_present() { python3 -c 'import dkim, dns.resolver, spf, authres' 2>/dev/null; }
 install_python_modules() {
   python_modules_present && return 0
-  python3 -m pip install -q dkimpy dnspython pyspf 2>/dev/null \
-    || python3 -m pip install -q --break-system-packages dkimpy dnspython pyspf
+  python3 -m pip install -q dkimpy dnspython pyspf authres 2>/dev/null \
+    || python3 -m pip install -q --break-system-packages dkimpy dnspython pyspf authres
 }
 
 missing=()

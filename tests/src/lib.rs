@@ -149,9 +149,16 @@ impl Site {
             }
         };
         let config = dir.path().join("baedal.toml");
+        // Inbound verification asks DNS for every message: only tests that give it their
+        // test DNS server (and a `[verify]` table) run it; never the system resolver.
+        let verify = if extra.contains("[verify]") {
+            ""
+        } else {
+            "\n[verify]\nenabled = false\n"
+        };
         let text = format!(
             "hostname = \"mx.test.example\"\ndata_dir = \"{}\"\n\n[database]\nurl = \"{database_url}\"\n\n\
-             [listen]\nhttp = \"127.0.0.1:0\"\nsmtp = \"127.0.0.1:0\"\nsmtps = \"127.0.0.1:0\"\nsubmission = \"127.0.0.1:0\"\nsubmissions = \"127.0.0.1:0\"\npop3 = \"127.0.0.1:0\"\npop3s = \"127.0.0.1:0\"\nimap = \"127.0.0.1:0\"\nimaps = \"127.0.0.1:0\"\n{storage}{extra}",
+             [listen]\nhttp = \"127.0.0.1:0\"\nsmtp = \"127.0.0.1:0\"\nsmtps = \"127.0.0.1:0\"\nsubmission = \"127.0.0.1:0\"\nsubmissions = \"127.0.0.1:0\"\npop3 = \"127.0.0.1:0\"\npop3s = \"127.0.0.1:0\"\nimap = \"127.0.0.1:0\"\nimaps = \"127.0.0.1:0\"\n{storage}{verify}{extra}",
             data_dir.display()
         );
         std::fs::write(&config, text).expect("write config");

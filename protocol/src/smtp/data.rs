@@ -222,9 +222,9 @@ impl Session {
     /// Stores the message for every local recipient, queues it for the remote ones, and
     /// answers for the whole transaction.
     async fn deliver(&mut self, spool: SpoolFile) -> Reply {
-        // Submitted mail is usually rewritten (DKIM, Date, Message-ID): only the final
-        // file needs the fsync.
-        let sync = self.service.submission.is_none();
+        // Submitted mail is usually rewritten (DKIM, Date, Message-ID), checked inbound
+        // mail always (Authentication-Results): only the final file needs the fsync.
+        let sync = self.service.submission.is_none() && self.service.checks.is_none();
         let message = match spool.finish_with(sync).await {
             Ok(message) => message,
             Err(e) => {
@@ -234,6 +234,10 @@ impl Session {
         };
         let message = match self.prepare_submission(message).await {
             Ok(message) => message,
+            Err(refusal) => return refusal,
+        };
+        let (message, junk) = match self.check_message(message).await {
+            Ok(checked) => (checked.message, checked.junk),
             Err(refusal) => return refusal,
         };
         let mut seen = HashSet::new();
@@ -261,7 +265,13 @@ impl Session {
             // message, so this one goes over quota by one message.
             tracing::warn!(user = %user.email, size = message.size, "delivered over quota");
         }
-        let targets: Vec<DeliveryTarget> = users.iter().map(|u| DeliveryTarget::inbox(u)).collect();
+        let targets: Vec<DeliveryTarget> = users
+            .iter()
+            .map(|u| match junk.contains(&u.id) {
+                true => DeliveryTarget::junk(u),
+                false => DeliveryTarget::inbox(u),
+            })
+            .collect();
         let id = message.unique.clone();
         let size = message.size;
         let now = baedal_storage::clock::now_secs();

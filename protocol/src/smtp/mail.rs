@@ -27,6 +27,10 @@ impl Session {
         if from.size as u64 > self.service.limits.max_message_size {
             return reply::MESSAGE_TOO_BIG;
         }
+        // RFC 5782: a listed client is refused before any transaction.
+        if let Some(refusal) = self.check_client().await {
+            return refusal;
+        }
         if self.service.submission.is_some() {
             if self.user.is_none() {
                 return reply::AUTH_REQUIRED;

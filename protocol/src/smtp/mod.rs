@@ -9,6 +9,8 @@
 //!   delivery).
 //! - `submission`: AUTH, the sender and From: checks, Date/Message-ID, DKIM signing.
 //! - `observe`: metrics of each reply (accepted messages, refusals, transaction latency).
+//! - `verify`: the MX's inbound checks (DNSBL/FCrDNS at MAIL; SPF, DKIM, ARC, DMARC,
+//!   Authentication-Results and enforcement after DATA).
 //! - `codec`: dot-unstuffing and line-end normalisation of message data.
 //! - [`reply`]: every reply as a named constant (code, enhanced code, text).
 
@@ -23,6 +25,7 @@ mod session;
 mod submission;
 #[cfg(test)]
 mod tests;
+mod verify;
 
 use std::time::Duration;
 
@@ -35,6 +38,7 @@ use tokio_rustls::TlsAcceptor;
 pub use crate::ConnectionInfo;
 pub use session::Session;
 pub use submission::AUTH_FAILURE_DELAY;
+pub use verify::{FcrdnsAction, InboundChecks};
 
 /// RFC 5321 §4.5.3.1.4 allows 512 octets for a command line; extensions (SIZE, SMTPUTF8,
 /// long addresses) need more. Longer lines get `500 5.5.2`.
@@ -83,6 +87,8 @@ pub struct SmtpService {
     pub submission: Option<Submission>,
     /// Where remote recipients go (submission, aliases that forward). `None`: refused.
     pub outbound: Option<Outbound>,
+    /// SPF/DKIM/ARC/DMARC and client checks of the MX. `None`: off (and on submission).
+    pub checks: Option<InboundChecks>,
 }
 
 /// What a submission listener adds to a session.

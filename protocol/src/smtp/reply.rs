@@ -142,6 +142,59 @@ pub const MESSAGE_TOO_BIG: Reply = Reply::new(552, "5.3.4", "Message size exceed
 pub const UTF8_REQUIRED: Reply = Reply::new(553, "5.6.7", "Non-ASCII address requires SMTPUTF8");
 pub const RELAY_DENIED: Reply = Reply::new(554, "5.7.1", "Relay access denied");
 
+// Inbound verification (RFC 7372 codes where it defines one).
+pub const FCRDNS_FAILED: Reply = Reply::new(550, "5.7.25", "Reverse DNS validation failed");
+pub const FCRDNS_TEMPERROR: Reply = Reply::new(
+    451,
+    "4.7.25",
+    "Reverse DNS validation failed temporarily, try again later",
+);
+
+/// 554 for a client on a DNS blocklist, naming the list.
+pub fn dnsbl_listed(ip: std::net::IpAddr, zone: &str) -> Reply {
+    Reply::with_text(
+        554,
+        "5.7.1",
+        format!("Service unavailable; client [{ip}] blocked using {zone}"),
+    )
+}
+
+/// 550 at the end of DATA: the author domain's DMARC policy is reject (RFC 7489 §6.6.2).
+pub fn dmarc_reject(domain: &str) -> Reply {
+    Reply::with_text(
+        550,
+        "5.7.1",
+        format!("Message rejected by the DMARC policy of {domain}"),
+    )
+}
+
+/// 550 at the end of DATA: SPF fail without a passing DKIM signature (RFC 7372 §3.2).
+pub fn spf_fail(domain: &str) -> Reply {
+    Reply::with_text(
+        550,
+        "5.7.23",
+        format!("SPF validation failed: {domain} does not designate this host"),
+    )
+}
+
+/// 451: the DMARC policy of `domain` could not be read (DNS error or timeout).
+pub fn dmarc_temperror(domain: &str) -> Reply {
+    Reply::with_text(
+        451,
+        "4.7.1",
+        format!("Temporary DNS error checking DMARC for {domain}, try again later"),
+    )
+}
+
+/// 451: the SPF record of `domain` could not be read (RFC 7372 §3.2 X.7.24).
+pub fn spf_temperror(domain: &str) -> Reply {
+    Reply::with_text(
+        451,
+        "4.7.24",
+        format!("Temporary DNS error checking SPF for {domain}, try again later"),
+    )
+}
+
 /// 501 with the syntax the command needs.
 pub fn syntax(what: &str) -> Reply {
     Reply::with_text(501, "5.5.4", format!("Syntax: {what}"))

@@ -71,6 +71,8 @@ pub struct Session {
     pub(super) user: Option<SubmissionUser>,
     /// When the current transaction's MAIL FROM was accepted (metrics).
     pub(super) tx_started: Option<std::time::Instant>,
+    /// DNSBL and FCrDNS of the client, once checked (MX only).
+    pub(super) client: Option<super::verify::ClientCheck>,
 }
 
 impl Session {
@@ -86,6 +88,7 @@ impl Session {
             tx: Transaction::default(),
             user: None,
             tx_started: None,
+            client: None,
         }
     }
 

@@ -54,6 +54,7 @@ async fn fixture(limits: SmtpLimits) -> Fixture {
         vrfy: true,
         submission: None,
         outbound: None,
+        checks: None,
     });
     Fixture { dir, service }
 }

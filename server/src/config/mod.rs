@@ -11,6 +11,7 @@ mod auth;
 mod locate;
 mod ops;
 mod validate;
+mod verify;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -20,6 +21,7 @@ use serde::{Deserialize, Serialize};
 pub use auth::{AuthConfig, LdapConfig, LdapFallbackCase};
 pub use ops::ShutdownConfig;
 pub use validate::ConfigError;
+pub use verify::{Fcrdns, VerifyConfig};
 
 /// The file the .deb installs; read when no other source is named.
 pub const SYSTEM_CONFIG: &str = "/etc/baedal/baedal.toml";
@@ -54,6 +56,7 @@ pub struct Config {
     pub imap: ImapConfig,
     pub log: LogConfig,
     pub shutdown: ShutdownConfig,
+    pub verify: VerifyConfig,
 }
 
 impl Default for Config {
@@ -75,6 +78,7 @@ impl Default for Config {
             imap: ImapConfig::default(),
             log: LogConfig::default(),
             shutdown: ShutdownConfig::default(),
+            verify: VerifyConfig::default(),
         }
     }
 }

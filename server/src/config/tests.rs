@@ -109,3 +109,19 @@ fn the_sample_file_documents_the_embedded_defaults() {
     }
     assert_eq!(documented, defaults);
 }
+
+#[test]
+fn verify_settings_are_checked() {
+    let c = Config::from_toml(
+        "[verify]\nmode = \"monitor\"\ndnsbl = [\"bl.example\"]\n[verify.domains.\"example.org\"]\nspf_fail = \"tag\"\n",
+    )
+    .unwrap();
+    assert!(c.verify.enabled);
+    assert!(c.verify.enforcement(None).monitor);
+    let e = Config::from_toml("[verify]\ntimeout = 300\n").unwrap_err();
+    assert_eq!(e.key.as_deref(), Some("verify.timeout"));
+    let e = Config::from_toml("[verify]\nmode = \"strict\"\n").unwrap_err();
+    assert_eq!(e.key.as_deref(), Some("verify.mode"));
+    let e = Config::from_toml("[verify.domains.\"a.example\"]\nsp_fail = \"tag\"\n").unwrap_err();
+    assert!(e.message.contains("sp_fail"), "{e}");
+}

@@ -189,6 +189,16 @@ impl Config {
                 "must be 0 (keep) or more days".into(),
             );
         }
+        if let Some((key, problem)) = self.verify.problem() {
+            return err(key, problem);
+        }
+        // The checks must answer before the client gives up on the end of DATA.
+        if self.verify.timeout >= self.smtp.command_timeout {
+            return err(
+                "verify.timeout",
+                "must be shorter than smtp.command_timeout".into(),
+            );
+        }
         if let Err(e) = tracing_subscriber::EnvFilter::builder().parse(&self.log.level) {
             return err("log.level", format!("'{}': {e}", self.log.level));
         }

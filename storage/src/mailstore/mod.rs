@@ -111,7 +111,20 @@ impl DeliveryTarget {
             mailbox: "INBOX".to_string(),
         }
     }
+
+    /// A user's Junk folder (the mailbox with the `\Junk` attribute, RFC 6154), where
+    /// quarantined mail goes; created with the default folders when missing.
+    pub fn junk(user: &crate::directory::LocalUser) -> Self {
+        Self {
+            user_id: user.id,
+            maildir: user.maildir.clone(),
+            mailbox: JUNK.to_string(),
+        }
+    }
 }
+
+/// The default Junk folder's name.
+const JUNK: &str = "Junk";
 
 /// What one delivery stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -278,6 +291,19 @@ impl MailStore {
             .bind(target.user_id)
             .bind(name.to_string())
         };
+        if target.mailbox == JUNK {
+            // The user may have renamed it: the \Junk attribute names the folder.
+            let junk = sqlx::query_scalar::<_, i64>(
+                "SELECT id FROM mailboxes WHERE user_id = $1 AND special_use = $2 ORDER BY id LIMIT 1",
+            )
+            .bind(target.user_id)
+            .bind("\\Junk")
+            .fetch_optional(&mut **tx)
+            .await?;
+            if let Some(id) = junk {
+                return Ok(id);
+            }
+        }
         if let Some(id) = find(&target.mailbox).fetch_optional(&mut **tx).await? {
             return Ok(id);
         }
@@ -342,6 +368,23 @@ impl MailStore {
 
     /// Creates the default mailboxes a user lacks (users made before them, or by other tools).
     pub async fn ensure_default_mailboxes(&self, user_id: i64) -> Result<(), MailStoreError> {
+        // Every login asks; a read answers almost all of them, so logins do not queue for
+        // the database's one writer.
+        let placeholders: Vec<String> = (0..DEFAULT_MAILBOXES.len())
+            .map(|i| format!("${}", i + 2))
+            .collect();
+        let sql = format!(
+            "SELECT COUNT(*) FROM mailboxes WHERE user_id = $1 AND name IN ({})",
+            placeholders.join(", ")
+        );
+        let mut count = sqlx::query_scalar::<_, i64>(&sql).bind(user_id);
+        for (name, _) in DEFAULT_MAILBOXES {
+            count = count.bind(*name);
+        }
+        let present = count.fetch_one(self.db.pool()).await?;
+        if usize::try_from(present).is_ok_and(|n| n >= DEFAULT_MAILBOXES.len()) {
+            return Ok(());
+        }
         let mut tx = self.db.pool().begin().await?;
         create_default_mailboxes(&mut tx, user_id).await?;
         tx.commit().await?;
