@@ -193,7 +193,7 @@ impl Config {
             return err(key, problem);
         }
         // The checks must answer before the client gives up on the end of DATA.
-        if self.verify.timeout >= self.smtp.command_timeout {
+        if self.verify.enabled && self.verify.timeout >= self.smtp.command_timeout {
             return err(
                 "verify.timeout",
                 "must be shorter than smtp.command_timeout".into(),
