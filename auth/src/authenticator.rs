@@ -255,7 +255,10 @@ impl Authenticator {
                 .await?
             {
                 LdapStep::Decided(verdict) => {
-                    self.remember(login, password, &verdict, now).await?;
+                    if let Verdict::Accepted(user, source, _) = &verdict {
+                        let hash = inner.directory.password_hash(&user_address(user)?).await?;
+                        self.remember(login, password, user, *source, hash.as_deref(), now);
+                    }
                     return Ok(verdict);
                 }
                 LdapStep::TryLocal { ldap_refused: r } => ldap_refused = r,
@@ -273,12 +276,11 @@ impl Authenticator {
             };
             return Ok(Verdict::Rejected(reason));
         };
-        if !verify_password(password.to_string(), hash).await? {
+        if !verify_password(password.to_string(), hash.clone()).await? {
             return Ok(Verdict::Rejected("wrong-password"));
         }
-        let verdict = Verdict::Accepted(Box::new(user), AuthSource::Local, false);
-        self.remember(login, password, &verdict, now).await?;
-        Ok(verdict)
+        self.remember(login, password, &user, AuthSource::Local, Some(&hash), now);
+        Ok(Verdict::Accepted(Box::new(user), AuthSource::Local, false))
     }
 
     async fn check_ldap(
@@ -339,33 +341,26 @@ impl Authenticator {
         }
     }
 
-    /// Caches an accepted login with the account's current stored hash.
-    async fn remember(
+    /// Caches an accepted login with the account's stored hash (as read for this login).
+    fn remember(
         &self,
         login: &str,
         password: &str,
-        verdict: &Verdict,
+        user: &User,
+        source: AuthSource,
+        stored_hash: Option<&str>,
         now: Instant,
-    ) -> Result<(), AuthError> {
-        let Verdict::Accepted(user, source, _) = verdict else {
-            return Ok(());
-        };
-        let hash = self
-            .inner
-            .directory
-            .password_hash(&user_address(user)?)
-            .await?;
+    ) {
         self.inner.cache.remember(
             login,
             password,
             Remembered {
                 account: &user.email,
-                stored_hash: hash.as_deref(),
-                source: *source,
+                stored_hash,
+                source,
             },
             now,
         );
-        Ok(())
     }
 }
 

@@ -495,10 +495,10 @@ fn authenticated_submission_is_not_checked() {
     assert_reply(&out["data"], 550, "5.7.");
     // ... but its own users submit it with AUTH, unchecked.
     let ca = mx.site.data_dir().join("tls/cert.pem");
-    let out = send(
+    let out = smtp::send(
         mx.server.addr("submission"),
         "alice@example.org",
-        bob,
+        &[bob],
         &message("alice@example.org", "submitted"),
         &[
             "--starttls",

@@ -1,5 +1,5 @@
 //! Helpers of `mx_verification.rs`: the site with its DNS records, the dkimpy signer, the
-//! SMTP client from a chosen source address, and reading Authentication-Results back.
+//! SMTP client (`baedal_tests::smtp::send`) from a chosen source address, and reading Authentication-Results back.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -10,45 +10,6 @@ use serde_json::Value;
 
 /// Our authserv-id: the test sites' host name.
 pub(crate) const AUTHSERV_ID: &str = "mx.test.example";
-
-/// This crate's SMTP client script, by this file's own manifest dir.
-pub(crate) fn client_script() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("clients/smtp_client.py")
-}
-
-/// One smtplib transaction (see `smtp_client.py send`): its replies as JSON.
-pub(crate) fn send(
-    addr: std::net::SocketAddr,
-    from: &str,
-    to: &str,
-    message: &[u8],
-    options: &[&str],
-) -> Value {
-    let file = tempfile::NamedTempFile::new().expect("temp file");
-    std::fs::write(file.path(), message).expect("write message");
-    let out = Command::new("python3")
-        .arg(client_script())
-        .args([
-            "send",
-            &addr.ip().to_string(),
-            &addr.port().to_string(),
-            "--from",
-            from,
-            "--to",
-            to,
-        ])
-        .arg("--file")
-        .arg(file.path())
-        .args(options)
-        .output()
-        .expect("python3");
-    assert!(
-        out.status.success(),
-        "smtp_client.py send failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("JSON from smtp_client.py")
-}
 
 pub(crate) fn signer_script() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("clients/dkim_sign.py")
@@ -216,10 +177,10 @@ impl Mx {
         to: &str,
         message: &[u8],
     ) -> Value {
-        send(
+        baedal_tests::smtp::send(
             self.server.addr("smtp"),
             from,
-            to,
+            &[to],
             message,
             &["--source", source, "--helo", helo],
         )
