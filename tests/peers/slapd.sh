@@ -174,7 +174,10 @@ LDIF
 
   # Up when the service account binds over ldap and ldaps (the listeners open together).
   up=
-  deadline=$(( $(date +%s%N) + 5000000000 ))
+  # Generous: on a loaded machine (or one whose host name the resolver looks up off-box),
+  # slapd has been seen to take over 5 s before it even logs "slapd starting".
+  wait_s=${SLAPD_START_TIMEOUT:-30}
+  deadline=$(( $(date +%s%N) + wait_s * 1000000000 ))
   while [ "$(date +%s%N)" -lt "$deadline" ]; do
     running "$PID" || break
     if ldapwhoami -x -o nettimeout=1 -H "ldap://127.0.0.1:$LPORT" -D "$SVC_DN" -w "$SVC_PW" >/dev/null 2>&1 &&
@@ -186,7 +189,7 @@ LDIF
   done
   if [ -z "$up" ]; then
     if running "$PID"; then
-      echo "slapd.sh: slapd (pid $PID) did not accept a service bind on ports $LPORT/$SPORT within 5 s" >&2
+      echo "slapd.sh: slapd (pid $PID) did not accept a service bind on ports $LPORT/$SPORT within $wait_s s" >&2
     else
       echo "slapd.sh: slapd exited during start-up (ports $LPORT/$SPORT)" >&2
     fi
