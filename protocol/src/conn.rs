@@ -7,6 +7,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_rustls::TlsAcceptor;
 
+use crate::shutdown::ShutdownSignal;
 use crate::stream::BoxStream;
 
 /// Read buffer size; pipelined commands and message data arrive in chunks of this.
@@ -23,6 +24,8 @@ pub enum Closed {
     Disconnected,
     /// The peer was silent too long.
     Timeout,
+    /// The server is stopping and the session was waiting for a command.
+    Shutdown,
 }
 
 /// One line read from the peer.
@@ -44,11 +47,14 @@ pub struct Conn {
     write_timeout: Duration,
     /// Where reads land before joining `input`, so a cancelled read loses nothing.
     scratch: Box<[u8]>,
+    /// The server's stop request, heard while waiting for a command.
+    shutdown: ShutdownSignal,
 }
 
 impl Conn {
-    pub fn new(stream: BoxStream, write_timeout: Duration) -> Self {
+    pub fn new(stream: BoxStream, write_timeout: Duration, shutdown: ShutdownSignal) -> Self {
         Self {
+            shutdown,
             stream: Some(stream),
             input: Vec::with_capacity(READ_CHUNK),
             input_pos: 0,
@@ -92,16 +98,21 @@ impl Conn {
     }
 
     /// Reads more input, flushing queued replies first (a client waits for them before it
-    /// sends more).
-    async fn fill(&mut self, timeout: Duration) -> Result<usize, Closed> {
+    /// sends more). When `until_shutdown`, a stop request ends the wait with
+    /// [`Closed::Shutdown`]; input already arriving is still taken first.
+    async fn fill(&mut self, timeout: Duration, until_shutdown: bool) -> Result<usize, Closed> {
         self.flush().await?;
         if self.input_pos > 0 {
             self.input.drain(..self.input_pos);
             self.input_pos = 0;
         }
         let stream = self.stream.as_mut().ok_or(Closed::Disconnected)?;
-        // Cancel-safe: a read cancelled by a timeout leaves `input` as it was.
-        let read = tokio::time::timeout(timeout, stream.read(&mut self.scratch)).await;
+        // Cancel-safe: a read cancelled by a timeout or a stop leaves `input` as it was.
+        let read = tokio::select! {
+            biased;
+            read = tokio::time::timeout(timeout, stream.read(&mut self.scratch)) => read,
+            () = self.shutdown.requested(), if until_shutdown => return Err(Closed::Shutdown),
+        };
         match read {
             Ok(Ok(0)) | Ok(Err(_)) => Err(Closed::Disconnected),
             Ok(Ok(n)) => {
@@ -115,6 +126,21 @@ impl Conn {
     /// The next line, through its LF; lines over `max` bytes are read to their end and
     /// reported as [`Line::TooLong`].
     pub async fn read_line(&mut self, max: usize, timeout: Duration) -> Result<Line, Closed> {
+        self.line(max, timeout, false).await
+    }
+
+    /// The next command line, as [`Conn::read_line`]; a stop request ends the wait with
+    /// [`Closed::Shutdown`] unless a line is already buffered or arriving.
+    pub async fn read_command(&mut self, max: usize, timeout: Duration) -> Result<Line, Closed> {
+        self.line(max, timeout, true).await
+    }
+
+    async fn line(
+        &mut self,
+        max: usize,
+        timeout: Duration,
+        until_shutdown: bool,
+    ) -> Result<Line, Closed> {
         let mut discarding = false;
         loop {
             let pending = &self.input[self.input_pos..];
@@ -130,14 +156,23 @@ impl Conn {
                 discarding = true;
                 self.input_pos = self.input.len();
             }
-            self.fill(timeout).await?;
+            self.fill(timeout, until_shutdown).await?;
         }
     }
 
     /// Takes up to `max` input bytes, reading more when none are buffered.
     pub async fn read_data(&mut self, max: usize, timeout: Duration) -> Result<Vec<u8>, Closed> {
+        self.data(max, timeout, false).await
+    }
+
+    async fn data(
+        &mut self,
+        max: usize,
+        timeout: Duration,
+        until_shutdown: bool,
+    ) -> Result<Vec<u8>, Closed> {
         if self.input_pos >= self.input.len() {
-            self.fill(timeout).await?;
+            self.fill(timeout, until_shutdown).await?;
         }
         let end = self.input.len().min(self.input_pos + max);
         let data = self.input[self.input_pos..end].to_vec();
@@ -147,7 +182,13 @@ impl Conn {
 
     /// Whatever input is buffered, or the next bytes read.
     pub async fn read_some(&mut self, timeout: Duration) -> Result<Vec<u8>, Closed> {
-        self.read_data(READ_CHUNK, timeout).await
+        self.data(READ_CHUNK, timeout, false).await
+    }
+
+    /// As [`Conn::read_some`], for the first bytes of a command: a stop request ends the
+    /// wait with [`Closed::Shutdown`] when nothing is buffered.
+    pub async fn read_command_bytes(&mut self, timeout: Duration) -> Result<Vec<u8>, Closed> {
+        self.data(READ_CHUNK, timeout, true).await
     }
 
     /// Gives back the last `count` bytes taken (read past the end of message data).

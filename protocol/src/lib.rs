@@ -11,6 +11,7 @@
 //! - [`imap`]: the IMAP4rev1 server session (in progress: see its module docs).
 //! - [`pop3`]: the POP3 server session: AUTHORIZATION with STLS and SASL, the INBOX as a
 //!   maildrop, QUIT's UPDATE, retention bookkeeping.
+//! - [`shutdown`]: the server's request that sessions end, and how each says goodbye.
 //! - [`dsn`]: delivery status notifications (bounces and delay notices, RFC 3464).
 //! - [`time`]: RFC 5322 dates for trace headers.
 
@@ -18,6 +19,7 @@ mod conn;
 pub mod dsn;
 pub mod imap;
 pub mod pop3;
+pub mod shutdown;
 pub mod smtp;
 pub mod smtp_client;
 pub mod stream;
@@ -33,4 +35,6 @@ pub struct ConnectionInfo {
     pub local: SocketAddr,
     /// True for implicit TLS (the session starts encrypted).
     pub tls: bool,
+    /// Turns when the server stops; an idle session then says goodbye and closes.
+    pub shutdown: shutdown::ShutdownSignal,
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use baedal_protocol::ConnectionInfo;
+use baedal_protocol::shutdown::ShutdownSignal;
 use baedal_protocol::stream::BoxStream;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
@@ -75,6 +76,7 @@ pub async fn serve(listener: Listener, mut stop: watch::Receiver<bool>) {
             peer,
             local: local.unwrap_or(peer),
             tls: implicit_tls.is_some(),
+            shutdown: ShutdownSignal::new(stop.clone()),
         };
         let implicit_tls = implicit_tls.clone();
         let session = Arc::clone(&session);

@@ -1,6 +1,7 @@
 //! The server under a service manager: systemd's READY/RELOADING/STOPPING notifications,
 //! SIGHUP reloading the certificate (seen with `openssl s_client`) without dropping
-//! sessions, and SIGTERM under SMTP load losing no acknowledged message.
+//! sessions, SIGTERM saying goodbye to idle sessions in each protocol's words, and SIGTERM
+//! under SMTP load losing no acknowledged message.
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixDatagram;
@@ -11,6 +12,19 @@ use std::time::{Duration, Instant};
 use baedal_tests::{Profile, Site, on_both_profiles};
 
 on_both_profiles!(sigterm_under_smtp_load_loses_no_acknowledged_message);
+
+/// Starts a client script and waits for its first line, `first` (it is set up).
+fn spawn_client(
+    mut cmd: Command,
+    first: &str,
+) -> (std::process::Child, BufReader<std::process::ChildStdout>) {
+    let mut child = cmd.stdout(Stdio::piped()).spawn().unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), first);
+    (child, out)
+}
 
 /// The notifications systemd would get, in order, until `until` arrives.
 fn notifications_until(socket: &UnixDatagram, until: &str) -> Vec<String> {
@@ -69,14 +83,82 @@ fn systemd_is_told_ready_after_the_listeners_are_bound_then_reloading_and_stoppi
 }
 
 #[test]
+fn sigterm_says_goodbye_to_idle_sessions_in_every_protocol() {
+    let site = Site::with_config(Profile::Sqlite, "\n[shutdown]\ntimeout = 30\n");
+    site.add_users("example.org", &["alice"]);
+    let server = site.serve();
+    let sent = baedal_tests::smtp::send(
+        server.addr("smtp"),
+        "bob@remote.test",
+        &["alice@example.org"],
+        b"Subject: kept\r\n\r\nPOP3 marks me deleted, then the server stops.\r\n",
+        &[],
+    );
+    baedal_tests::smtp::assert_reply(&sent["data"], 250, "2.0.0");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("clients/held_sessions.py");
+    let smtp = server.addr("smtp");
+    let mut held = Command::new("python3");
+    held.arg(script).args([
+        smtp.ip().to_string(),
+        smtp.port().to_string(),
+        server.addr("imaps").port().to_string(),
+        server.addr("pop3s").port().to_string(),
+        site.data_dir().join("tls/cert.pem").display().to_string(),
+        "alice@example.org".into(),
+        "pw".into(),
+    ]);
+    let (mut held, mut out) = spawn_client(held, "ready");
+    let mut line = String::new();
+
+    let stopping = Instant::now();
+    server.signal("TERM");
+    let code = server.wait(Duration::from_secs(40));
+    let took = stopping.elapsed();
+    assert_eq!(code, Some(0));
+    line.clear();
+    out.read_line(&mut line).unwrap();
+    assert!(held.wait().unwrap().success());
+    let sessions: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let expected = [
+        ("smtp", "421 4.3.2 Server shutting down, try again later"),
+        ("imap", "* BYE Server shutting down"),
+        ("imap_idle", "* BYE Server shutting down"),
+        (
+            "pop3",
+            "-ERR [SYS/TEMP] Server shutting down, try again later",
+        ),
+    ];
+    for (name, last) in expected {
+        assert_eq!(sessions[name]["last"], last, "{name}: {sessions}");
+        assert_eq!(sessions[name]["closed"], true, "{name}: {sessions}");
+    }
+    // Nobody waited for the 30 s timeout: every session was idle.
+    assert!(took < Duration::from_secs(10), "stop took {took:?}");
+    // RFC 1939 §6: only QUIT enters UPDATE; the message POP3 marked is still there.
+    assert_eq!(site.mailbox_count("alice@example.org", "INBOX"), 1);
+}
+
+#[test]
 fn sigterm_closes_sessions_still_open_after_the_timeout() {
     let site = Site::with_config(Profile::Sqlite, "\n[shutdown]\ntimeout = 2\n");
+    site.add_users("example.org", &["alice"]);
     let server = site.serve();
-    // A client that connects and never says QUIT.
-    let mut idle = std::net::TcpStream::connect(server.addr("smtp")).unwrap();
-    let mut greeting = [0u8; 64];
-    let n = std::io::Read::read(&mut idle, &mut greeting).unwrap();
-    assert!(greeting[..n].starts_with(b"220 "));
+    // A client that starts a mail transaction and goes silent: the stop lets it finish
+    // its message, up to the timeout.
+    let mut sender = std::net::TcpStream::connect(server.addr("smtp")).unwrap();
+    sender
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut replies = BufReader::new(sender.try_clone().unwrap());
+    sender
+        .write_all(b"HELO c.test\r\nMAIL FROM:<a@remote.test>\r\nRCPT TO:<alice@example.org>\r\n")
+        .unwrap();
+    let mut reply = String::new();
+    for expected in ["220 ", "250 ", "250 ", "250 "] {
+        reply.clear();
+        replies.read_line(&mut reply).unwrap();
+        assert!(reply.starts_with(expected), "{reply}");
+    }
     let stopping = Instant::now();
     server.signal("TERM");
     let code = server.wait(Duration::from_secs(30));
@@ -174,19 +256,14 @@ fn sighup_serves_a_renewed_certificate_without_dropping_sessions() {
     assert_ne!(old_fp, new_fp);
     assert_eq!(served_fingerprint(server.addr("imaps"), ""), old_fp);
 
-    let mut held = Command::new("python3")
-        .arg("-c")
+    let mut held = Command::new("python3");
+    held.arg("-c")
         .arg(HELD_SESSION)
         .env("CA", old.join("ca.pem"))
         .env("IMAPS_PORT", server.addr("imaps").port().to_string())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(held.stdout.take().unwrap());
+        .stdin(Stdio::piped());
+    let (mut held, mut out) = spawn_client(held, "ready");
     let mut line = String::new();
-    out.read_line(&mut line).unwrap();
-    assert_eq!(line.trim(), "ready");
 
     install(&new);
     assert_eq!(
@@ -246,23 +323,17 @@ fn sigterm_under_smtp_load_loses_no_acknowledged_message(profile: Profile) {
     let server = site.serve();
     let smtp = server.addr("smtp");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("clients/smtp_load.py");
-    let mut load = Command::new("python3")
-        .arg(script)
-        .args([
-            &smtp.ip().to_string(),
-            &smtp.port().to_string(),
-            "alice@example.org",
-            &THREADS.to_string(),
-            "5",
-            "60",
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(load.stdout.take().unwrap());
+    let mut load = Command::new("python3");
+    load.arg(script).args([
+        &smtp.ip().to_string(),
+        &smtp.port().to_string(),
+        "alice@example.org",
+        &THREADS.to_string(),
+        "5",
+        "60",
+    ]);
+    let (mut load, mut out) = spawn_client(load, "started");
     let mut line = String::new();
-    out.read_line(&mut line).unwrap();
-    assert_eq!(line.trim(), "started");
     std::thread::sleep(Duration::from_millis(1500));
 
     let stopping = Instant::now();

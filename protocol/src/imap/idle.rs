@@ -42,6 +42,7 @@ impl Session {
         self.conn.flush().await?;
         let started = tokio::time::Instant::now();
         let poll = self.service.limits.idle_poll;
+        let mut shutdown = self.info.shutdown.clone();
         loop {
             // In-process changes arrive on the bus at once; a slow poll catches changes made
             // by other processes (the CLI, other nodes).
@@ -52,6 +53,7 @@ impl Session {
                     _ => Event::Changed,
                 },
                 () = tokio::time::sleep(poll) => Event::Tick,
+                () = shutdown.requested() => return Err(Closed::Shutdown),
             };
             match event {
                 Event::Line(line) => {

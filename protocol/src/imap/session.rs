@@ -89,7 +89,7 @@ pub struct Session {
 impl Session {
     pub fn new(service: Arc<ImapService>, info: ConnectionInfo, stream: BoxStream) -> Self {
         Self {
-            conn: Conn::new(stream, service.limits.idle_timeout),
+            conn: Conn::new(stream, service.limits.idle_timeout, info.shutdown.clone()),
             fragmentizer: Fragmentizer::new(service.limits.max_command),
             tls: info.tls,
             service,
@@ -114,8 +114,11 @@ impl Session {
         );
         self.conn.queue(greeting.as_bytes());
         let end = self.command_loop().await.err().unwrap_or(Closed::Done);
-        if end == Closed::Timeout {
-            self.conn.queue(b"* BYE Autologout; idle for too long\r\n");
+        match end {
+            Closed::Timeout => self.conn.queue(b"* BYE Autologout; idle for too long\r\n"),
+            // RFC 9051 §7.1.5: BYE announces a server shutdown.
+            Closed::Shutdown => self.conn.queue(b"* BYE Server shutting down\r\n"),
+            Closed::Done | Closed::Disconnected => {}
         }
         self.conn.close().await;
         tracing::info!(reason = ?end, "disconnected");
@@ -199,10 +202,14 @@ impl Session {
     async fn next_command(&mut self) -> Result<Incoming, Closed> {
         loop {
             let Some(fragment) = self.fragmentizer.progress() else {
-                let bytes = self
-                    .conn
-                    .read_some(self.service.limits.idle_timeout)
-                    .await?;
+                let timeout = self.service.limits.idle_timeout;
+                // A stop request ends the wait for a new command, not one half sent (an
+                // APPEND's literal).
+                let bytes = if self.fragmentizer.message_bytes().is_empty() {
+                    self.conn.read_command_bytes(timeout).await?
+                } else {
+                    self.conn.read_some(timeout).await?
+                };
                 self.fragmentizer.enqueue_bytes(&bytes);
                 continue;
             };

@@ -28,5 +28,6 @@ pub const AUTH_FAILED: &str = "-ERR [AUTH] Authentication failed";
 pub const AUTH_CANCELLED: &str = "-ERR Authentication cancelled";
 pub const UNKNOWN_MECHANISM: &str = "-ERR Unsupported authentication mechanism";
 pub const IN_USE: &str = "-ERR [IN-USE] Maildrop is locked by another POP3 session";
+pub const SHUTTING_DOWN: &str = "-ERR [SYS/TEMP] Server shutting down, try again later";
 pub const TEMPORARY: &str = "-ERR [SYS/TEMP] Temporary server problem, try again later";
 pub const IDLE: &str = "-ERR Disconnected for inactivity";

@@ -38,7 +38,7 @@ pub struct Session {
 impl Session {
     pub fn new(service: Arc<Pop3Service>, info: ConnectionInfo, stream: BoxStream) -> Self {
         Self {
-            conn: Conn::new(stream, service.limits.idle_timeout),
+            conn: Conn::new(stream, service.limits.idle_timeout, info.shutdown.clone()),
             tls: info.tls,
             service,
             info,
@@ -61,9 +61,12 @@ impl Session {
             reply::GREETING_SUFFIX
         ));
         let end = self.command_loop().await.err().unwrap_or(Closed::Done);
-        if end == Closed::Timeout {
+        match end {
             // RFC 1939 §3: an autologout does not enter UPDATE; nothing is deleted.
-            self.send(reply::IDLE);
+            Closed::Timeout => self.send(reply::IDLE),
+            // Neither does a server stop: the client's next session sees every message.
+            Closed::Shutdown => self.send(reply::SHUTTING_DOWN),
+            Closed::Done | Closed::Disconnected => {}
         }
         self.conn.close().await;
         tracing::info!(reason = ?end, "disconnected");
@@ -77,24 +80,38 @@ impl Session {
         self.conn.queue(b"\r\n");
     }
 
+    /// A SASL response line.
     async fn read_line(&mut self) -> Result<Option<String>, Closed> {
-        match self
+        let line = self
             .conn
             .read_line(MAX_LINE, self.service.limits.idle_timeout)
-            .await?
-        {
-            Line::TooLong => Ok(None),
-            Line::Complete(bytes) => Ok(Some(
+            .await?;
+        Ok(Self::text(line))
+    }
+
+    /// The next command line; a stop request ends the wait.
+    async fn read_command(&mut self) -> Result<Option<String>, Closed> {
+        let line = self
+            .conn
+            .read_command(MAX_LINE, self.service.limits.idle_timeout)
+            .await?;
+        Ok(Self::text(line))
+    }
+
+    fn text(line: Line) -> Option<String> {
+        match line {
+            Line::TooLong => None,
+            Line::Complete(bytes) => Some(
                 String::from_utf8_lossy(&bytes)
                     .trim_end_matches(['\r', '\n'])
                     .to_string(),
-            )),
+            ),
         }
     }
 
     async fn command_loop(&mut self) -> Result<(), Closed> {
         loop {
-            let reply = match self.read_line().await? {
+            let reply = match self.read_command().await? {
                 None => reply::LINE_TOO_LONG.to_string(),
                 Some(line) => {
                     let (verb, args) = match line.split_once(' ') {

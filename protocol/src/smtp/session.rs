@@ -57,6 +57,13 @@ pub(super) struct Transaction {
     pub chunking: Option<Chunking>,
 }
 
+impl Transaction {
+    /// MAIL FROM was accepted and the message is not finished.
+    pub fn is_open(&self) -> bool {
+        self.sender.is_some() || self.chunking.is_some()
+    }
+}
+
 pub struct Session {
     pub(super) service: Arc<SmtpService>,
     pub(super) info: ConnectionInfo,
@@ -79,7 +86,11 @@ impl Session {
     pub fn new(service: Arc<SmtpService>, info: ConnectionInfo, stream: BoxStream) -> Self {
         Self {
             tls: info.tls,
-            conn: Conn::new(stream, service.limits.command_timeout),
+            conn: Conn::new(
+                stream,
+                service.limits.command_timeout,
+                info.shutdown.clone(),
+            ),
             service,
             info,
             helo: None,
@@ -104,8 +115,11 @@ impl Session {
         let greeting = Reply::with_text(220, "", format!("{} ESMTP Baedal", self.service.hostname));
         self.reply(greeting);
         let end = self.command_loop().await;
-        if end == Closed::Timeout {
-            self.reply(reply::TIMEOUT);
+        match end {
+            Closed::Timeout => self.reply(reply::TIMEOUT),
+            // RFC 5321 §3.8: a server that must stop sends 421 before it closes.
+            Closed::Shutdown => self.reply(reply::SHUTTING_DOWN),
+            Closed::Done | Closed::Disconnected => {}
         }
         self.conn.close().await;
         tracing::info!(reason = ?end, "disconnected");
@@ -114,7 +128,14 @@ impl Session {
     async fn command_loop(&mut self) -> Closed {
         loop {
             let timeout = self.service.limits.command_timeout;
-            let line = match self.conn.read_line(MAX_COMMAND_LINE, timeout).await {
+            // A stop request waits for an open mail transaction to end (the client is
+            // sending a message); between transactions it ends the session with 421.
+            let read = if self.tx.is_open() {
+                self.conn.read_line(MAX_COMMAND_LINE, timeout).await
+            } else {
+                self.conn.read_command(MAX_COMMAND_LINE, timeout).await
+            };
+            let line = match read {
                 Ok(line) => line,
                 Err(end) => return end,
             };

@@ -10,6 +10,7 @@ use baedal_storage::{
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::{ConnectionInfo, Session, SmtpLimits, SmtpService};
+use crate::shutdown::ShutdownSignal;
 
 struct Fixture {
     dir: tempfile::TempDir,
@@ -59,15 +60,21 @@ async fn fixture(limits: SmtpLimits) -> Fixture {
     Fixture { dir, service }
 }
 
-/// Sends `input` in one write and returns everything the server said until it closed.
-async fn converse(f: &Fixture, input: &[u8]) -> String {
-    let (mut client, server) = tokio::io::duplex(1 << 20);
-    let info = ConnectionInfo {
-        session_id: "test".into(),
+/// A plain connection from a client at 192.0.2.7.
+fn connection(session_id: &str, shutdown: ShutdownSignal) -> ConnectionInfo {
+    ConnectionInfo {
+        session_id: session_id.into(),
         peer: "192.0.2.7:40000".parse().unwrap(),
         local: "192.0.2.1:25".parse().unwrap(),
         tls: false,
-    };
+        shutdown,
+    }
+}
+
+/// Sends `input` in one write and returns everything the server said until it closed.
+async fn converse(f: &Fixture, input: &[u8]) -> String {
+    let (mut client, server) = tokio::io::duplex(1 << 20);
+    let info = connection("test", ShutdownSignal::never());
     let session = tokio::spawn(Session::new(Arc::clone(&f.service), info, Box::new(server)).run());
     client.write_all(input).await.unwrap();
     let mut out = String::new();
@@ -179,17 +186,67 @@ async fn an_idle_client_is_timed_out() {
     };
     let f = fixture(limits).await;
     let (mut client, server) = tokio::io::duplex(4096);
-    let info = ConnectionInfo {
-        session_id: "idle".into(),
-        peer: "192.0.2.7:40000".parse().unwrap(),
-        local: "192.0.2.1:25".parse().unwrap(),
-        tls: false,
-    };
+    let info = connection("idle", ShutdownSignal::never());
     tokio::spawn(Session::new(Arc::clone(&f.service), info, Box::new(server)).run());
     let mut out = String::new();
     client.read_to_string(&mut out).await.unwrap();
     assert!(
         out.ends_with("421 4.4.2 Timeout, closing connection\r\n"),
+        "{out}"
+    );
+}
+
+/// Reads until `needle` has arrived (or the session closes).
+async fn read_until(client: &mut tokio::io::DuplexStream, out: &mut String, needle: &str) {
+    let mut buf = [0u8; 4096];
+    while !out.contains(needle) {
+        let n = tokio::time::timeout(Duration::from_secs(5), client.read(&mut buf))
+            .await
+            .expect("the server answers")
+            .unwrap();
+        if n == 0 {
+            break;
+        }
+        out.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+}
+
+#[tokio::test]
+async fn a_stop_closes_an_idle_session_with_421_after_an_open_transaction_ends() {
+    let f = fixture(SmtpLimits::default()).await;
+    let (stop, stop_rx) = tokio::sync::watch::channel(false);
+    let (mut client, server) = tokio::io::duplex(1 << 16);
+    let info = connection("stop", ShutdownSignal::new(stop_rx));
+    let session = tokio::spawn(Session::new(Arc::clone(&f.service), info, Box::new(server)).run());
+    let mut out = String::new();
+    client
+        .write_all(b"EHLO c.test\r\nMAIL FROM:<a@remote.test>\r\nRCPT TO:<alice@example.org>\r\n")
+        .await
+        .unwrap();
+    read_until(&mut client, &mut out, "250 2.1.5").await;
+    // The stop comes mid-transaction: the client may still finish its message.
+    stop.send(true).unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    client.write_all(b"DATA\r\n").await.unwrap();
+    read_until(&mut client, &mut out, "354").await;
+    client
+        .write_all(b"Subject: late\r\n\r\nstill taken\r\n.\r\n")
+        .await
+        .unwrap();
+    // Then, with no transaction open, the session says 421 and closes by itself.
+    tokio::time::timeout(Duration::from_secs(5), client.read_to_string(&mut out))
+        .await
+        .expect("the session ends without the client")
+        .unwrap();
+    session.await.unwrap();
+    let last: Vec<&str> = codes(&out).iter().rev().take(2).map(|c| &c[..3]).collect();
+    assert_eq!(
+        last,
+        ["421", "250"],
+        "the message is taken, then 421: {out}"
+    );
+    assert!(
+        out.ends_with("421 4.3.2 Server shutting down, try again later\r\n"),
         "{out}"
     );
 }
