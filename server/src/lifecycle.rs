@@ -1,17 +1,20 @@
 //! The process's life under a service manager: signals (SIGTERM/SIGINT stop, SIGHUP
 //! reloads), sd_notify states for systemd's `Type=notify`, and the reload itself.
 //!
-//! A reload re-reads the configuration file and applies what can change under running
-//! sessions: the TLS certificate (new handshakes get it, sessions keep theirs) and the log
-//! level. Settings that shape listeners or stores (addresses, database, storage, limits
-//! built into the services) are named in the log as needing a restart. A file that does not
-//! load, or a certificate that does not, leaves everything as it was.
+//! A reload re-reads the configuration file and applies all of it but the settings that
+//! shape the stores and the listening sockets ([`RESTART_ONLY`], named in the log as
+//! waiting for a restart): the TLS certificate and the log level here, the services in
+//! [`crate::generation`]. New connections get the new settings; open sessions keep theirs.
+//! A file that does not load, a certificate that does not, or services that cannot be
+//! built leave everything as it was.
 
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use sd_notify::NotifyState;
 use tokio::signal::unix::{Signal, SignalKind, signal};
+
+use rustls::sign::CertifiedKey;
 
 use crate::config::{self, Config};
 use crate::tls::{self, CertificateSlot};
@@ -95,10 +98,26 @@ pub struct Reloader {
     pub set_log_level: Option<LogLevelSetter>,
 }
 
+/// A re-read configuration, checked and not yet applied.
+pub struct Reload {
+    /// The file's settings, with the restart-only ones ([`RESTART_ONLY`]) as running.
+    pub config: Config,
+    /// The certificate and key it names, loaded.
+    key: CertifiedKey,
+    cert_path: PathBuf,
+    /// Top-level settings that changed and are applied.
+    pub applied: Vec<String>,
+    /// Top-level settings that changed and wait for a restart.
+    pub restart: Vec<String>,
+}
+
+/// Settings a reload does not apply: they shape the stores and the listening sockets.
+pub const RESTART_ONLY: &[&str] = &["data_dir", "database", "storage", "listen"];
+
 impl Reloader {
-    /// Loads the configuration again and applies what can change while running; returns
-    /// the configuration now in force.
-    pub fn reload(&self, running: &Config, certificate: &CertificateSlot) -> Result<Config> {
+    /// Loads the configuration file again and its certificate, changing nothing yet. An
+    /// error leaves the running server as it was.
+    pub fn prepare(&self, running: &Config) -> Result<Reload> {
         let loaded = config::load(self.file.as_deref(), self.data_dir.as_deref())
             .context("configuration not reloaded")?;
         let mut next = loaded.config;
@@ -106,32 +125,51 @@ impl Reloader {
         next.data_dir = next.data_dir.canonicalize().unwrap_or(next.data_dir);
         let (cert_path, key_path, _) = tls::paths(&next).context("certificate not reloaded")?;
         let key = tls::load(&cert_path, &key_path).context("certificate not reloaded")?;
-        certificate.replace(key);
-        tracing::info!(cert = %cert_path.display(), key = %key_path.display(), "TLS certificate reloaded");
-        if next.log.level != running.log.level
-            && let Some(set) = &self.set_log_level
-        {
-            set(&next.log.level).context("log level not changed")?;
-            tracing::info!(level = %next.log.level, "log level changed");
+        let (restart, applied): (Vec<String>, Vec<String>) = changed_settings(running, &next)
+            .into_iter()
+            .partition(|k| RESTART_ONLY.contains(&k.as_str()));
+        next.data_dir = running.data_dir.clone();
+        next.database = running.database.clone();
+        next.storage = running.storage.clone();
+        next.listen = running.listen.clone();
+        Ok(Reload {
+            config: next,
+            key,
+            cert_path,
+            applied,
+            restart,
+        })
+    }
+
+    /// Applies the parts of `reload` outside the services: the certificate for new
+    /// handshakes and the log level.
+    pub fn apply(&self, reload: Reload, running: &Config, certificate: &CertificateSlot) {
+        certificate.replace(reload.key);
+        tracing::info!(cert = %reload.cert_path.display(), "TLS certificate reloaded");
+        if reload.config.log.level != running.log.level {
+            match &self.set_log_level {
+                Some(set) => match set(&reload.config.log.level) {
+                    Ok(()) => tracing::info!(level = %reload.config.log.level, "log level changed"),
+                    Err(e) => tracing::error!(error = %e, "log level not changed"),
+                },
+                None => tracing::info!("log level not changed: RUST_LOG sets it"),
+            }
         }
-        let restart = needs_restart(running, &next);
-        if !restart.is_empty() {
+        if !reload.restart.is_empty() {
             tracing::warn!(
-                settings = %restart.join(", "),
+                settings = %reload.restart.join(", "),
                 "changed settings take effect at the next restart"
             );
         }
-        // What is in force: the reloaded parts from the file, the rest as running.
-        let mut in_force = running.clone();
-        in_force.tls = next.tls;
-        in_force.log = next.log;
-        Ok(in_force)
+        tracing::info!(
+            changed = %reload.applied.join(", "),
+            "configuration reloaded: new sessions use it, open sessions keep theirs"
+        );
     }
 }
 
-/// The top-level settings that differ and are not applied by a reload.
-fn needs_restart(running: &Config, next: &Config) -> Vec<String> {
-    const LIVE: &[&str] = &["tls", "log"];
+/// The top-level settings that differ between two configurations.
+fn changed_settings(running: &Config, next: &Config) -> Vec<String> {
     let (Ok(toml::Value::Table(a)), Ok(toml::Value::Table(b))) =
         (toml::Value::try_from(running), toml::Value::try_from(next))
     else {
@@ -141,9 +179,17 @@ fn needs_restart(running: &Config, next: &Config) -> Vec<String> {
     keys.sort();
     keys.dedup();
     keys.into_iter()
-        .filter(|k| !LIVE.contains(&k.as_str()) && a.get(*k) != b.get(*k))
+        .filter(|k| a.get(*k) != b.get(*k))
         .cloned()
         .collect()
+}
+
+/// True when two settings serialise alike (the configuration types have no `PartialEq`).
+pub fn same_setting<T: serde::Serialize>(a: &T, b: &T) -> bool {
+    match (toml::Value::try_from(a), toml::Value::try_from(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -151,14 +197,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn names_the_settings_a_reload_does_not_apply() {
+    fn names_the_settings_that_changed() {
         let running = Config::default();
         let mut next = running.clone();
+        assert!(changed_settings(&running, &next).is_empty());
         next.log.level = "debug".into();
-        next.tls.cert = Some("/x.pem".into());
-        assert!(needs_restart(&running, &next).is_empty());
         next.smtp.max_recipients = 5;
         next.hostname = "other.example".into();
-        assert_eq!(needs_restart(&running, &next), ["hostname", "smtp"]);
+        next.listen.smtp = crate::config::Addresses::Many(Vec::new());
+        assert_eq!(
+            changed_settings(&running, &next),
+            ["hostname", "listen", "log", "smtp"]
+        );
+        assert!(same_setting(&running.ldap, &next.ldap));
+        assert!(!same_setting(&running.smtp, &next.smtp));
     }
 }

@@ -6,13 +6,13 @@ use std::sync::{Arc, Mutex};
 
 #[derive(Debug)]
 pub struct ConnectionLimiter {
-    max_total: usize,
-    max_per_ip: usize,
     open: Mutex<Counts>,
 }
 
 #[derive(Debug, Default)]
 struct Counts {
+    max_total: usize,
+    max_per_ip: usize,
     total: usize,
     per_ip: HashMap<IpAddr, usize>,
 }
@@ -27,17 +27,27 @@ pub struct ConnectionPermit {
 impl ConnectionLimiter {
     pub fn new(max_total: usize, max_per_ip: usize) -> Arc<Self> {
         Arc::new(Self {
-            max_total,
-            max_per_ip,
-            open: Mutex::new(Counts::default()),
+            open: Mutex::new(Counts {
+                max_total,
+                max_per_ip,
+                ..Counts::default()
+            }),
         })
+    }
+
+    /// New limits (a reload); connections already open keep their slots and count
+    /// against them.
+    pub fn set_limits(&self, max_total: usize, max_per_ip: usize) {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        open.max_total = max_total;
+        open.max_per_ip = max_per_ip;
     }
 
     /// A slot for a new connection from `ip`, or `None` when a limit is reached.
     pub fn try_acquire(self: &Arc<Self>, ip: IpAddr) -> Option<ConnectionPermit> {
         let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
         let from_ip = open.per_ip.get(&ip).copied().unwrap_or(0);
-        if open.total >= self.max_total || from_ip >= self.max_per_ip {
+        if open.total >= open.max_total || from_ip >= open.max_per_ip {
             return None;
         }
         open.total += 1;
@@ -77,6 +87,14 @@ mod tests {
         let _b1 = limiter.try_acquire(b).unwrap();
         assert!(limiter.try_acquire(b).is_none(), "fourth in total");
         drop(a1);
-        assert!(limiter.try_acquire(b).is_some(), "a slot came free");
+        let b2 = limiter.try_acquire(b).expect("a slot came free");
+        limiter.set_limits(4, 1);
+        assert!(
+            limiter.try_acquire(b).is_none(),
+            "lowered: b has one already"
+        );
+        drop(b2);
+        assert!(limiter.try_acquire(b).is_none(), "b1 still counts");
+        assert!(limiter.try_acquire("127.0.0.4".parse().unwrap()).is_some());
     }
 }

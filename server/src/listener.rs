@@ -3,7 +3,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use baedal_protocol::ConnectionInfo;
@@ -25,6 +25,24 @@ pub type SessionFn = Arc<
     dyn Fn(BoxStream, ConnectionInfo) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync,
 >;
 
+/// The session factory of one kind of listener; a reload swaps it for new connections,
+/// while sessions already running keep the one they started with.
+pub struct SessionSlot(RwLock<SessionFn>);
+
+impl SessionSlot {
+    pub fn new(session: SessionFn) -> Arc<Self> {
+        Arc::new(Self(RwLock::new(session)))
+    }
+
+    pub fn current(&self) -> SessionFn {
+        Arc::clone(&self.0.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    pub fn replace(&self, session: SessionFn) {
+        *self.0.write().unwrap_or_else(|p| p.into_inner()) = session;
+    }
+}
+
 /// One listening socket and how its connections are served.
 pub struct Listener {
     /// The listener's name in logs and metrics (`"smtp"`, `"imaps"`, ...).
@@ -35,7 +53,7 @@ pub struct Listener {
     pub limiter: Arc<ConnectionLimiter>,
     /// Sent, then the connection closed, when a limit is reached.
     pub refusal: Arc<[u8]>,
-    pub session: SessionFn,
+    pub session: Arc<SessionSlot>,
 }
 
 /// Accepts connections until `stop`, then closes the listening socket (new clients are
@@ -79,7 +97,7 @@ pub async fn serve(listener: Listener, mut stop: watch::Receiver<bool>) {
             shutdown: ShutdownSignal::new(stop.clone()),
         };
         let implicit_tls = implicit_tls.clone();
-        let session = Arc::clone(&session);
+        let session = session.current();
         let open = baedal_metrics::connection_opened(protocol);
         sessions.spawn(async move {
             let _permit = permit;

@@ -4,7 +4,9 @@
 //! - `config`: the TOML configuration, its defaults, validation and error locations.
 //! - `database`: opening the configured SQL database with migrations applied.
 //! - `blobs`: the configured blob store (Maildir files or S3).
-//! - `serve`: the running server: stores, listeners, shutdown.
+//! - `serve`: the running server: stores, listeners, reload, shutdown.
+//! - `generation`: what one configuration builds on the stores (services, login chain,
+//!   queue workers, periodic jobs); a reload swaps in the next.
 //! - `lifecycle`: signals (stop, reload), systemd notifications, the reload itself.
 //! - `http`: health and readiness endpoints.
 //! - `listener`: the accept loop every mail protocol shares (limits, implicit TLS).
@@ -16,6 +18,7 @@ mod auth;
 mod blobs;
 mod config;
 mod database;
+mod generation;
 mod http;
 mod imap;
 mod lifecycle;

@@ -1,5 +1,6 @@
 //! `baedal serve`: opens the stores, binds every configured listener, tells systemd it is
-//! ready, reloads on SIGHUP and runs until SIGINT or SIGTERM.
+//! ready, reloads on SIGHUP (a new [`Generation`] of services behind the same sockets) and
+//! runs until SIGINT or SIGTERM.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -18,11 +19,10 @@ use baedal_storage::{Directory, MailStore, Queue};
 use tokio_rustls::TlsAcceptor;
 
 use crate::config::{Addresses, Loaded, Source};
+use crate::generation::{Generation, Limiters, Stores};
 use crate::lifecycle::{self, Reloader, Request, Signals, Status};
-use crate::limits::ConnectionLimiter;
-use crate::listener::{self, Listener};
-use crate::outbound::Outbound;
-use crate::{auth, blobs, database, http, imap, pop3, smtp, tls};
+use crate::listener::{self, Listener, SessionSlot};
+use crate::{blobs, database, http, imap, pop3, smtp, tls};
 
 /// Where the bound addresses are written (`run/listeners.json` in the data dir), so that
 /// tools and tests using port 0 find the real ports.
@@ -72,184 +72,79 @@ pub async fn run(loaded: Loaded, reloader: Reloader) -> Result<()> {
     let http_listeners = bind(&config.listen.http, "http", &mut bound).await?;
 
     let directory = Directory::new(db.clone());
-    let ldap = auth::ldap_directory(config)?;
-    let authenticator = auth::authenticator(config, directory.clone(), ldap.clone());
     let blobs = blobs::open(config, true).await;
     tracing::info!(backend = ?config.storage.backend, "blob store");
-    let store = MailStore::new(db.clone(), Arc::clone(&blobs));
-    let acceptor = TlsAcceptor::from(Arc::clone(&certificate.rustls));
     let queue = Queue::new(db.clone(), Arc::clone(&blobs));
     let health = http::Health {
         db: db.clone(),
-        blobs,
+        blobs: Arc::clone(&blobs),
         queue: queue.clone(),
     };
     for listener in http_listeners {
         tasks.spawn(http::serve(listener, health.clone(), stop_rx.clone()));
     }
-    let wake = Arc::new(tokio::sync::Notify::new());
-    let workers = Arc::new(Outbound::new(
-        config,
-        queue.clone(),
-        directory.clone(),
-        store.clone(),
-        Arc::clone(&wake),
-    )?);
-    let outbound = baedal_protocol::smtp::Outbound {
+    let stores = Stores {
+        directory,
+        store: MailStore::new(db.clone(), blobs),
         queue,
-        lifetime_secs: config.queue.lifetime as i64,
-        wake,
+        acceptor: TlsAcceptor::from(Arc::clone(&certificate.rustls)),
+        wake: Arc::new(tokio::sync::Notify::new()),
     };
-    let (smtp_service, submission_service) = smtp::services(
-        config,
-        directory.clone(),
-        authenticator.clone(),
-        store.clone(),
-        acceptor.clone(),
-        outbound,
-    )?;
-    let smtp_limiter = ConnectionLimiter::new(
-        config.smtp.max_connections,
-        config.smtp.max_connections_per_ip,
-    );
-    let pop3_service = pop3::service(
-        config,
-        directory.clone(),
-        authenticator.clone(),
-        store.clone(),
-        acceptor.clone(),
-    );
-    let imap_service = imap::service(
-        config,
-        directory.clone(),
-        authenticator,
-        store.clone(),
-        acceptor.clone(),
-    )?;
-    let imap_limiter = ConnectionLimiter::new(
-        config.imap.max_connections,
-        config.imap.max_connections_per_ip,
-    );
-    let pop3_limiter = ConnectionLimiter::new(
-        config.pop3.max_connections,
-        config.pop3.max_connections_per_ip,
-    );
-    let mail_listeners = [
-        (
-            &config.listen.smtp,
-            "smtp",
-            false,
-            &smtp_limiter,
-            smtp::session(Arc::clone(&smtp_service)),
-            smtp::refusal(),
-        ),
-        (
-            &config.listen.smtps,
-            "smtps",
-            true,
-            &smtp_limiter,
-            smtp::session(Arc::clone(&smtp_service)),
-            smtp::refusal(),
-        ),
-        (
-            &config.listen.submission,
-            "submission",
-            false,
-            &smtp_limiter,
-            smtp::session(Arc::clone(&submission_service)),
-            smtp::refusal(),
-        ),
-        (
-            &config.listen.submissions,
-            "submissions",
-            true,
-            &smtp_limiter,
-            smtp::session(Arc::clone(&submission_service)),
-            smtp::refusal(),
-        ),
-        (
-            &config.listen.pop3,
-            "pop3",
-            false,
-            &pop3_limiter,
-            pop3::session(Arc::clone(&pop3_service)),
-            pop3::refusal(),
-        ),
-        (
-            &config.listen.pop3s,
-            "pop3s",
-            true,
-            &pop3_limiter,
-            pop3::session(Arc::clone(&pop3_service)),
-            pop3::refusal(),
-        ),
-        (
-            &config.listen.imap,
-            "imap",
-            false,
-            &imap_limiter,
-            imap::session(Arc::clone(&imap_service)),
-            imap::refusal(),
-        ),
-        (
-            &config.listen.imaps,
-            "imaps",
-            true,
-            &imap_limiter,
-            imap::session(Arc::clone(&imap_service)),
-            imap::refusal(),
-        ),
-    ];
-    for (addresses, name, implicit_tls, limiter, session, refusal) in mail_listeners {
-        for socket in bind(addresses, name, &mut bound).await? {
+    let mut current = Generation::build(config.clone(), &stores, None)?;
+    let limiters = Limiters::new(config);
+    let mut slots: Vec<(&'static str, Arc<SessionSlot>)> = Vec::new();
+    for (name, implicit_tls) in MAIL_LISTENERS {
+        let slot = SessionSlot::new(current.session(name));
+        let refusal = refusal(name);
+        for socket in bind(config.listen.get(name), name, &mut bound).await? {
             let listener = Listener {
                 protocol: name,
                 socket,
-                implicit_tls: implicit_tls.then(|| acceptor.clone()),
-                limiter: Arc::clone(limiter),
+                implicit_tls: implicit_tls.then(|| stores.acceptor.clone()),
+                limiter: Arc::clone(limiters.for_listener(name)),
                 refusal: Arc::clone(&refusal),
-                session: Arc::clone(&session),
+                session: Arc::clone(&slot),
             };
             tasks.spawn(listener::serve(listener, stop_rx.clone()));
         }
+        slots.push((name, slot));
     }
-    tasks.spawn(workers.run(stop_rx.clone()));
-    if let Some(ldap) = ldap
-        && config.ldap.sync_interval > 0
-    {
-        tasks.spawn(auth::periodic_sync(
-            ldap,
-            directory,
-            Duration::from_secs(config.ldap.sync_interval),
-            stop_rx.clone(),
-        ));
-    }
-    tasks.spawn(pop3::sweeper(
-        store,
-        config.pop3.retention_days,
-        Duration::from_secs(config.pop3.sweep_interval),
-        stop_rx.clone(),
-    ));
+    current.start_jobs(&mut tasks, &stores);
     let listeners_path = listeners_file(&data_dir);
     write_listeners(&listeners_path, &bound)?;
     tracing::info!("baedal ready");
     lifecycle::notify(Status::Ready);
 
-    let mut running = config.clone();
     while signals.next().await == Request::Reload {
         lifecycle::notify(Status::Reloading);
-        match reloader.reload(&running, &certificate.slot) {
-            Ok(in_force) => running = in_force,
+        let next = reloader.prepare(&current.config).and_then(|reload| {
+            let next = Generation::build(reload.config.clone(), &stores, Some(&current))?;
+            Ok((reload, next))
+        });
+        match next {
+            Ok((reload, next)) => {
+                reloader.apply(reload, &current.config, &certificate.slot);
+                for (name, slot) in &slots {
+                    slot.replace(next.session(name));
+                }
+                limiters.apply(&next.config);
+                next.start_jobs(&mut tasks, &stores);
+                current.retire();
+                current = next;
+                // Reap the jobs of earlier generations that have finished.
+                while tasks.try_join_next().is_some() {}
+            }
             Err(e) => tracing::error!(error = %format!("{e:#}"), "reload failed: nothing changed"),
         }
         lifecycle::notify(Status::Ready);
     }
     lifecycle::notify(Status::Stopping);
-    let grace = Duration::from_secs(config.shutdown.timeout);
+    let grace = Duration::from_secs(current.config.shutdown.timeout);
     tracing::info!(
         timeout_secs = grace.as_secs(),
         "stopping: no new connections, open sessions may finish"
     );
+    current.retire();
     let _ = stop_tx.send(true);
     if tokio::time::timeout(grace, async { while tasks.join_next().await.is_some() {} })
         .await
@@ -262,6 +157,27 @@ pub async fn run(loaded: Loaded, reloader: Reloader) -> Result<()> {
     db.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Every mail listener: its `[listen]` key, and whether it starts in TLS.
+const MAIL_LISTENERS: [(&str, bool); 8] = [
+    ("smtp", false),
+    ("smtps", true),
+    ("submission", false),
+    ("submissions", true),
+    ("pop3", false),
+    ("pop3s", true),
+    ("imap", false),
+    ("imaps", true),
+];
+
+/// What the listener `name` sends before closing when a connection limit is reached.
+fn refusal(name: &str) -> Arc<[u8]> {
+    match name {
+        "pop3" | "pop3s" => pop3::refusal(),
+        "imap" | "imaps" => imap::refusal(),
+        _ => smtp::refusal(),
+    }
 }
 
 /// Binds every address of one listener setting, recording the bound addresses.

@@ -234,6 +234,23 @@ pub struct ListenConfig {
     pub imaps: Addresses,
 }
 
+impl ListenConfig {
+    /// The addresses of the listener `name` (a key of `[listen]`).
+    pub fn get(&self, name: &str) -> &Addresses {
+        match name {
+            "smtp" => &self.smtp,
+            "smtps" => &self.smtps,
+            "submission" => &self.submission,
+            "submissions" => &self.submissions,
+            "pop3" => &self.pop3,
+            "pop3s" => &self.pop3s,
+            "imap" => &self.imap,
+            "imaps" => &self.imaps,
+            _ => &self.http,
+        }
+    }
+}
+
 impl Default for ListenConfig {
     fn default() -> Self {
         Self {
