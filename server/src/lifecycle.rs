@@ -148,10 +148,13 @@ impl Reloader {
         tracing::info!(cert = %reload.cert_path.display(), "TLS certificate reloaded");
         if reload.config.log.level != running.log.level {
             match &self.set_log_level {
-                Some(set) => match set(&reload.config.log.level) {
-                    Ok(()) => tracing::info!(level = %reload.config.log.level, "log level changed"),
-                    Err(e) => tracing::error!(error = %e, "log level not changed"),
-                },
+                Some(set) => {
+                    // Said before the change: a quieter level would hide it.
+                    tracing::info!(level = %reload.config.log.level, "log level changed");
+                    if let Err(e) = set(&reload.config.log.level) {
+                        tracing::error!(error = %e, "log level not changed");
+                    }
+                }
                 None => tracing::info!("log level not changed: RUST_LOG sets it"),
             }
         }

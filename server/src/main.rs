@@ -112,14 +112,14 @@ async fn dispatch(cli: Cli) -> ExitCode {
     let loaded = match config::load(cli.config.as_deref(), cli.data_dir.as_deref()) {
         Ok(loaded) => loaded,
         Err(e) => {
-            let _ = init_logging("warn");
+            let _ = init_logging("warn", LogTo::Stderr);
             eprintln!("error: {e}");
             return ExitCode::from(1);
         }
     };
     let result = match cli.command {
         Command::Serve => {
-            let set_log_level = init_logging(&loaded.config.log.level);
+            let set_log_level = init_logging(&loaded.config.log.level, LogTo::Stdout);
             let reloader = lifecycle::Reloader {
                 file: cli.config.clone(),
                 data_dir: cli.data_dir.clone(),
@@ -128,15 +128,15 @@ async fn dispatch(cli: Cli) -> ExitCode {
             serve::run(loaded, reloader).await
         }
         Command::Migrate => {
-            let _ = init_logging("warn");
+            let _ = init_logging("warn", LogTo::Stderr);
             migrate(&loaded, cli.json).await
         }
         Command::Config(cmd) => {
-            let _ = init_logging("warn");
+            let _ = init_logging("warn", LogTo::Stderr);
             config_command(cmd, &loaded)
         }
         Command::Admin(cmd) => {
-            let _ = init_logging("warn");
+            let _ = init_logging("warn", LogTo::Stderr);
             return admin(cmd, &loaded, cli.json).await;
         }
     };
@@ -221,10 +221,21 @@ fn config_command(cmd: ConfigCommand, loaded: &Loaded) -> Result<()> {
     Ok(())
 }
 
-/// Logs to stderr (journald takes it under systemd); `RUST_LOG` wins over the configured
-/// level. Returns how to change the level later, unless `RUST_LOG` fixed it.
-fn init_logging(level: &str) -> Option<lifecycle::LogLevelSetter> {
-    use tracing_subscriber::layer::SubscriberExt;
+/// Where log events go: `serve` writes them to stdout (journald takes it under systemd),
+/// the administrator's commands to stderr (their stdout is their answer).
+#[derive(Clone, Copy)]
+enum LogTo {
+    Stdout,
+    Stderr,
+}
+
+/// Starts logging at `level` (a `tracing` filter: `info`, `baedal=debug,warn`, ...);
+/// `RUST_LOG` wins over it. Returns how to change the level later, unless `RUST_LOG` fixed
+/// it. Under journald (`JOURNAL_STREAM` set) lines carry no timestamp of their own.
+fn init_logging(level: &str, to: LogTo) -> Option<lifecycle::LogLevelSetter> {
+    use std::io::IsTerminal;
+    use tracing_subscriber::fmt::writer::BoxMakeWriter;
+    use tracing_subscriber::layer::{Layer, SubscriberExt};
     use tracing_subscriber::util::SubscriberInitExt;
     use tracing_subscriber::{EnvFilter, reload};
     let from_env = EnvFilter::try_from_default_env().ok();
@@ -233,9 +244,24 @@ fn init_logging(level: &str) -> Option<lifecycle::LogLevelSetter> {
         .or_else(|| EnvFilter::try_new(level).ok())
         .unwrap_or_else(|| EnvFilter::new("info"));
     let (filter, handle) = reload::Layer::new(filter);
+    let (writer, ansi) = match to {
+        LogTo::Stdout => (
+            BoxMakeWriter::new(std::io::stdout),
+            std::io::stdout().is_terminal(),
+        ),
+        LogTo::Stderr => (
+            BoxMakeWriter::new(std::io::stderr),
+            std::io::stderr().is_terminal(),
+        ),
+    };
     let fmt = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+        .with_writer(writer)
+        .with_ansi(ansi);
+    let fmt = if std::env::var_os("JOURNAL_STREAM").is_some() {
+        fmt.without_time().boxed()
+    } else {
+        fmt.boxed()
+    };
     if tracing_subscriber::registry()
         .with(filter)
         .with(fmt)

@@ -25,7 +25,7 @@ impl Session {
         self.fragmentizer = Fragmentizer::new(self.service.limits.max_command);
         self.conn.start_tls(&acceptor).await?;
         self.tls = true;
-        tracing::info!("TLS started");
+        tracing::debug!("TLS started");
         // The tagged OK went out before the handshake; nothing more to say.
         Ok(Done::sent())
     }
@@ -119,7 +119,7 @@ impl Session {
             tracing::error!(user = %user.email, error = %e, "cannot create the default mailboxes");
             return Done::no("[UNAVAILABLE] Temporary server problem, try again later");
         }
-        tracing::info!(user = %user.email, "logged in");
+        tracing::debug!(user = %user.email, "logged in");
         self.state = State::Authenticated(User {
             id: user.id,
             email: user.email,

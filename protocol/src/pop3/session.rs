@@ -239,7 +239,7 @@ impl Session {
         self.tls = true;
         // RFC 2595 §4: discard what was learned before TLS.
         self.state = State::Authorization { user: None };
-        tracing::info!("TLS started");
+        tracing::debug!("TLS started");
         Ok(None)
     }
 
@@ -365,7 +365,7 @@ impl Session {
             .unwrap_or(self.service.retention_days);
         match Maildrop::open(&self.service.store, lock, user.id, user.email, retention).await {
             Ok(maildrop) => {
-                tracing::info!(user = %address, messages = maildrop.stat(), "logged in");
+                tracing::debug!(user = %address, messages = maildrop.stat(), "logged in");
                 self.state = State::Transaction(Box::new(maildrop));
                 reply::LOGGED_IN.to_string()
             }

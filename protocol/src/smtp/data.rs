@@ -67,16 +67,56 @@ impl Session {
                 break;
             }
         }
+        self.tx.note.size = received;
         let reply = if too_big {
-            tracing::info!(received, max, "message over the size limit");
             reply::MESSAGE_TOO_BIG
         } else if write_failed {
             reply::LOCAL_ERROR
         } else {
             self.deliver(spool).await
         };
+        Ok(self.end_transaction(reply))
+    }
+
+    /// Ends the mail transaction with `reply` to its message: the transaction's one log
+    /// event (accepted or refused, with envelope, size and checks), then RSET.
+    pub(super) fn end_transaction(&mut self, reply: Reply) -> Reply {
+        let from = self.tx.sender.as_ref().map(|s| s.address.as_str());
+        let rcpts: Vec<&str> = self
+            .tx
+            .recipients
+            .iter()
+            .map(|r| r.address.as_str())
+            .collect();
+        let note = &self.tx.note;
+        if reply.code == 250 {
+            tracing::info!(
+                id = note.id.as_deref(),
+                from,
+                rcpts = ?rcpts,
+                size = note.size,
+                mailboxes = note.mailboxes,
+                remote = note.remote,
+                checks = note.checks.as_deref(),
+                policy = note.policy.as_deref(),
+                "message accepted"
+            );
+        } else {
+            tracing::info!(
+                code = reply.code,
+                status = reply.status,
+                text = %reply.text,
+                from,
+                rcpts = ?rcpts,
+                size = note.size,
+                checks = note.checks.as_deref(),
+                policy = note.policy.as_deref(),
+                "message refused"
+            );
+        }
         self.rset();
-        Ok(reply)
+        self.transaction_logged = true;
+        reply
     }
 
     pub(super) async fn handle_bdat(&mut self, size: usize, last: bool) -> Result<Reply, Closed> {
@@ -126,13 +166,14 @@ impl Session {
                 write_failed = true;
             }
         }
+        if let Some(spool) = &chunking.spool {
+            self.tx.note.size = spool.size();
+        }
         if chunking.too_big {
-            self.rset();
-            return Ok(reply::MESSAGE_TOO_BIG);
+            return Ok(self.end_transaction(reply::MESSAGE_TOO_BIG));
         }
         if write_failed {
-            self.rset();
-            return Ok(reply::LOCAL_ERROR);
+            return Ok(self.end_transaction(reply::LOCAL_ERROR));
         }
         if !last {
             self.tx.chunking = Some(chunking);
@@ -146,8 +187,7 @@ impl Session {
             Some(spool) => self.deliver(spool).await,
             None => reply::LOCAL_ERROR,
         };
-        self.rset();
-        Ok(reply)
+        Ok(self.end_transaction(reply))
     }
 
     /// Reads and drops `size` bytes of a refused BDAT chunk.
@@ -320,14 +360,11 @@ impl Session {
         if let Some(outbound) = queued {
             outbound.wake.notify_one();
         }
-        let rcpts: Vec<&str> = self
-            .tx
-            .recipients
-            .iter()
-            .map(|r| r.address.as_str())
-            .collect();
-        tracing::info!(id, from, rcpts = ?rcpts, size, mailboxes = targets.len(), remote = remote.len(), "accepted");
-        Reply::with_text(250, "2.0.0", format!("OK: queued as {id}"))
+        self.tx.note.mailboxes = targets.len();
+        self.tx.note.remote = remote.len();
+        let reply = Reply::with_text(250, "2.0.0", format!("OK: queued as {id}"));
+        self.tx.note.id = Some(id);
+        reply
     }
 }
 

@@ -34,6 +34,7 @@ impl Session {
     /// Counts the reply `stage`'s command got.
     pub(super) fn observe(&mut self, stage: &'static str, reply: &Reply) {
         let listener = self.listener();
+        tracing::debug!(stage, code = reply.code, status = reply.status, "command");
         if reply.is_error() {
             baedal_metrics::smtp_refused(listener, stage, reply.status);
         }

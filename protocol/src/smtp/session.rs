@@ -55,6 +55,25 @@ pub(super) struct Transaction {
     pub sender: Option<Sender>,
     pub recipients: Vec<Recipient>,
     pub chunking: Option<Chunking>,
+    /// What the transaction's log event reports beyond the envelope.
+    pub note: TransactionNote,
+}
+
+/// Learnt while a message is taken, reported in the one log event that ends the
+/// transaction ([`Session::end_transaction`]).
+#[derive(Default)]
+pub(super) struct TransactionNote {
+    /// The queue id, once the message is stored.
+    pub id: Option<String>,
+    /// Bytes received (after dot-unstuffing).
+    pub size: u64,
+    /// SPF, DKIM, ARC and DMARC results, when the message was checked.
+    pub checks: Option<String>,
+    /// What the checks decided, when it was not plain delivery.
+    pub policy: Option<String>,
+    /// Mailboxes it was stored in, and remote recipients it was queued for.
+    pub mailboxes: usize,
+    pub remote: usize,
 }
 
 impl Transaction {
@@ -80,6 +99,8 @@ pub struct Session {
     pub(super) tx_started: Option<std::time::Instant>,
     /// DNSBL and FCrDNS of the client, once checked (MX only).
     pub(super) client: Option<super::verify::ClientCheck>,
+    /// The reply about to be sent ended a transaction, whose log event already has it.
+    pub(super) transaction_logged: bool,
 }
 
 impl Session {
@@ -100,6 +121,7 @@ impl Session {
             user: None,
             tx_started: None,
             client: None,
+            transaction_logged: false,
         }
     }
 
@@ -249,7 +271,7 @@ impl Session {
         self.helo = None;
         self.esmtp = false;
         self.rset();
-        tracing::info!("TLS started");
+        tracing::debug!("TLS started");
         Ok(NO_REPLY)
     }
 
@@ -257,7 +279,8 @@ impl Session {
         if reply.code == 0 {
             return;
         }
-        if reply.is_error() {
+        let logged = std::mem::take(&mut self.transaction_logged);
+        if reply.is_error() && !logged {
             tracing::info!(code = reply.code, status = reply.status, text = %reply.text, "refused");
         }
         reply.write_to(self.conn.output());

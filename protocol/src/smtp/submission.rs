@@ -106,7 +106,7 @@ impl Session {
         };
         match submission.authenticator.authenticate(attempt).await {
             Ok(AuthOutcome::Accepted(login)) => {
-                tracing::info!(user = %login.user.email, "authenticated");
+                tracing::debug!(user = %login.user.email, "authenticated");
                 self.user = Some(SubmissionUser {
                     id: login.user.id,
                     email: login.user.email,

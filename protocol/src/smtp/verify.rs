@@ -109,7 +109,10 @@ impl Session {
 
     /// SPF, DKIM, ARC and DMARC of a received message: the message with our
     /// Authentication-Results (forged ones removed), or the reply that refuses it.
-    pub(super) async fn check_message(&self, message: SpooledMessage) -> Result<Checked, Reply> {
+    pub(super) async fn check_message(
+        &mut self,
+        message: SpooledMessage,
+    ) -> Result<Checked, Reply> {
         let unchecked = |message| Checked {
             message,
             junk: HashSet::new(),
@@ -169,16 +172,20 @@ impl Session {
             .iter()
             .map(|d| format!("{}:{}", d.domain, d.result.as_str()))
             .collect();
-        tracing::info!(
-            spf_helo = results.spf_helo.as_str(),
-            spf_mail_from = results.spf_mail_from.as_str(),
-            dkim = ?dkim,
-            arc = results.arc.as_str(),
-            dmarc = results.dmarc.result.as_str(),
-            dmarc_policy = results.dmarc.policy.as_str(),
-            from_domain = %results.dmarc.domain,
-            "message verified"
-        );
+        self.tx.note.checks = Some(format!(
+            "spf_helo={} spf={} dkim={} arc={} dmarc={} dmarc_policy={} from_domain={}",
+            results.spf_helo.as_str(),
+            results.spf_mail_from.as_str(),
+            if dkim.is_empty() {
+                "none".to_string()
+            } else {
+                dkim.join(",")
+            },
+            results.arc.as_str(),
+            results.dmarc.result.as_str(),
+            results.dmarc.policy.as_str(),
+            results.dmarc.domain,
+        ));
 
         // One verdict per recipient, by the recipient's domain.
         let verdicts: Vec<Verdict> = self
@@ -190,13 +197,13 @@ impl Session {
         if let Some(Verdict::Reject(reason)) = verdicts.first()
             && verdicts.iter().all(|v| matches!(v, Verdict::Reject(_)))
         {
-            tracing::info!(reason = ?reason, "message refused by policy");
+            self.tx.note.policy = Some(format!("reject: {reason:?}"));
             return Err(refusal(reason));
         }
         if let Some(Verdict::Defer(reason)) =
             verdicts.iter().find(|v| matches!(v, Verdict::Defer(_)))
         {
-            tracing::info!(reason = ?reason, "message deferred: DNS error");
+            self.tx.note.policy = Some(format!("defer: {reason:?}"));
             return Err(refusal(reason));
         }
         let junk: HashSet<i64> = self
@@ -208,7 +215,7 @@ impl Session {
             .flat_map(|(r, _)| r.users.iter().map(|u| u.id))
             .collect();
         if !junk.is_empty() {
-            tracing::info!(mailboxes = junk.len(), "quarantined to Junk");
+            self.tx.note.policy = Some(format!("junk: {} mailboxes", junk.len()));
         }
         let message = self
             .add_results(message, checks.verifier.authserv_id(), &results.header)

@@ -298,7 +298,7 @@ impl Outbound {
             };
             match open.send(&message.sender, &recipients, reader).await {
                 Ok(results) => {
-                    tracing::info!(id = %message.message_id, host = %hop.name, address = %hop.address, ?results, "delivery attempt");
+                    tracing::debug!(id = %message.message_id, host = %hop.name, address = %hop.address, ?results, "delivery attempt");
                     *connection = Some(open);
                     return results;
                 }
@@ -396,7 +396,7 @@ impl Outbound {
                     }
                 };
         if retired {
-            tracing::info!(id = %message.message_id, "left the queue");
+            tracing::debug!(id = %message.message_id, "left the queue");
         }
     }
 }

@@ -133,7 +133,7 @@ impl Queue {
             }
             return Err(e);
         }
-        tracing::info!(
+        tracing::debug!(
             id = message.id,
             from = message.sender,
             rcpts = ?message.recipients,
