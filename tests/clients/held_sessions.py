@@ -3,9 +3,11 @@
 
   held_sessions.py HOST SMTP_PORT IMAPS_PORT POP3S_PORT CA USER PASSWORD
       Opens an SMTP session after EHLO, an IMAPS session with INBOX selected, an IMAPS
-      session in IDLE and a POP3S session that has marked message 1 deleted; prints
-      "ready"; then reads each until the server closes it and prints one JSON line
-      {name: {"last": last line received, "closed": true if the server closed it}}.
+      session in IDLE, a POP3S session that has marked message 1 deleted, and an IMAPS
+      session halfway through an APPEND literal; prints "ready"; then reads each until the
+      server closes it (the APPEND session first sends the rest of its message) and prints
+      one JSON line {name: {"last": last line, "closed": true if the server closed it,
+      "lines": every line received after "ready"}}.
 """
 import json
 import socket
@@ -90,9 +92,22 @@ for command in (b"PASS %s\r\n" % password.encode(), b"DELE 1\r\n"):
         raise SystemExit("POP3 refused %r: %r" % (command.split()[0], pop3.buf))
     pop3.buf = b""
 
+message = b"Subject: appended during the stop\r\n\r\n" + b"x" * 1000 + b"\r\n"
+append = imap_selected()
+append.send(b"d APPEND INBOX {%d}\r\n" % len(message))
+append.until(b"+ ")
+append.send(message[:500])
+append.buf = b""
+
 print("ready", flush=True)
 sessions = {"smtp": smtp, "imap": imap, "imap_idle": idle, "pop3": pop3}
 for peer in sessions.values():
     peer.drain()
-print(json.dumps({name: {"last": p.last(), "closed": p.closed} for name, p in sessions.items()}),
+# The server is stopping now (the others were closed): the APPEND may still finish.
+append.send(message[500:] + b"\r\n")
+append.drain()
+sessions["imap_append"] = append
+print(json.dumps({name: {"last": p.last(), "closed": p.closed,
+                         "lines": [l.decode("utf-8", "replace") for l in p.buf.split(b"\r\n") if l]}
+                  for name, p in sessions.items()}),
       flush=True)

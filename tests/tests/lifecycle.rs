@@ -121,6 +121,7 @@ fn sigterm_says_goodbye_to_idle_sessions_in_every_protocol() {
     let sessions: serde_json::Value = serde_json::from_str(&line).unwrap();
     let expected = [
         ("smtp", "421 4.3.2 Server shutting down, try again later"),
+        ("imap_append", "* BYE Server shutting down"),
         ("imap", "* BYE Server shutting down"),
         ("imap_idle", "* BYE Server shutting down"),
         (
@@ -132,10 +133,25 @@ fn sigterm_says_goodbye_to_idle_sessions_in_every_protocol() {
         assert_eq!(sessions[name]["last"], last, "{name}: {sessions}");
         assert_eq!(sessions[name]["closed"], true, "{name}: {sessions}");
     }
-    // Nobody waited for the 30 s timeout: every session was idle.
+    // The APPEND under way at the stop finished, then got its BYE.
+    let append = &sessions["imap_append"];
+    assert_eq!(append["closed"], true, "{sessions}");
+    let lines: Vec<&str> = append["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    assert!(
+        lines.len() == 2 && lines[0].starts_with("d OK [APPENDUID "),
+        "{lines:?}"
+    );
+    assert_eq!(lines[1], "* BYE Server shutting down");
+    // Nobody waited for the 30 s timeout: every session was idle or finished at once.
     assert!(took < Duration::from_secs(10), "stop took {took:?}");
-    // RFC 1939 §6: only QUIT enters UPDATE; the message POP3 marked is still there.
-    assert_eq!(site.mailbox_count("alice@example.org", "INBOX"), 1);
+    // RFC 1939 §6: only QUIT enters UPDATE; the message POP3 marked is still there,
+    // beside the appended one.
+    assert_eq!(site.mailbox_count("alice@example.org", "INBOX"), 2);
 }
 
 #[test]
