@@ -11,7 +11,7 @@ use anyhow::Result;
 use baedal_auth::Authenticator;
 use baedal_auth::ldap::LdapDirectory;
 use baedal_protocol::imap::ImapService;
-use baedal_protocol::pop3::Pop3Service;
+use baedal_protocol::pop3::{MaildropLocks, Pop3Service};
 use baedal_protocol::smtp::SmtpService;
 use baedal_storage::{Directory, MailStore, Queue};
 use tokio::sync::{Notify, watch};
@@ -34,6 +34,8 @@ pub struct Stores {
     pub acceptor: TlsAcceptor,
     /// Wakes the queue workers when a message is queued.
     pub wake: Arc<Notify>,
+    /// POP3 maildrops held by sessions of any generation (RFC 1939 §8).
+    pub maildrop_locks: Arc<MaildropLocks>,
 }
 
 /// The connection limits of each protocol, shared by its listeners.
@@ -98,6 +100,8 @@ pub struct Generation {
     workers: Arc<Outbound>,
     /// Ends this generation's jobs.
     jobs: watch::Sender<bool>,
+    /// Turns true once this generation's queue workers have finished their deliveries.
+    workers_done: Arc<watch::Sender<bool>>,
 }
 
 impl Generation {
@@ -150,6 +154,7 @@ impl Generation {
             authenticator.clone(),
             stores.store.clone(),
             stores.acceptor.clone(),
+            Arc::clone(&stores.maildrop_locks),
         );
         let imap = imap::service(
             &config,
@@ -168,6 +173,7 @@ impl Generation {
             imap,
             workers,
             jobs: watch::channel(false).0,
+            workers_done: Arc::new(watch::channel(false).0),
         })
     }
 
@@ -183,10 +189,29 @@ impl Generation {
     }
 
     /// Starts the queue workers, the LDAP sync and the POP3 retention sweep; they run
-    /// until [`Generation::retire`].
-    pub fn start_jobs(&self, tasks: &mut JoinSet<()>, stores: &Stores) {
+    /// until [`Generation::retire`]. The workers start once those of `previous` (being
+    /// retired) have finished their deliveries, so `[queue] workers` and `per_domain`
+    /// hold across a reload.
+    pub fn start_jobs(
+        &self,
+        tasks: &mut JoinSet<()>,
+        stores: &Stores,
+        previous: Option<&Generation>,
+    ) {
         let config = &self.config;
-        tasks.spawn(Arc::clone(&self.workers).run(self.jobs.subscribe()));
+        let mut after = previous.map(|p| p.workers_done.subscribe());
+        let (workers, stop) = (Arc::clone(&self.workers), self.jobs.subscribe());
+        let done = Arc::clone(&self.workers_done);
+        tasks.spawn(async move {
+            if let Some(after) = &mut after {
+                // An error means the old workers are gone already.
+                let _ = after.wait_for(|done| *done).await;
+            }
+            // The first round reads the queue at once: a wake the old workers took is
+            // not lost.
+            workers.run(stop).await;
+            done.send_replace(true);
+        });
         if let Some(ldap) = &self.ldap
             && config.ldap.sync_interval > 0
         {

@@ -123,8 +123,6 @@ impl Reloader {
         let mut next = loaded.config;
         // `serve` runs with an absolute data dir; compare like with like.
         next.data_dir = next.data_dir.canonicalize().unwrap_or(next.data_dir);
-        let (cert_path, key_path, _) = tls::paths(&next).context("certificate not reloaded")?;
-        let key = tls::load(&cert_path, &key_path).context("certificate not reloaded")?;
         let (restart, applied): (Vec<String>, Vec<String>) = changed_settings(running, &next)
             .into_iter()
             .partition(|k| RESTART_ONLY.contains(&k.as_str()));
@@ -132,6 +130,9 @@ impl Reloader {
         next.database = running.database.clone();
         next.storage = running.storage.clone();
         next.listen = running.listen.clone();
+        // With the running data dir: a self-signed certificate stays the one in use.
+        let (cert_path, key_path, _) = tls::paths(&next).context("certificate not reloaded")?;
+        let key = tls::load(&cert_path, &key_path).context("certificate not reloaded")?;
         Ok(Reload {
             config: next,
             key,
@@ -141,21 +142,20 @@ impl Reloader {
         })
     }
 
-    /// Applies the parts of `reload` outside the services: the certificate for new
-    /// handshakes and the log level.
+    /// Applies the parts of `reload` outside the services, the certificate for new
+    /// handshakes and the log level, and says the reload is done. `running` is the
+    /// configuration it replaces.
     pub fn apply(&self, reload: Reload, running: &Config, certificate: &CertificateSlot) {
         certificate.replace(reload.key);
         tracing::info!(cert = %reload.cert_path.display(), "TLS certificate reloaded");
         if reload.config.log.level != running.log.level {
             match &self.set_log_level {
-                Some(set) => {
-                    // Said before the change: a quieter level would hide it.
-                    tracing::info!(level = %reload.config.log.level, "log level changed");
-                    if let Err(e) = set(&reload.config.log.level) {
-                        tracing::error!(error = %e, "log level not changed");
-                    }
-                }
-                None => tracing::info!("log level not changed: RUST_LOG sets it"),
+                // Said once the new level holds, at warn so that old and new level show it.
+                Some(set) => match set(&reload.config.log.level) {
+                    Ok(()) => tracing::warn!(level = %reload.config.log.level, "log level changed"),
+                    Err(e) => tracing::error!(error = %e, "log level not changed"),
+                },
+                None => tracing::warn!("log level not changed: RUST_LOG sets it"),
             }
         }
         if !reload.restart.is_empty() {

@@ -88,13 +88,20 @@ mod tests {
         assert!(limiter.try_acquire(b).is_none(), "fourth in total");
         drop(a1);
         let b2 = limiter.try_acquire(b).expect("a slot came free");
+        // A reload lowers the per-IP limit and raises the total.
         limiter.set_limits(4, 1);
-        assert!(
-            limiter.try_acquire(b).is_none(),
-            "lowered: b has one already"
-        );
+        assert!(limiter.try_acquire(b).is_none(), "lowered: b has two");
         drop(b2);
         assert!(limiter.try_acquire(b).is_none(), "b1 still counts");
-        assert!(limiter.try_acquire("127.0.0.4".parse().unwrap()).is_some());
+        let _c = limiter
+            .try_acquire("127.0.0.4".parse().unwrap())
+            .expect("third in total");
+        let _d = limiter
+            .try_acquire("127.0.0.5".parse().unwrap())
+            .expect("fourth in total: the raised limit");
+        assert!(
+            limiter.try_acquire("127.0.0.6".parse().unwrap()).is_none(),
+            "fifth"
+        );
     }
 }

@@ -231,7 +231,7 @@ enum LogTo {
 
 /// Starts logging at `level` (a `tracing` filter: `info`, `baedal=debug,warn`, ...);
 /// `RUST_LOG` wins over it. Returns how to change the level later, unless `RUST_LOG` fixed
-/// it. Under journald (`JOURNAL_STREAM` set) lines carry no timestamp of their own.
+/// it. When stdout is the journal, lines carry no timestamp of their own.
 fn init_logging(level: &str, to: LogTo) -> Option<lifecycle::LogLevelSetter> {
     use std::io::IsTerminal;
     use tracing_subscriber::fmt::writer::BoxMakeWriter;
@@ -257,7 +257,7 @@ fn init_logging(level: &str, to: LogTo) -> Option<lifecycle::LogLevelSetter> {
     let fmt = tracing_subscriber::fmt::layer()
         .with_writer(writer)
         .with_ansi(ansi);
-    let fmt = if std::env::var_os("JOURNAL_STREAM").is_some() {
+    let fmt = if matches!(to, LogTo::Stdout) && stdout_is_the_journal() {
         fmt.without_time().boxed()
     } else {
         fmt.boxed()
@@ -276,4 +276,24 @@ fn init_logging(level: &str, to: LogTo) -> Option<lifecycle::LogLevelSetter> {
         handle.reload(filter)?;
         Ok(())
     }))
+}
+
+/// True when stdout is the journal's stream: `JOURNAL_STREAM` names its device and inode
+/// (systemd.exec(5)); a child of a service inherits the variable with another stdout.
+fn stdout_is_the_journal() -> bool {
+    use std::os::fd::AsFd;
+    use std::os::unix::fs::MetadataExt;
+    let Some((dev, ino)) = std::env::var("JOURNAL_STREAM").ok().and_then(|v| {
+        v.split_once(':')
+            .map(|(d, i)| (d.to_string(), i.to_string()))
+    }) else {
+        return false;
+    };
+    let Ok(fd) = std::io::stdout().as_fd().try_clone_to_owned() else {
+        return false;
+    };
+    let Ok(meta) = std::fs::File::from(fd).metadata() else {
+        return false;
+    };
+    dev.parse() == Ok(meta.dev()) && ino.parse() == Ok(meta.ino())
 }

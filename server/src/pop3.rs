@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use baedal_auth::Authenticator;
-use baedal_protocol::pop3::{Pop3Limits, Pop3Service, Session};
+use baedal_protocol::pop3::{MaildropLocks, Pop3Limits, Pop3Service, Session};
 use baedal_storage::{Directory, MailStore};
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
@@ -18,19 +18,21 @@ pub fn service(
     authenticator: Authenticator,
     store: MailStore,
     tls: TlsAcceptor,
+    locks: Arc<MaildropLocks>,
 ) -> Arc<Pop3Service> {
-    Pop3Service::new(
-        config.hostname.clone(),
+    Arc::new(Pop3Service {
+        hostname: config.hostname.clone(),
         directory,
         authenticator,
         store,
-        Some(tls),
-        Pop3Limits {
+        tls: Some(tls),
+        limits: Pop3Limits {
             idle_timeout: Duration::from_secs(config.pop3.idle_timeout),
             auth_failure_delay: Duration::from_millis(config.pop3.auth_failure_delay_ms),
         },
-        config.pop3.retention_days,
-    )
+        retention_days: config.pop3.retention_days,
+        locks,
+    })
 }
 
 pub fn session(service: Arc<Pop3Service>) -> SessionFn {

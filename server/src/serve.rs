@@ -15,6 +15,7 @@ use tokio::task::JoinSet;
 
 use std::sync::Arc;
 
+use baedal_protocol::pop3::MaildropLocks;
 use baedal_storage::{Directory, MailStore, Queue};
 use tokio_rustls::TlsAcceptor;
 
@@ -89,6 +90,7 @@ pub async fn run(loaded: Loaded, reloader: Reloader) -> Result<()> {
         queue,
         acceptor: TlsAcceptor::from(Arc::clone(&certificate.rustls)),
         wake: Arc::new(tokio::sync::Notify::new()),
+        maildrop_locks: MaildropLocks::new(),
     };
     let mut current = Generation::build(config.clone(), &stores, None)?;
     let limiters = Limiters::new(config);
@@ -109,7 +111,7 @@ pub async fn run(loaded: Loaded, reloader: Reloader) -> Result<()> {
         }
         slots.push((name, slot));
     }
-    current.start_jobs(&mut tasks, &stores);
+    current.start_jobs(&mut tasks, &stores, None);
     let listeners_path = listeners_file(&data_dir);
     write_listeners(&listeners_path, &bound)?;
     tracing::info!("baedal ready");
@@ -123,13 +125,15 @@ pub async fn run(loaded: Loaded, reloader: Reloader) -> Result<()> {
         });
         match next {
             Ok((reload, next)) => {
-                reloader.apply(reload, &current.config, &certificate.slot);
                 for (name, slot) in &slots {
                     slot.replace(next.session(name));
                 }
                 limiters.apply(&next.config);
-                next.start_jobs(&mut tasks, &stores);
+                next.start_jobs(&mut tasks, &stores, Some(&current));
                 current.retire();
+                // Certificate and log level last: the log line that says the reload is
+                // done comes when all of it is.
+                reloader.apply(reload, &current.config, &certificate.slot);
                 current = next;
                 // Reap the jobs of earlier generations that have finished.
                 while tasks.try_join_next().is_some() {}

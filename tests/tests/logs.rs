@@ -107,6 +107,24 @@ fn one_info_event_per_smtp_transaction() {
     ] {
         assert!(info[1].contains(field), "{field} missing: {}", info[1]);
     }
+    // A client that leaves after RCPT: the transaction's one event says so.
+    let replies = smtp::raw(
+        server.addr("smtp"),
+        b"EHLO client.test\r\nMAIL FROM:<erin@remote.test>\r\nRCPT TO:<alice@example.org>\r\nQUIT\r\n",
+    );
+    assert!(
+        replies.last().is_some_and(|l| l.starts_with("221")),
+        "{replies:?}"
+    );
+    let lines = wait_for_session_end(&server, "from=\"erin@remote.test\"");
+    let info = info_lines(&lines);
+    assert_eq!(info.len(), 3, "{info:#?}");
+    assert!(
+        info[1].contains("transaction abandoned") && info[1].contains("reason=Done"),
+        "{}",
+        info[1]
+    );
+
     // No debug lines at the default level.
     assert!(!server.log_text().contains(" DEBUG "));
     assert_eq!(server.stop(), 0);

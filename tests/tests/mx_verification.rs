@@ -83,6 +83,22 @@ fn spf_results_for_each_sender_host() {
         &message("a@pass.test", "spf-fail"),
     );
     assert_reply(&out["data"], 550, "5.7.23");
+    // The transactions' log events carry the results and the decision.
+    let log = mx.server.log_text();
+    let event = |needle: &str| {
+        log.lines()
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no {needle:?} in:\n{log}"))
+            .to_string()
+    };
+    let accepted = event("message accepted id=");
+    assert!(
+        accepted.contains("checks=\"spf_helo=pass spf=pass dkim=none"),
+        "{accepted}"
+    );
+    let refused = event("message refused code=550");
+    assert!(refused.contains("spf=fail"), "{refused}");
+    assert!(refused.contains("policy=\"reject: "), "{refused}");
 
     // The SPF record cannot be read: 451 where a fail would be refused...
     let started = Instant::now();

@@ -177,20 +177,25 @@ fn sighup_applies_the_reloaded_settings_to_new_sessions_and_keeps_open_ones() {
 }
 
 #[test]
-fn sighup_with_a_broken_file_changes_nothing() {
+fn sighup_with_services_that_cannot_be_built_changes_nothing() {
     let site = Site::with_config(Profile::Sqlite, "\n[smtp]\nmax_recipients = 1\n");
     site.add_users("example.org", &["alice", "bob"]);
     let server = site.serve();
     let good = std::fs::read_to_string(&site.config).unwrap();
-    // A valid-looking change beside one the server refuses (LDAP without TLS).
+    // The file loads and validates, but its LDAP CA file cannot be read: building the
+    // new services fails, and the running ones stay.
     std::fs::write(
         &site.config,
         good.replace("max_recipients = 1", "max_recipients = 5")
-            + "\n[ldap]\nurl = \"ldap://127.0.0.1:1\"\nbind_dn = \"cn=x\"\nbind_password = \"y\"\nbase_dn = \"dc=x\"\n",
+            + "\n[ldap]\nurl = \"ldaps://127.0.0.1:1\"\nbind_dn = \"cn=x\"\nbind_password = \"y\"\n\
+               base_dn = \"dc=x\"\nca_file = \"/nonexistent/ca.pem\"\n",
     )
     .unwrap();
     server.signal("HUP");
     wait_for_log(&server, "reload failed: nothing changed");
+    let log = server.log_text();
+    assert!(log.contains("/nonexistent/ca.pem"), "{log}");
+    assert!(!log.contains("configuration reloaded"), "{log}");
     let mut session = Smtp::connect(server.addr("smtp"));
     assert!(session.reply().starts_with("220 mx.test.example "));
     assert!(session.command("HELO c.test").starts_with("250"));
@@ -211,5 +216,55 @@ fn sighup_with_a_broken_file_changes_nothing() {
         "still the old limit"
     );
     assert!(session.command("QUIT").starts_with("221"));
+    assert_eq!(server.stop(), 0);
+}
+
+/// Holds a POP3 maildrop, has the server reload, then tries the same maildrop again.
+const POP3_ACROSS_RELOAD: &str = r#"
+import json, os, poplib, signal, ssl, time
+ctx = ssl.create_default_context(cafile=os.environ["CA"])
+def login():
+    p = poplib.POP3_SSL("localhost", int(os.environ["POP3S_PORT"]), context=ctx, timeout=30)
+    p.user("alice@example.org")
+    return p, p.pass_("pw").decode()
+held, first = login()
+os.kill(int(os.environ["PID"]), signal.SIGHUP)
+deadline = time.time() + 10
+while "configuration reloaded" not in open(os.environ["LOG"]).read():
+    assert time.time() < deadline, "no reload"
+    time.sleep(0.05)
+try:
+    second = login()[1]
+except poplib.error_proto as e:
+    second = e.args[0].decode()
+held.quit()
+third = login()[1]
+print(json.dumps({"first": first, "second": second, "third": third}))
+"#;
+
+#[test]
+fn a_pop3_maildrop_held_before_a_reload_stays_locked_after_it() {
+    let site = Site::new(Profile::Sqlite);
+    site.add_users("example.org", &["alice"]);
+    let server = site.serve();
+    let out = baedal_tests::python::run(
+        POP3_ACROSS_RELOAD,
+        &[
+            (
+                "CA",
+                site.data_dir().join("tls/cert.pem").display().to_string(),
+            ),
+            ("POP3S_PORT", server.addr("pop3s").port().to_string()),
+            ("PID", server.pid().to_string()),
+            ("LOG", server.log.display().to_string()),
+        ],
+    );
+    assert!(out["first"].as_str().unwrap().starts_with("+OK"), "{out}");
+    // RFC 1939 §8 / RFC 2449 [IN-USE]: the new services share the old sessions' locks.
+    assert!(
+        out["second"].as_str().unwrap().starts_with("-ERR [IN-USE]"),
+        "{out}"
+    );
+    assert!(out["third"].as_str().unwrap().starts_with("+OK"), "{out}");
     assert_eq!(server.stop(), 0);
 }

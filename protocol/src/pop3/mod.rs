@@ -52,37 +52,27 @@ pub struct Pop3Service {
     /// The site's retention of POP3-retrieved mail in days (0 = keep), for EXPIRE.
     pub retention_days: i64,
     /// Users whose maildrop a session holds (RFC 1939 §8: exclusive access).
-    locked: Mutex<HashSet<i64>>,
+    pub locks: Arc<MaildropLocks>,
+}
+
+/// The maildrops sessions hold, shared by every POP3 service of the process (a reload
+/// builds new services while old sessions still hold their maildrops).
+#[derive(Debug, Default)]
+pub struct MaildropLocks(Mutex<HashSet<i64>>);
+
+impl MaildropLocks {
+    pub fn new() -> Arc<Self> {
+        Arc::default()
+    }
 }
 
 impl Pop3Service {
-    pub fn new(
-        hostname: String,
-        directory: Directory,
-        authenticator: Authenticator,
-        store: MailStore,
-        tls: Option<TlsAcceptor>,
-        limits: Pop3Limits,
-        retention_days: i64,
-    ) -> Arc<Self> {
-        Arc::new(Self {
-            hostname,
-            authenticator,
-            directory,
-            store,
-            tls,
-            limits,
-            retention_days,
-            locked: Mutex::new(HashSet::new()),
-        })
-    }
-
     /// The maildrop lock of `user_id`, or `None` while another session holds it. This lock
     /// is per process; several nodes need a database lock (noted for the cluster issue).
-    fn lock(self: &Arc<Self>, user_id: i64) -> Option<MaildropLock> {
-        let mut locked = self.locked.lock().unwrap_or_else(|p| p.into_inner());
+    fn lock(&self, user_id: i64) -> Option<MaildropLock> {
+        let mut locked = self.locks.0.lock().unwrap_or_else(|p| p.into_inner());
         locked.insert(user_id).then(|| MaildropLock {
-            service: Arc::clone(self),
+            locks: Arc::clone(&self.locks),
             user_id,
         })
     }
@@ -90,17 +80,13 @@ impl Pop3Service {
 
 /// Held by the session that owns a maildrop; released on drop, however the session ends.
 pub(crate) struct MaildropLock {
-    service: Arc<Pop3Service>,
+    locks: Arc<MaildropLocks>,
     user_id: i64,
 }
 
 impl Drop for MaildropLock {
     fn drop(&mut self) {
-        let mut locked = self
-            .service
-            .locked
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
+        let mut locked = self.locks.0.lock().unwrap_or_else(|p| p.into_inner());
         locked.remove(&self.user_id);
     }
 }

@@ -81,13 +81,7 @@ impl Session {
     /// Ends the mail transaction with `reply` to its message: the transaction's one log
     /// event (accepted or refused, with envelope, size and checks), then RSET.
     pub(super) fn end_transaction(&mut self, reply: Reply) -> Reply {
-        let from = self.tx.sender.as_ref().map(|s| s.address.as_str());
-        let rcpts: Vec<&str> = self
-            .tx
-            .recipients
-            .iter()
-            .map(|r| r.address.as_str())
-            .collect();
+        let (from, rcpts) = self.tx.envelope();
         let note = &self.tx.note;
         if reply.code == 250 {
             tracing::info!(
@@ -149,6 +143,7 @@ impl Session {
         while left > 0 {
             let chunk = self.read_data(left.min(DATA_CHUNK)).await?;
             left -= chunk.len();
+            self.tx.note.size += chunk.len() as u64;
             if chunking.too_big || write_failed {
                 continue;
             }
@@ -165,9 +160,6 @@ impl Session {
                 tracing::error!(error = %e, "spool write failed");
                 write_failed = true;
             }
-        }
-        if let Some(spool) = &chunking.spool {
-            self.tx.note.size = spool.size();
         }
         if chunking.too_big {
             return Ok(self.end_transaction(reply::MESSAGE_TOO_BIG));

@@ -65,7 +65,7 @@ pub(super) struct Transaction {
 pub(super) struct TransactionNote {
     /// The queue id, once the message is stored.
     pub id: Option<String>,
-    /// Bytes received (after dot-unstuffing).
+    /// Message bytes received from the client (DATA after dot-unstuffing, BDAT as sent).
     pub size: u64,
     /// SPF, DKIM, ARC and DMARC results, when the message was checked.
     pub checks: Option<String>,
@@ -80,6 +80,13 @@ impl Transaction {
     /// MAIL FROM was accepted and the message is not finished.
     pub fn is_open(&self) -> bool {
         self.sender.is_some() || self.chunking.is_some()
+    }
+
+    /// The envelope for a log event: the sender, and the recipients as given.
+    pub fn envelope(&self) -> (Option<&str>, Vec<&str>) {
+        let from = self.sender.as_ref().map(|s| s.address.as_str());
+        let rcpts = self.recipients.iter().map(|r| r.address.as_str()).collect();
+        (from, rcpts)
     }
 }
 
@@ -137,6 +144,17 @@ impl Session {
         let greeting = Reply::with_text(220, "", format!("{} ESMTP Baedal", self.service.hostname));
         self.reply(greeting);
         let end = self.command_loop().await;
+        if self.tx.is_open() {
+            // The transaction's one event, for a client gone or silent before the end.
+            let (from, rcpts) = self.tx.envelope();
+            tracing::info!(
+                reason = ?end,
+                from,
+                rcpts = ?rcpts,
+                size = self.tx.note.size,
+                "transaction abandoned"
+            );
+        }
         match end {
             Closed::Timeout => self.reply(reply::TIMEOUT),
             // RFC 5321 §3.8: a server that must stop sends 421 before it closes.
