@@ -384,3 +384,56 @@ fn a_postgres_statement_past_its_timeout_is_cancelled() {
         sqlx::query("SELECT 1").execute(db.pool()).await.unwrap();
     });
 }
+
+/// Two destinations of one message finish at the same moment, on PostgreSQL: whichever
+/// records last must see the other's outcome and take the message out of the queue.
+#[test]
+fn parallel_outcomes_for_one_message_retire_it_on_postgres() {
+    use baedal_storage::queue::{Attempt, Outgoing};
+    use std::sync::Arc;
+    let url = baedal_tests::postgres::fresh_database();
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let db = baedal_storage::Database::connect(&url, 8).await.unwrap();
+        db.migrate().await.unwrap();
+        let blobs = Arc::new(baedal_storage::FsBlobStore::new(dir.path().join("blobs")));
+        let queue = baedal_storage::Queue::new(db, blobs);
+        const MESSAGES: usize = 30;
+        let recipients = vec!["a@one.test".to_string(), "b@two.test".to_string()];
+        for n in 0..MESSAGES {
+            let spool = dir.path().join(format!("m{n}"));
+            std::fs::write(&spool, b"Subject: x\r\n\r\nx\r\n").unwrap();
+            let outgoing = Outgoing {
+                id: &format!("m{n}"),
+                spool_file: &spool,
+                size: 16,
+                sender: "s@example.org",
+                recipients: &recipients,
+                last_use: true,
+            };
+            queue.enqueue(&outgoing, 1000, 86_400).await.unwrap();
+        }
+        let leased = queue.lease_due(1000, 1000, 600).await.unwrap();
+        assert_eq!(leased.len(), 2 * MESSAGES);
+        // Each recipient recorded on its own, all at once, as parallel deliveries do.
+        let mut recording = tokio::task::JoinSet::new();
+        for r in leased {
+            let queue = queue.clone();
+            recording.spawn(async move {
+                let outcome = [(&r, &Attempt::Delivered)];
+                queue.record(&outcome, 1001, true).await.unwrap()
+            });
+        }
+        let mut retired = Vec::new();
+        while let Some(r) = recording.join_next().await {
+            retired.push(r.unwrap());
+        }
+        assert_eq!(
+            retired.iter().filter(|r| **r).count(),
+            MESSAGES,
+            "every message retired exactly once"
+        );
+        assert!(queue.list().await.unwrap().is_empty());
+    });
+}

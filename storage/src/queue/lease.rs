@@ -110,6 +110,15 @@ impl Queue {
             return Ok(false);
         };
         let mut tx = self.db.pool().begin().await?;
+        // Outcomes for one message come from parallel deliveries (one per destination).
+        // Locking the message row first serialises them: each count below then sees the
+        // others' committed outcomes, so the last one to finish retires the message.
+        // Without it, two PostgreSQL transactions could each still see the other's
+        // recipient queued, and neither would retire it.
+        sqlx::query("UPDATE queue_messages SET delay_notified = delay_notified WHERE id = $1")
+            .bind(&first.message_id)
+            .execute(&mut *tx)
+            .await?;
         for (leased, attempt) in outcomes {
             let (status, next, error) = match attempt {
                 Attempt::Delivered => (status::DELIVERED, now, None),
