@@ -414,6 +414,13 @@ fn parallel_outcomes_for_one_message_retire_it_on_postgres() {
             };
             queue.enqueue(&outgoing, 1000, 86_400).await.unwrap();
         }
+        // `queue list`: every message with its own recipients, in the order given.
+        let listed = queue.list().await.unwrap();
+        assert_eq!(listed.len(), MESSAGES);
+        for m in &listed {
+            let to: Vec<&str> = m.recipients.iter().map(|r| r.recipient.as_str()).collect();
+            assert_eq!(to, ["a@one.test", "b@two.test"], "{}", m.id);
+        }
         let leased = queue.lease_due(1000, 1000, 600).await.unwrap();
         assert_eq!(leased.len(), 2 * MESSAGES);
         // Each recipient recorded on its own, all at once, as parallel deliveries do.

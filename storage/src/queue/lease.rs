@@ -5,7 +5,7 @@
 //! workers, on one node or many, never try one recipient at the same time; a worker that
 //! dies loses its lease when it runs out, and the recipient is tried again.
 
-use sqlx::Row;
+use sqlx::{Any, Row, Transaction};
 
 use super::{Queue, QueueError, status};
 
@@ -110,15 +110,7 @@ impl Queue {
             return Ok(false);
         };
         let mut tx = self.db.pool().begin().await?;
-        // Outcomes for one message come from parallel deliveries (one per destination).
-        // Locking the message row first serialises them: each count below then sees the
-        // others' committed outcomes, so the last one to finish retires the message.
-        // Without it, two PostgreSQL transactions could each still see the other's
-        // recipient queued, and neither would retire it.
-        sqlx::query("UPDATE queue_messages SET delay_notified = delay_notified WHERE id = $1")
-            .bind(&first.message_id)
-            .execute(&mut *tx)
-            .await?;
+        lock_message(&mut tx, &first.message_id).await?;
         for (leased, attempt) in outcomes {
             let (status, next, error) = match attempt {
                 Attempt::Delivered => (status::DELIVERED, now, None),
@@ -138,27 +130,7 @@ impl Queue {
             .execute(&mut *tx)
             .await?;
         }
-        let mut retired = false;
-        if retire {
-            let waiting: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM queue_recipients WHERE message_id = $1 \
-                 AND status IN ('queued', 'held')",
-            )
-            .bind(&first.message_id)
-            .fetch_one(&mut *tx)
-            .await?;
-            if waiting == 0 {
-                sqlx::query("DELETE FROM queue_recipients WHERE message_id = $1")
-                    .bind(&first.message_id)
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query("DELETE FROM queue_messages WHERE id = $1")
-                    .bind(&first.message_id)
-                    .execute(&mut *tx)
-                    .await?;
-                retired = true;
-            }
-        }
+        let retired = retire && delete_if_done(&mut tx, &first.message_id).await?;
         tx.commit().await?;
         if retired {
             self.blobs.delete(&first.blob_key).await?;
@@ -181,27 +153,61 @@ impl Queue {
     /// Removes a message once none of its recipients is queued or held; returns whether it
     /// left the queue.
     pub async fn retire_if_done(&self, message_id: &str) -> Result<bool, QueueError> {
-        let waiting: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM queue_recipients WHERE message_id = $1 \
-             AND status IN ('queued', 'held')",
-        )
-        .bind(message_id)
-        .fetch_one(self.db.pool())
-        .await?;
-        if waiting > 0 {
-            return Ok(false);
-        }
+        let mut tx = self.db.pool().begin().await?;
+        lock_message(&mut tx, message_id).await?;
         let key: Option<String> =
             sqlx::query_scalar("SELECT blob_key FROM queue_messages WHERE id = $1")
                 .bind(message_id)
-                .fetch_optional(self.db.pool())
+                .fetch_optional(&mut *tx)
                 .await?;
-        match key {
-            Some(key) => {
-                self.remove(message_id, &key).await?;
-                Ok(true)
-            }
-            None => Ok(false),
+        let retired = match &key {
+            Some(_) => delete_if_done(&mut tx, message_id).await?,
+            None => false,
+        };
+        tx.commit().await?;
+        if let (true, Some(key)) = (retired, key) {
+            self.blobs.delete(&key).await?;
         }
+        Ok(retired)
     }
+}
+
+/// Locks the message's row until the transaction ends. Outcomes for one message come from
+/// parallel deliveries (one per destination): serialised by this lock, each count in
+/// [`delete_if_done`] sees the others' committed outcomes, so the last one to finish
+/// retires the message. Without it, two PostgreSQL transactions (READ COMMITTED) could each
+/// still see the other's recipient queued, and neither would retire it.
+async fn lock_message(tx: &mut Transaction<'_, Any>, message_id: &str) -> Result<(), sqlx::Error> {
+    // A no-op write: a row lock on PostgreSQL, the write lock on SQLite.
+    sqlx::query("UPDATE queue_messages SET delay_notified = delay_notified WHERE id = $1")
+        .bind(message_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Deletes the message's rows when none of its recipients is queued or held; whether it did.
+async fn delete_if_done(
+    tx: &mut Transaction<'_, Any>,
+    message_id: &str,
+) -> Result<bool, sqlx::Error> {
+    let waiting: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM queue_recipients WHERE message_id = $1 \
+         AND status IN ('queued', 'held')",
+    )
+    .bind(message_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    if waiting > 0 {
+        return Ok(false);
+    }
+    sqlx::query("DELETE FROM queue_recipients WHERE message_id = $1")
+        .bind(message_id)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("DELETE FROM queue_messages WHERE id = $1")
+        .bind(message_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(true)
 }

@@ -13,6 +13,7 @@ mod lease;
 
 pub use lease::{Attempt, LeasedRecipient};
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -182,19 +183,34 @@ impl Queue {
         Ok(())
     }
 
-    /// Every queued message with its recipients, oldest first.
+    /// Every queued message with its recipients, oldest first (two queries, whatever the
+    /// length of the queue).
     pub async fn list(&self) -> Result<Vec<QueuedMessage>, QueueError> {
-        let ids: Vec<String> =
-            sqlx::query_scalar("SELECT id FROM queue_messages ORDER BY created_at, id")
-                .fetch_all(self.db.pool())
-                .await?;
-        let mut messages = Vec::with_capacity(ids.len());
-        for id in ids {
-            if let Some(m) = self.show(&id).await? {
-                messages.push(m);
-            }
+        let pool = self.db.pool();
+        let mut recipients: HashMap<String, Vec<QueuedRecipient>> = HashMap::new();
+        let rows = sqlx::query(
+            "SELECT message_id, recipient, status, attempts, next_attempt_at, last_error \
+             FROM queue_recipients ORDER BY id",
+        )
+        .fetch_all(pool)
+        .await?;
+        for row in &rows {
+            let id: String = row.try_get("message_id")?;
+            recipients
+                .entry(id)
+                .or_default()
+                .push(recipient_from_row(row)?);
         }
-        Ok(messages)
+        let rows = sqlx::query(
+            "SELECT id, sender, size, created_at, expires_at FROM queue_messages \
+             ORDER BY created_at, id",
+        )
+        .fetch_all(pool)
+        .await?;
+        rows.iter()
+            .map(|row| message_from_row(row, &mut recipients))
+            .collect::<Result<_, _>>()
+            .map_err(QueueError::from)
     }
 
     pub async fn show(&self, id: &str) -> Result<Option<QueuedMessage>, QueueError> {
@@ -217,14 +233,8 @@ impl Queue {
         .iter()
         .map(recipient_from_row)
         .collect::<Result<_, _>>()?;
-        Ok(Some(QueuedMessage {
-            id: row.try_get("id")?,
-            sender: row.try_get("sender")?,
-            size: row.try_get("size")?,
-            created_at: row.try_get("created_at")?,
-            expires_at: row.try_get("expires_at")?,
-            recipients,
-        }))
+        let mut by_id = HashMap::from([(id.to_string(), recipients)]);
+        Ok(Some(message_from_row(&row, &mut by_id)?))
     }
 
     /// Makes every waiting recipient of a message due now (`queue retry`).
@@ -323,6 +333,22 @@ impl Queue {
                 .await?,
         )
     }
+}
+
+/// A message row with its recipients, taken out of `recipients`.
+fn message_from_row(
+    row: &AnyRow,
+    recipients: &mut HashMap<String, Vec<QueuedRecipient>>,
+) -> Result<QueuedMessage, sqlx::Error> {
+    let id: String = row.try_get("id")?;
+    Ok(QueuedMessage {
+        recipients: recipients.remove(&id).unwrap_or_default(),
+        id,
+        sender: row.try_get("sender")?,
+        size: row.try_get("size")?,
+        created_at: row.try_get("created_at")?,
+        expires_at: row.try_get("expires_at")?,
+    })
 }
 
 fn recipient_from_row(row: &AnyRow) -> Result<QueuedRecipient, sqlx::Error> {
