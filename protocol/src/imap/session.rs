@@ -186,6 +186,12 @@ impl Session {
             if verb != "IDLE" {
                 baedal_metrics::imap_command(verb, started.elapsed());
             }
+            tracing::debug!(
+                command = verb,
+                status = done.status,
+                took_ms = started.elapsed().as_millis() as u64,
+                "command"
+            );
             if done.status.is_empty() {
                 continue;
             }

@@ -118,6 +118,9 @@ impl Session {
                         Some((verb, args)) => (verb.to_ascii_uppercase(), args.trim().to_string()),
                         None => (line.trim().to_ascii_uppercase(), String::new()),
                     };
+                    // The peer's word, cut and escaped; never the arguments (PASS).
+                    let command: String = verb.chars().take(16).collect();
+                    tracing::debug!(command = ?command, "command");
                     match self.dispatch(&verb, &args).await? {
                         Some(reply) => reply,
                         None => continue,
