@@ -13,6 +13,7 @@
 //! - `smtp`, `pop3`, `imap`: each protocol's service and session; POP3's retention sweeper.
 //! - `limits`: connection limits per listener group and per client IP.
 //! - `tls`: the configured or self-signed server certificate.
+//! - `resolver`: the DNS resolver of `[dns] nameservers` (queue and inbound checks).
 
 mod auth;
 mod blobs;
@@ -26,6 +27,7 @@ mod limits;
 mod listener;
 mod outbound;
 mod pop3;
+mod resolver;
 mod serve;
 mod smtp;
 mod tls;

@@ -4,11 +4,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
-use baedal_auth::dns;
+use anyhow::Result;
 use baedal_auth::verify::Verifier;
 use baedal_protocol::smtp::{FcrdnsAction, InboundChecks};
-use mail_auth::MessageAuthenticator;
 
 use crate::config::{Config, Fcrdns};
 
@@ -22,17 +20,7 @@ pub fn inbound_checks(config: &Config) -> Result<Option<InboundChecks>> {
         return Ok(None);
     }
     let timeout = Duration::from_secs(verify.timeout.max(1));
-    let resolver = if config.dns.nameservers.is_empty() {
-        MessageAuthenticator::new_system_conf().context("the system resolver")?
-    } else {
-        let servers = config
-            .dns
-            .nameservers
-            .iter()
-            .map(|ns| dns::parse_nameserver(ns))
-            .collect::<Result<Vec<_>, _>>()?;
-        dns::resolver(&servers, DNS_QUERY_TIMEOUT.min(timeout))?
-    };
+    let resolver = crate::resolver::resolver(config, DNS_QUERY_TIMEOUT.min(timeout))?;
     let authserv_id = if verify.authserv_id.is_empty() {
         config.hostname.as_str()
     } else {

@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use serde_json::Value;
 
@@ -39,28 +39,12 @@ pub fn send(addr: SocketAddr, from: &str, to: &[&str], message: &[u8], options: 
 
 /// Sends `payload` in one write and returns every reply line until the server closes.
 pub fn raw(addr: SocketAddr, payload: &[u8]) -> Vec<String> {
-    let mut child = Command::new("python3")
-        .arg(client_script())
-        .args(["raw", &addr.ip().to_string(), &addr.port().to_string()])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python3");
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(payload)
-        .expect("write payload");
-    let out = child.wait_with_output().expect("wait");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = crate::python::pipe(
+        &client_script(),
+        &["raw", &addr.ip().to_string(), &addr.port().to_string()],
+        payload,
     );
-    let v: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let v: Value = serde_json::from_slice(&out).expect("JSON");
     v["replies"]
         .as_array()
         .expect("replies")

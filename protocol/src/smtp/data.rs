@@ -5,11 +5,13 @@
 //! acknowledged before the mail store says it is durable.
 
 use std::collections::HashSet;
+use std::io::SeekFrom;
 use std::net::IpAddr;
 use std::time::SystemTime;
 
 use baedal_storage::queue::Outgoing;
-use baedal_storage::{DeliveryTarget, SpoolFile};
+use baedal_storage::{DeliveryTarget, SpoolFile, SpooledMessage};
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use super::codec::{DotDecoder, LineEndNormalizer};
 use super::reply::{self, Reply};
@@ -180,6 +182,35 @@ impl Session {
             None => reply::LOCAL_ERROR,
         };
         Ok(self.end_transaction(reply))
+    }
+
+    /// A new spool file: `head`, then the message from byte `skip` on (submission adds
+    /// header fields in front; the MX replaces the header section).
+    pub(super) async fn rewrite_spool(
+        &self,
+        message: SpooledMessage,
+        head: &[u8],
+        skip: u64,
+    ) -> Result<SpooledMessage, Reply> {
+        let failed = |e: std::io::Error| {
+            tracing::error!(error = %e, "cannot rewrite the spool file");
+            reply::LOCAL_ERROR
+        };
+        let mut out = self.service.spool.create().await.map_err(failed)?;
+        out.write(head).await.map_err(failed)?;
+        let mut file = tokio::fs::File::open(message.path())
+            .await
+            .map_err(failed)?;
+        file.seek(SeekFrom::Start(skip)).await.map_err(failed)?;
+        let mut chunk = vec![0u8; DATA_CHUNK];
+        loop {
+            let n = file.read(&mut chunk).await.map_err(failed)?;
+            if n == 0 {
+                break;
+            }
+            out.write(&chunk[..n]).await.map_err(failed)?;
+        }
+        out.finish().await.map_err(failed)
     }
 
     /// Reads and drops `size` bytes of a refused BDAT chunk.

@@ -247,34 +247,7 @@ impl Session {
             return Ok(message);
         }
         let prefix = format!("{}{added}", signature.unwrap_or_default());
-        self.rewrite(message, prefix.as_bytes()).await
-    }
-
-    /// A new spool file: `prefix`, then the whole message.
-    async fn rewrite(
-        &self,
-        message: SpooledMessage,
-        prefix: &[u8],
-    ) -> Result<SpooledMessage, Reply> {
-        let failed = |e: std::io::Error| {
-            tracing::error!(error = %e, "cannot rewrite the spool file");
-            reply::LOCAL_ERROR
-        };
-        let mut out = self.service.spool.create().await.map_err(failed)?;
-        out.write(prefix).await.map_err(failed)?;
-        let mut file = tokio::fs::File::open(message.path())
-            .await
-            .map_err(failed)?;
-        let mut chunk = vec![0u8; 64 * 1024];
-        loop {
-            use tokio::io::AsyncReadExt;
-            let n = file.read(&mut chunk).await.map_err(failed)?;
-            if n == 0 {
-                break;
-            }
-            out.write(&chunk[..n]).await.map_err(failed)?;
-        }
-        out.finish().await.map_err(failed)
+        self.rewrite_spool(message, prefix.as_bytes(), 0).await
     }
 }
 

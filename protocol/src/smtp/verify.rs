@@ -15,7 +15,7 @@ use baedal_auth::verify::policy::{Enforcement, Reason, Verdict};
 use baedal_auth::verify::reputation::iprev_result;
 use baedal_auth::verify::{AuthResult, Envelope, IprevOutput, Verifier, with_our_results};
 use baedal_storage::SpooledMessage;
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use tokio::io::AsyncSeekExt;
 
 use super::reply::{self, Reply};
 use super::session::Session;
@@ -230,34 +230,15 @@ impl Session {
         authserv_id: &str,
         results: &str,
     ) -> Result<SpooledMessage, Reply> {
-        let failed = |e: std::io::Error| {
-            tracing::error!(error = %e, "cannot rewrite the spool file");
-            reply::LOCAL_ERROR
-        };
         let (header, removed) = with_our_results(&message.header, authserv_id, results);
+        let skip = message.header.len() as u64;
         if removed > 0 {
             tracing::info!(
                 removed,
                 "removed Authentication-Results claiming our authserv-id"
             );
         }
-        let mut out = self.service.spool.create().await.map_err(failed)?;
-        out.write(&header).await.map_err(failed)?;
-        let mut file = tokio::fs::File::open(message.path())
-            .await
-            .map_err(failed)?;
-        file.seek(SeekFrom::Start(message.header.len() as u64))
-            .await
-            .map_err(failed)?;
-        let mut chunk = vec![0u8; 64 * 1024];
-        loop {
-            let n = file.read(&mut chunk).await.map_err(failed)?;
-            if n == 0 {
-                break;
-            }
-            out.write(&chunk[..n]).await.map_err(failed)?;
-        }
-        out.finish().await.map_err(failed)
+        self.rewrite_spool(message, &header, skip).await
     }
 }
 

@@ -14,8 +14,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use anyhow::{Context, Result};
-use baedal_auth::dns;
+use anyhow::Result;
 use baedal_protocol::dsn::{Action, DsnRecipient};
 use baedal_protocol::smtp_client::{ClientSettings, Connection, RecipientResult, TlsPolicy};
 use baedal_storage::clock::now_secs;
@@ -84,17 +83,7 @@ impl Outbound {
         store: MailStore,
         wake: Arc<Notify>,
     ) -> Result<Self> {
-        let resolver = if config.dns.nameservers.is_empty() {
-            MessageAuthenticator::new_system_conf().context("the system resolver")?
-        } else {
-            let servers = config
-                .dns
-                .nameservers
-                .iter()
-                .map(|ns| dns::parse_nameserver(ns))
-                .collect::<Result<Vec<_>, _>>()?;
-            dns::resolver(&servers, DNS_TIMEOUT)?
-        };
+        let resolver = crate::resolver::resolver(config, DNS_TIMEOUT)?;
         let relay = (!config.relay.host.is_empty()).then(|| Relay {
             host: config.relay.host.clone(),
             port: config.relay.port,

@@ -2,7 +2,6 @@
 //! SMTP client (`baedal_tests::smtp::send`) from a chosen source address, and reading Authentication-Results back.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use baedal_tests::dns::{self, TestDns};
 use baedal_tests::{Profile, Server, Site};
@@ -16,28 +15,7 @@ pub(crate) fn signer_script() -> PathBuf {
 }
 
 pub(crate) fn python_filter(args: &[&str], input: &[u8]) -> Vec<u8> {
-    let mut child = Command::new("python3")
-        .arg(signer_script())
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python3");
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(input)
-        .expect("write");
-    let out = child.wait_with_output().expect("wait");
-    assert!(
-        out.status.success(),
-        "dkim_sign.py {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
+    baedal_tests::python::pipe(&signer_script(), args, input)
 }
 
 /// A new RSA key in `dir`: (private key file, DKIM TXT record value).
