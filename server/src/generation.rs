@@ -188,7 +188,8 @@ impl Generation {
         }
     }
 
-    /// Starts the queue workers, the LDAP sync and the POP3 retention sweep; they run
+    /// Starts the queue workers, the LDAP sync, the POP3 retention sweep and the purge of
+    /// expunged messages' objects; they run
     /// until [`Generation::retire`]. The workers start once those of `previous` (being
     /// retired) have finished their deliveries, so `[queue] workers` and `per_domain`
     /// hold across a reload.
@@ -226,6 +227,11 @@ impl Generation {
             stores.store.clone(),
             config.pop3.retention_days,
             Duration::from_secs(config.pop3.sweep_interval),
+            self.jobs.subscribe(),
+        ));
+        tasks.spawn(imap::expunged_purge(
+            stores.store.clone(),
+            Duration::from_secs(config.imap.expunged_grace),
             self.jobs.subscribe(),
         ));
     }

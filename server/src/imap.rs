@@ -51,3 +51,25 @@ pub fn session(service: Arc<ImapService>) -> SessionFn {
 pub fn refusal() -> Arc<[u8]> {
     Arc::from(&b"* BYE Too many connections, try again later\r\n"[..])
 }
+
+/// Removes the objects of expunged messages once `grace` has passed since their expunge
+/// (sessions not yet told of it may fetch them until then), every few minutes, until `stop`.
+pub async fn expunged_purge(
+    store: MailStore,
+    grace: Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let interval = (grace / 2).clamp(Duration::from_secs(1), Duration::from_secs(300));
+    loop {
+        let before = baedal_storage::clock::now_secs() - grace.as_secs() as i64;
+        match store.purge_expunged(before).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(purged = n, "removed the objects of expunged messages"),
+            Err(e) => tracing::error!(error = %e, "purge of expunged messages failed"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(interval) => {}
+            () = crate::listener::stopped(&mut stop) => return,
+        }
+    }
+}

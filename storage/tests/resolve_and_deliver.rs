@@ -272,7 +272,12 @@ async fn shared_views_follow_deliveries_flag_changes_and_expunges() {
     // A flag change, an expunge and a delivery, then the view is rebuilt from the changes
     // and must equal a full read of the index.
     f.store
-        .set_flags(inbox.id, &[(2, "\\Seen".to_string())])
+        .store_flags(
+            inbox.id,
+            &[2],
+            baedal_storage::mailstore::FlagChange::Add,
+            &["\\Seen".to_string()],
+        )
         .await
         .unwrap();
     assert_eq!(f.store.expunge(inbox.id, &[4]).await.unwrap(), [4]);

@@ -9,8 +9,10 @@
 //! - [`Server`]: a running `baedal serve` of a site, stopped (SIGTERM) on drop.
 //! - [`postgres`]: fresh databases on the PostgreSQL that `tests/run.sh` started.
 //! - [`smtp`]: independent SMTP clients (Python smtplib, raw sockets, swaks, curl).
+//! - [`imap`]: Python imaplib scripts against a site (the shared prelude and runner).
 
 pub mod dns;
+pub mod imap;
 pub mod ldap;
 pub mod postfix;
 pub mod postgres;

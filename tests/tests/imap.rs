@@ -3,9 +3,9 @@
 
 use std::process::Command;
 
+use baedal_tests::imap::run;
 use baedal_tests::smtp::{self, assert_reply};
-use baedal_tests::{Profile, Server, Site, on_both_profiles, python};
-use serde_json::Value;
+use baedal_tests::{Profile, Server, Site, on_both_profiles};
 
 on_both_profiles!(
     a_thunderbird_style_first_sync_and_flag_changes,
@@ -46,39 +46,6 @@ fn deliver(server: &Server, i: usize) {
         &[],
     );
     assert_reply(&r["data"], 250, "2.0.0");
-}
-
-const PRELUDE: &str = r#"
-import imaplib, json, os, poplib, socket, ssl, time
-ctx = ssl.create_default_context(cafile=os.environ["CA"])
-def imap(user="alice@example.org", pw="pw"):
-    m = imaplib.IMAP4("localhost", int(os.environ["IMAP_PORT"]), timeout=30)
-    m.starttls(ctx)
-    if user:
-        m.login(user, pw)
-    return m
-def imaps():
-    m = imaplib.IMAP4_SSL("localhost", int(os.environ["IMAPS_PORT"]), ssl_context=ctx, timeout=30)
-    m.login("alice@example.org", "pw")
-    return m
-def s(x):
-    if isinstance(x, bytes): return x.decode("utf-8", "replace")
-    if isinstance(x, (list, tuple)): return [s(i) for i in x]
-    return x
-"#;
-
-fn run(site: &Site, server: &Server, body: &str) -> Value {
-    let env = vec![
-        ("IMAP_PORT", server.addr("imap").port().to_string()),
-        ("IMAPS_PORT", server.addr("imaps").port().to_string()),
-        ("POP3_PORT", server.addr("pop3").port().to_string()),
-        ("SMTP_PORT", server.addr("smtp").port().to_string()),
-        (
-            "CA",
-            site.data_dir().join("tls/cert.pem").display().to_string(),
-        ),
-    ];
-    python::run(&format!("{PRELUDE}\n{body}"), &env)
 }
 
 fn a_thunderbird_style_first_sync_and_flag_changes(profile: Profile) {
@@ -235,9 +202,10 @@ print(json.dumps({"seen": seen_by_desktop, "after_pop": after_pop, "uidl": uidl_
         "{}",
         r["seen"]
     );
+    // The desktop selected first: message 1 is \\Recent in its session (RFC 3501 §2.3.2).
     assert_eq!(
         r["seen"]["FETCH"],
-        serde_json::json!(["1 (UID 1 FLAGS (\\Seen))"]),
+        serde_json::json!(["1 (UID 1 FLAGS (\\Seen \\Recent))"]),
         "{}",
         r["seen"]
     );
@@ -491,7 +459,17 @@ print(json.dumps({"list": lst, "append": append, "move": move, "move_data": move
     let lsub = r["lsub"].to_string();
     assert!(lsub.contains("Archive") && !lsub.contains("Junk"), "{lsub}");
     assert_eq!(site.mailbox_count("alice@example.org", "Trash"), 0);
-    // The expunged message's blob is gone; the copy in Archive shares its blob with INBOX.
+    // The expunged message's object stays for sessions not yet told of the expunge
+    // (`[imap] expunged_grace`); the copy in Archive shares its blob with INBOX.
+    assert_eq!(
+        site.stored_messages("alice@example.org").len(),
+        4,
+        "INBOX 2 and 3, Sent 1, the expunged one"
+    );
+    // Past the grace period, the purge (here `storage verify --repair`) removes it.
+    let tomorrow = (baedal_tests::now_secs() + 86_400).to_string();
+    site.cli(&["storage", "verify", "--repair", "--now", &tomorrow])
+        .ok();
     assert_eq!(
         site.stored_messages("alice@example.org").len(),
         3,

@@ -72,17 +72,9 @@ impl Session {
             uid_list(map.iter().map(|(_, d)| *d))
         );
         if moving {
-            // RFC 6851 §4.3: COPYUID goes untagged before the EXPUNGEs.
+            // RFC 6851 §4.3: COPYUID goes untagged before the EXPUNGEs, which the
+            // announcement at the end of the command sends.
             self.conn.queue(format!("* OK {code} Moved\r\n").as_bytes());
-            if let State::Selected(_, selected) = &mut self.state {
-                for (src, _) in map.iter().rev() {
-                    if let Some(i) = selected.index_of_uid(*src) {
-                        selected.messages_mut().remove(i);
-                        self.conn
-                            .queue(format!("* {} EXPUNGE\r\n", i + 1).as_bytes());
-                    }
-                }
-            }
             return Done::ok("MOVE completed");
         }
         Done::ok(format!("{code} COPY completed"))

@@ -3,14 +3,13 @@
 
 use std::num::NonZeroU32;
 
-use baedal_storage::mailstore::StoredMessage;
+use baedal_storage::mailstore::{FlagChange, StoredMessage, apply_flags};
 use imap_codec::imap_types::IntoStatic;
 use imap_codec::imap_types::core::Vec1;
 use imap_codec::imap_types::fetch::{
     MacroOrMessageDataItemNames, MessageDataItemName, Part, Section,
 };
 use imap_codec::imap_types::sequence::SequenceSet;
-use mail_parser::{MessageParser, PartType};
 use tokio::io::AsyncReadExt;
 
 use super::mailboxes::has_flag;
@@ -64,7 +63,8 @@ impl Session {
                 && !has_flag(&stored_flags, "\\Seen")
                 && items.iter().any(sets_seen_item);
             if sets_seen {
-                message.flags = format!("{stored_flags} \\Seen").trim().to_string();
+                message.flags =
+                    apply_flags(&stored_flags, FlagChange::Add, &["\\Seen".to_string()]);
             }
             let mut line = format!("* {} FETCH (", i + 1).into_bytes();
             let mut first = true;
@@ -123,20 +123,23 @@ impl Session {
         }
         self.headers = Default::default();
         if !seen_updates.is_empty() {
-            let changes: Vec<(i64, String)> = seen_updates
-                .iter()
-                .map(|(_, uid, f)| (*uid, f.clone()))
-                .collect();
-            match self.service.store.set_flags(mailbox_id, &changes).await {
-                Ok(done) => {
-                    if let State::Selected(_, selected) = &mut self.state {
-                        for ((i, _, flags), (_, modseq)) in seen_updates.into_iter().zip(done) {
-                            selected.messages_mut()[i].flags = flags;
-                            selected.messages_mut()[i].modseq = modseq;
-                        }
-                    }
+            // \Seen is added to the flags as stored (another session may have changed
+            // others); the client keeps what it was shown, and the announcement at the end
+            // of the command tells it the rest.
+            let uids: Vec<i64> = seen_updates.iter().map(|(_, uid, _)| *uid).collect();
+            let seen = ["\\Seen".to_string()];
+            if let Err(e) = self
+                .service
+                .store
+                .store_flags(mailbox_id, &uids, FlagChange::Add, &seen)
+                .await
+            {
+                return Ok(self.unavailable(e));
+            }
+            if let State::Selected(_, selected) = &mut self.state {
+                for (i, _, flags) in seen_updates {
+                    selected.messages_mut()[i].flags = flags;
                 }
-                Err(e) => return Ok(self.unavailable(e)),
             }
         }
         Ok(Done::ok(if uid {
@@ -181,7 +184,7 @@ impl Session {
             MessageDataItemName::Rfc822Text => {
                 out.extend_from_slice(b"RFC822.TEXT ");
                 let blob = self.blob_of(m).await?;
-                wire::literal(out, &blob[header_len(&blob)..]);
+                wire::literal(out, &blob[wire::header_len(&blob)..]);
                 return Ok(());
             }
             MessageDataItemName::BodyExt {
@@ -301,7 +304,7 @@ impl Session {
             return Ok(header);
         }
         let blob = self.blob_of(m).await?;
-        Ok(blob[..header_len(&blob)].to_vec())
+        Ok(blob[..wire::header_len(&blob)].to_vec())
     }
 
     async fn section(
@@ -309,12 +312,7 @@ impl Session {
         m: &StoredMessage,
         section: Option<&Section<'_>>,
     ) -> Result<Vec<u8>, String> {
-        let names = |list: &Vec1<imap_codec::imap_types::core::AString<'_>>| -> Vec<String> {
-            list.as_ref()
-                .iter()
-                .map(|n| String::from_utf8_lossy(n.as_ref()).into_owned())
-                .collect()
-        };
+        let names = super::bodystructure::field_names;
         Ok(match section {
             None => self.blob_of(m).await?,
             Some(Section::Header(None)) => self.header_of(m).await?,
@@ -326,11 +324,11 @@ impl Session {
             }
             Some(Section::Text(None)) => {
                 let blob = self.blob_of(m).await?;
-                blob[header_len(&blob)..].to_vec()
+                blob[wire::header_len(&blob)..].to_vec()
             }
             Some(other) => {
                 let blob = self.blob_of(m).await?;
-                part_section(&blob, other).unwrap_or_default()
+                super::bodystructure::part_section(&blob, other).unwrap_or_default()
             }
         })
     }
@@ -387,17 +385,6 @@ fn whole_message(item: &MessageDataItemName<'_>) -> Option<WholeMessage> {
     }
 }
 
-/// Bytes of the header section, through its blank line.
-fn header_len(blob: &[u8]) -> usize {
-    if blob.starts_with(b"\r\n") {
-        return 2;
-    }
-    blob.windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .map(|p| p + 4)
-        .unwrap_or(blob.len())
-}
-
 /// `1.2.MIME`-style name of a section, as the response repeats it.
 fn section_name(section: Option<&Section<'_>>) -> String {
     let part = |p: &Part| {
@@ -430,61 +417,4 @@ fn section_name(section: Option<&Section<'_>>) -> String {
         Some(Section::Text(p)) => format!("{}TEXT", prefix(p)),
         Some(Section::Mime(p)) => format!("{}.MIME", part(p)),
     }
-}
-
-/// A numbered part (RFC 3501 §6.4.5): its body, MIME header, or header/text of an
-/// encapsulated message.
-fn part_section(blob: &[u8], section: &Section<'_>) -> Option<Vec<u8>> {
-    let message = MessageParser::default().parse(blob)?;
-    let (path, what) = match section {
-        Section::Part(p) => (p, "BODY"),
-        Section::Mime(p) => (p, "MIME"),
-        Section::Header(Some(p))
-        | Section::HeaderFields(Some(p), _)
-        | Section::HeaderFieldsNot(Some(p), _) => (p, "HEADER"),
-        Section::Text(Some(p)) => (p, "TEXT"),
-        _ => return None,
-    };
-    let mut msg = &message;
-    let mut part_id = 0u32;
-    for (depth, n) in path.0.as_ref().iter().enumerate() {
-        let n = NonZeroU32::get(*n) as usize;
-        if depth > 0 {
-            // Descending into an encapsulated message continues at its root.
-            if let PartType::Message(inner) = &msg.parts[part_id as usize].body {
-                msg = inner;
-                part_id = 0;
-            }
-        }
-        part_id = match &msg.parts.get(part_id as usize)?.body {
-            PartType::Multipart(children) => *children.get(n - 1)?,
-            _ if n == 1 => part_id,
-            _ => return None,
-        };
-    }
-    let p = msg.parts.get(part_id as usize)?;
-    let (hs, bs, end) = (
-        p.offset_header as usize,
-        p.offset_body as usize,
-        p.offset_end as usize,
-    );
-    let raw = msg.raw_message.as_ref();
-    Some(match what {
-        "MIME" => raw.get(hs..bs)?.to_vec(),
-        "HEADER" | "TEXT" => {
-            let PartType::Message(inner) = &p.body else {
-                return None;
-            };
-            let ip = inner.parts.first()?;
-            let iraw = inner.raw_message.as_ref();
-            if what == "HEADER" {
-                iraw.get(ip.offset_header as usize..ip.offset_body as usize)?
-                    .to_vec()
-            } else {
-                iraw.get(ip.offset_body as usize..ip.offset_end as usize)?
-                    .to_vec()
-            }
-        }
-        _ => raw.get(bs..end)?.to_vec(),
-    })
 }

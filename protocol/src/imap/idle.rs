@@ -67,7 +67,7 @@ impl Session {
                     });
                 }
                 Event::Changed | Event::Tick => {
-                    self.refresh().await;
+                    self.announce_changes(true).await;
                     self.conn.flush().await?;
                     if started.elapsed() > self.service.limits.idle_timeout {
                         return Err(Closed::Timeout);

@@ -98,7 +98,8 @@ pub(super) fn parse(line: &[u8]) -> Option<(String, String, Vec<String>, ListOpt
             match text(o)?.to_ascii_uppercase().as_str() {
                 "SUBSCRIBED" => options.select_subscribed = true,
                 "SPECIAL-USE" => options.select_special_use = true,
-                "RECURSIVEMATCH" | "REMOTE" => {}
+                "RECURSIVEMATCH" => options.recursive_match = true,
+                "REMOTE" => {}
                 _ => return None,
             }
         }

@@ -3,10 +3,12 @@
 
 use std::sync::Arc;
 
-use imap_codec::imap_types::mailbox::{ListMailbox, Mailbox as ImapMailbox};
+use imap_codec::imap_types::mailbox::Mailbox as ImapMailbox;
 use imap_codec::imap_types::status::StatusDataItemName;
 
-use super::selected::{Selected, changes};
+use baedal_storage::mailstore::{MailStoreError, MailboxView};
+
+use super::selected::{Selected, announce};
 use super::session::{Done, Session, State, User};
 use super::wire;
 
@@ -17,6 +19,8 @@ pub(super) struct ListOptions {
     pub select_subscribed: bool,
     pub select_special_use: bool,
     pub return_subscribed: bool,
+    /// RFC 5258 §3: parents of matching subscribed names are listed with CHILDINFO.
+    pub recursive_match: bool,
     /// STATUS items to return after each mailbox.
     pub status: Vec<String>,
 }
@@ -39,125 +43,12 @@ pub(super) fn mailbox_name(mailbox: &ImapMailbox<'_>) -> String {
     }
 }
 
-fn list_pattern(pattern: &ListMailbox<'_>) -> String {
-    match pattern {
-        ListMailbox::Token(t) => String::from_utf8_lossy(t.as_ref()).into_owned(),
-        ListMailbox::String(s) => String::from_utf8_lossy(s.as_ref()).into_owned(),
-    }
-}
-
-/// RFC 3501 §6.3.8 wildcards: `*` matches anything, `%` anything but the delimiter.
-fn matches(pattern: &[char], name: &[char]) -> bool {
-    match pattern.split_first() {
-        None => name.is_empty(),
-        Some(('*', rest)) => (0..=name.len()).any(|i| matches(rest, &name[i..])),
-        Some(('%', rest)) => (0..=name.len())
-            .take_while(|&i| i == 0 || name[i - 1] != DELIMITER)
-            .any(|i| matches(rest, &name[i..])),
-        Some((c, rest)) => name.first() == Some(c) && matches(rest, &name[1..]),
-    }
-}
-
 impl Session {
-    fn user(&self) -> Option<&User> {
+    pub(super) fn user(&self) -> Option<&User> {
         match &self.state {
             State::NotAuthenticated => None,
             State::Authenticated(user) | State::Selected(user, _) => Some(user),
         }
-    }
-
-    pub(super) async fn list(
-        &mut self,
-        reference: &ImapMailbox<'_>,
-        pattern: &ListMailbox<'_>,
-        lsub: bool,
-    ) -> Done {
-        let reference = match reference {
-            ImapMailbox::Inbox => "INBOX".to_string(),
-            ImapMailbox::Other(o) => String::from_utf8_lossy(o.as_ref()).into_owned(),
-        };
-        let options = ListOptions {
-            lsub,
-            ..ListOptions::default()
-        };
-        self.list_mailboxes(&reference, &[list_pattern(pattern)], &options)
-            .await
-    }
-
-    /// LIST and LSUB, with the RFC 5258 selection and return options and RFC 5819 STATUS.
-    pub(super) async fn list_mailboxes(
-        &mut self,
-        reference: &str,
-        patterns: &[String],
-        options: &ListOptions,
-    ) -> Done {
-        let verb = if options.lsub { "LSUB" } else { "LIST" };
-        let Some(user) = self.user().cloned() else {
-            return Done::bad("Not authenticated");
-        };
-        if patterns.len() == 1 && patterns[0].is_empty() && reference.is_empty() {
-            self.conn
-                .queue(format!("* {verb} (\\Noselect) \"{DELIMITER}\" \"\"\r\n").as_bytes());
-            return Done::ok(format!("{verb} completed"));
-        }
-        let mailboxes = match self.service.store.mailboxes(user.id).await {
-            Ok(m) => m,
-            Err(e) => return self.unavailable(e),
-        };
-        let names: Vec<String> = mailboxes.iter().map(|m| m.name.clone()).collect();
-        let patterns: Vec<Vec<char>> = patterns
-            .iter()
-            .map(|p| format!("{reference}{p}").chars().collect())
-            .collect();
-        for m in &mailboxes {
-            let name: Vec<char> = m.name.chars().collect();
-            // INBOX matches case-insensitively (RFC 3501 §5.1).
-            let hit = patterns.iter().any(|p| {
-                matches(p, &name)
-                    || (m.name == "INBOX"
-                        && matches(
-                            &p.iter()
-                                .collect::<String>()
-                                .to_uppercase()
-                                .chars()
-                                .collect::<Vec<_>>(),
-                            &name,
-                        ))
-            });
-            let subscribed_only = options.lsub || options.select_subscribed;
-            if !hit
-                || (subscribed_only && !m.subscribed)
-                || (options.select_special_use && m.special_use.is_none())
-            {
-                continue;
-            }
-            let children = names
-                .iter()
-                .any(|n| n.starts_with(&format!("{}{DELIMITER}", m.name)));
-            let mut attributes = vec![if children {
-                "\\HasChildren"
-            } else {
-                "\\HasNoChildren"
-            }];
-            if (options.select_subscribed || options.return_subscribed) && m.subscribed {
-                attributes.push("\\Subscribed");
-            }
-            if let Some(special) = &m.special_use {
-                attributes.push(special);
-            }
-            let mut line =
-                format!("* {verb} ({}) \"{DELIMITER}\" ", attributes.join(" ")).into_bytes();
-            wire::string(&mut line, m.name.as_bytes());
-            line.extend_from_slice(b"\r\n");
-            self.conn.queue(&line);
-            if !options.status.is_empty() {
-                let items: Vec<&str> = options.status.iter().map(String::as_str).collect();
-                if let Err(done) = self.status_line(&m.name, &items).await {
-                    return done;
-                }
-            }
-        }
-        Done::ok(format!("{verb} completed"))
     }
 
     pub(super) async fn status(
@@ -265,36 +156,22 @@ impl Session {
                 Err(e) => return self.unavailable(e),
             }
         };
-        let mut out = String::new();
-        out.push_str("* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\n");
-        if read_only {
-            out.push_str("* OK [PERMANENTFLAGS ()] Read-only mailbox\r\n");
-        } else {
-            out.push_str("* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] Flags permitted\r\n");
-        }
-        out.push_str(&format!(
-            "* {} EXISTS\r\n* {} RECENT\r\n",
-            messages.len(),
-            recent.len()
-        ));
+        let exists = messages.len();
+        let recent_count = recent.len();
+        let uidvalidity = found.uidvalidity;
+        let uidnext = found.uidnext;
+        let selected = Selected::new(found, read_only, view, recent);
+        let mut out = selected.flags_announcement();
+        out.push_str(&format!("* {exists} EXISTS\r\n* {recent_count} RECENT\r\n"));
         if let Some(i) = first_unseen {
             out.push_str(&format!("* OK [UNSEEN {}] First unseen\r\n", i + 1));
         }
         out.push_str(&format!(
-            "* OK [UIDVALIDITY {}] UIDs valid\r\n* OK [UIDNEXT {}] Predicted next UID\r\n",
-            found.uidvalidity, found.uidnext
+            "* OK [UIDVALIDITY {uidvalidity}] UIDs valid\r\n* OK [UIDNEXT {uidnext}] Predicted next UID\r\n"
         ));
         self.conn.queue(out.as_bytes());
         tracing::debug!(user = %user.email, mailbox = %name, read_only, "selected");
-        self.state = State::Selected(
-            user,
-            Selected {
-                mailbox: found,
-                read_only,
-                view,
-                recent,
-            },
-        );
+        self.state = State::Selected(user, Box::new(selected));
         let (mode, verb) = if read_only {
             ("READ-ONLY", "EXAMINE")
         } else {
@@ -311,21 +188,16 @@ impl Session {
             return Done::bad("No mailbox selected");
         };
         self.state = State::Authenticated(user);
-        if expunge && !selected.read_only {
-            let deleted: Vec<i64> = selected
-                .messages()
-                .iter()
-                .filter(|m| has_flag(&m.flags, "\\Deleted"))
-                .map(|m| m.uid)
-                .collect();
-            if let Err(e) = self
+        // RFC 3501 §6.4.2: what is \Deleted in the store goes, without EXPUNGE responses.
+        if expunge
+            && !selected.read_only
+            && let Err(e) = self
                 .service
                 .store
-                .expunge(selected.mailbox.id, &deleted)
+                .expunge_deleted(selected.mailbox.id, None)
                 .await
-            {
-                return self.unavailable(e);
-            }
+        {
+            return self.unavailable(e);
         }
         Done::ok(if expunge {
             "CLOSE completed"
@@ -334,40 +206,44 @@ impl Session {
         })
     }
 
-    /// Tells the client what others changed in the selected mailbox since it last looked.
-    pub(super) async fn refresh(&mut self) {
+    /// Tells the client what changed in the selected mailbox since it last looked: its own
+    /// APPEND, COPY, MOVE and EXPUNGE as well as other sessions' changes. Runs at the end of
+    /// every command in the selected state, before the tagged reply, and in IDLE;
+    /// `expunges_allowed` is false for FETCH, STORE and SEARCH (RFC 3501 §7.4.1).
+    pub(super) async fn announce_changes(&mut self, expunges_allowed: bool) {
         let State::Selected(_, selected) = &mut self.state else {
             return;
         };
-        let view = match self.service.store.view(selected.mailbox.id).await {
+        let now = match self.service.store.view(selected.mailbox.id).await {
             Ok(view) => view,
+            // Deleted by another session: to this one, every message went.
+            Err(MailStoreError::NoSuchMailbox) => Arc::new(MailboxView {
+                highest_modseq: selected.view.highest_modseq,
+                messages: Vec::new(),
+            }),
             Err(e) => {
                 tracing::error!(error = %e, "cannot refresh the selected mailbox");
                 return;
             }
         };
-        if Arc::ptr_eq(&view, &selected.view) {
+        if Arc::ptr_eq(&now, &selected.view) {
             return;
         }
-        let now = &view.messages;
+        let mut claimed = Vec::new();
         if !selected.read_only
-            && now.last().map(|m| m.uid) > selected.messages().last().map(|m| m.uid)
+            && now.messages.last().map(|m| m.uid) > selected.messages().last().map(|m| m.uid)
         {
             match self.service.store.claim_recent(selected.mailbox.id).await {
-                Ok((from, to)) => selected.recent.extend(
-                    now.iter()
+                Ok((from, to)) => claimed.extend(
+                    now.messages
+                        .iter()
                         .filter(|m| (from..to).contains(&m.uid))
                         .map(|m| m.uid),
                 ),
                 Err(e) => tracing::error!(error = %e, "cannot claim recent messages"),
             }
         }
-        selected
-            .recent
-            .retain(|uid| now.binary_search_by_key(uid, |m| m.uid).is_ok());
-        let recent = selected.recent.len();
-        changes(selected.messages(), now, recent, self.conn.output());
-        selected.view = view;
+        announce(selected, now, expunges_allowed, claimed, self.conn.output());
     }
 
     pub(super) fn unavailable(&self, e: impl std::fmt::Display) -> Done {
@@ -376,31 +252,4 @@ impl Session {
     }
 }
 
-/// True when the space-separated `flags` hold `flag` (case-insensitively, RFC 3501 §2.3.2).
-pub(super) fn has_flag(flags: &str, flag: &str) -> bool {
-    flags
-        .split_whitespace()
-        .any(|f| f.eq_ignore_ascii_case(flag))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn m(p: &str, n: &str) -> bool {
-        matches(
-            &p.chars().collect::<Vec<_>>(),
-            &n.chars().collect::<Vec<_>>(),
-        )
-    }
-
-    #[test]
-    fn list_wildcards() {
-        assert!(m("*", "Archive/2026"));
-        assert!(m("%", "Archive"));
-        assert!(!m("%", "Archive/2026"));
-        assert!(m("Archive/%", "Archive/2026"));
-        assert!(m("S*", "Sent"));
-        assert!(!m("S%x", "Sent"));
-    }
-}
+pub(super) use baedal_storage::mailstore::has_flag;

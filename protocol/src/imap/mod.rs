@@ -6,22 +6,26 @@
 //!   state (not authenticated / authenticated / selected), the one dispatch of command
 //!   against state, CAPABILITY, NOOP, LOGOUT.
 //! - `auth`: STARTTLS, LOGIN, AUTHENTICATE; `idle`: IDLE and raw continuation lines.
-//! - `mailboxes`: LIST, LSUB, STATUS, SELECT, EXAMINE, CLOSE, UNSELECT, NAMESPACE;
+//! - `mailboxes`: STATUS, SELECT, EXAMINE, CLOSE, UNSELECT, and the announcement of changes
+//!   at the end of each command; `list`: LIST and LSUB over mailboxes and subscriptions;
 //!   `list_extended`: the RFC 5258 LIST syntax (selection/return options, LIST-STATUS).
-//! - `selected`: the selected mailbox: sequence numbers ↔ UIDs, sequence sets, the
-//!   unsolicited EXISTS / EXPUNGE / FETCH FLAGS a session is told of.
+//! - `selected`: the selected mailbox as the client was told it: sequence numbers ↔ UIDs,
+//!   sequence sets, keywords announced, expunges not yet reported, and `announce`, which
+//!   brings it up to the store's view (EXPUNGE, FLAGS, FETCH FLAGS, EXISTS, RECENT).
 //! - `fetch`: FETCH and UID FETCH; `bodystructure`: BODY and BODYSTRUCTURE.
 //! - `store`: STORE, EXPUNGE, UID EXPUNGE; `copy`: COPY, MOVE, APPEND (UIDPLUS codes).
 //! - `folders`: CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE.
 //! - `search`: SEARCH and UID SEARCH; `quota`: GETQUOTA, GETQUOTAROOT (RFC 9208).
 //! - `wire`: response syntax (strings, literals, dates, ENVELOPE).
 
+mod address;
 mod auth;
 mod bodystructure;
 mod copy;
 mod fetch;
 mod folders;
 mod idle;
+mod list;
 mod list_extended;
 mod mailboxes;
 mod quota;

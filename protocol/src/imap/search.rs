@@ -5,10 +5,12 @@ use baedal_storage::mailstore::StoredMessage;
 use chrono::NaiveDate;
 use imap_codec::imap_types::core::Vec1;
 use imap_codec::imap_types::search::SearchKey;
-use mail_parser::{Address, Message, MessageParser};
+use mail_parser::parsers::MessageStream;
+use mail_parser::{HeaderValue, MessageParser};
 
 use super::mailboxes::has_flag;
 use super::session::{Done, Session, State};
+use super::wire;
 
 /// What a message offers to search keys; header and body are read only when a key needs them.
 struct Candidate<'a> {
@@ -53,20 +55,69 @@ fn contains(haystack: &str, needle: &[u8]) -> bool {
         .contains(&String::from_utf8_lossy(needle).to_lowercase())
 }
 
-fn addresses(list: Option<&Address<'_>>) -> String {
-    list.map(|l| {
-        l.iter()
-            .map(|a| {
-                format!(
-                    "{} <{}>",
-                    a.name.as_deref().unwrap_or(""),
-                    a.address.as_deref().unwrap_or("")
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(", ")
-    })
-    .unwrap_or_default()
+/// A field value with its encoded words (RFC 2047) decoded.
+fn decoded(value: &[u8]) -> String {
+    // mail-parser reads a value up to the end of its line.
+    let mut line = value.to_vec();
+    line.push(b'\n');
+    match MessageStream::new(&line).parse_unstructured() {
+        HeaderValue::Text(text) => text.into_owned(),
+        _ => String::from_utf8_lossy(value).into_owned(),
+    }
+}
+
+/// An address field written out again from its parsed list, names decoded:
+/// `group: Name <mailbox@host>, <mailbox@host>;`, so that a search for `Bob Lee <bob@x>`
+/// finds `"Bob Lee" <bob@x>` too.
+fn normalized_addresses(value: &[u8]) -> String {
+    let mut out = String::new();
+    for a in super::address::parse(value) {
+        let text = |s: &Option<Vec<u8>>| s.as_deref().map(decoded).unwrap_or_default();
+        if a.is_group_marker() {
+            match &a.mailbox {
+                Some(_) => out.push_str(&format!("{}: ", text(&a.mailbox))),
+                None => out.push_str("; "),
+            }
+        } else {
+            out.push_str(&format!(
+                "{} <{}@{}>, ",
+                text(&a.name),
+                text(&a.mailbox),
+                text(&a.host)
+            ));
+        }
+    }
+    out
+}
+
+/// The date of a Date header value as written (`[day-name ","] day month year ...`): RFC 3501
+/// §6.4.4 compares it disregarding time and time zone, so `Mon, 7 Dec 2026 01:00:00 +0900`
+/// is 7 December even though it is 6 December in UTC.
+fn written_date(value: &[u8]) -> Option<NaiveDate> {
+    const MONTHS: [&str; 12] = [
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ];
+    let text = String::from_utf8_lossy(value);
+    let mut words = text
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|w| !w.is_empty());
+    let mut word = words.next()?;
+    if word.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        word = words.next()?;
+    }
+    let day: u32 = word.parse().ok()?;
+    let month = words.next()?.get(..3)?.to_ascii_lowercase();
+    let month = MONTHS.iter().position(|m| *m == month)? as u32 + 1;
+    let year_text = words.next()?;
+    let year: i32 = year_text.parse().ok()?;
+    // RFC 5322 §4.3 obs-year: two digits are 20xx below 50 and 19xx from 50, three are 1900+.
+    let year = match year_text.len() {
+        2 if year < 50 => year + 2000,
+        2 => year + 1900,
+        3 => year + 1900,
+        _ => year,
+    };
+    NaiveDate::from_ymd_opt(year, month, day)
 }
 
 fn day(secs: i64) -> NaiveDate {
@@ -75,14 +126,39 @@ fn day(secs: i64) -> NaiveDate {
         .unwrap_or_default()
 }
 
+/// The values of every occurrence of the header field `name` in a header section.
+fn values(header: &[u8], name: &[u8]) -> Vec<Vec<u8>> {
+    wire::fields(header)
+        .into_iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v)
+        .collect()
+}
+
+/// RFC 3501 §6.4.4: the (last) Date header's date as written.
+fn sent_day(header: &[u8]) -> Option<NaiveDate> {
+    written_date(values(header, b"Date").last()?)
+}
+
+/// True when any occurrence of the field holds `needle` (RFC 3501 §6.4.4: a substring,
+/// case-insensitive), as written or decoded; an address field also as written out again
+/// from its addresses. Group names are part of the value (`TO undisclosed` finds
+/// `To: undisclosed-recipients:;`), as with Dovecot.
+fn field_contains(header: &[u8], name: &[u8], needle: &[u8], addresses: bool) -> bool {
+    values(header, name).iter().any(|value| {
+        contains(&String::from_utf8_lossy(value), needle)
+            || contains(&decoded(value), needle)
+            || (addresses && contains(&normalized_addresses(value), needle))
+    })
+}
+
 impl Candidate<'_> {
-    fn parsed_header(&self) -> Option<Message<'_>> {
-        MessageParser::default().parse_headers(self.header.as_deref().unwrap_or(b""))
+    fn header(&self) -> &[u8] {
+        self.header.as_deref().unwrap_or(b"")
     }
 
-    fn sent_day(&self) -> Option<NaiveDate> {
-        let m = self.parsed_header()?;
-        m.date().map(|d| day(d.to_timestamp()))
+    fn field_contains(&self, name: &[u8], needle: &[u8], addresses: bool) -> bool {
+        field_contains(self.header(), name, needle, addresses)
     }
 
     fn matches(&self, key: &SearchKey<'_>) -> bool {
@@ -116,33 +192,18 @@ impl Candidate<'_> {
             SearchKey::Before(d) => day(m.internal_date) < *d.as_ref(),
             SearchKey::On(d) => day(m.internal_date) == *d.as_ref(),
             SearchKey::Since(d) => day(m.internal_date) >= *d.as_ref(),
-            SearchKey::SentBefore(d) => self.sent_day().is_some_and(|s| s < *d.as_ref()),
-            SearchKey::SentOn(d) => self.sent_day().is_some_and(|s| s == *d.as_ref()),
-            SearchKey::SentSince(d) => self.sent_day().is_some_and(|s| s >= *d.as_ref()),
-            SearchKey::Subject(s) => self
-                .parsed_header()
-                .and_then(|h| h.subject().map(|x| contains(x, s.as_ref())))
-                .unwrap_or(false),
-            SearchKey::From(s) => self
-                .parsed_header()
-                .is_some_and(|h| contains(&addresses(h.from()), s.as_ref())),
-            SearchKey::To(s) => self
-                .parsed_header()
-                .is_some_and(|h| contains(&addresses(h.to()), s.as_ref())),
-            SearchKey::Cc(s) => self
-                .parsed_header()
-                .is_some_and(|h| contains(&addresses(h.cc()), s.as_ref())),
-            SearchKey::Bcc(s) => self
-                .parsed_header()
-                .is_some_and(|h| contains(&addresses(h.bcc()), s.as_ref())),
+            SearchKey::SentBefore(d) => sent_day(self.header()).is_some_and(|s| s < *d.as_ref()),
+            SearchKey::SentOn(d) => sent_day(self.header()).is_some_and(|s| s == *d.as_ref()),
+            SearchKey::SentSince(d) => sent_day(self.header()).is_some_and(|s| s >= *d.as_ref()),
+            SearchKey::Subject(s) => self.field_contains(b"Subject", s.as_ref(), false),
+            SearchKey::From(s) => self.field_contains(b"From", s.as_ref(), true),
+            SearchKey::To(s) => self.field_contains(b"To", s.as_ref(), true),
+            SearchKey::Cc(s) => self.field_contains(b"Cc", s.as_ref(), true),
+            SearchKey::Bcc(s) => self.field_contains(b"Bcc", s.as_ref(), true),
+            // RFC 3501 §6.4.4: any occurrence of a repeated field; an empty string finds
+            // every message that has the field.
             SearchKey::Header(name, value) => {
-                let name = String::from_utf8_lossy(name.as_ref()).into_owned();
-                self.parsed_header()
-                    .and_then(|h| {
-                        h.header_raw(name.as_str())
-                            .map(|v| contains(v, value.as_ref()))
-                    })
-                    .unwrap_or(false)
+                self.field_contains(name.as_ref(), value.as_ref(), false)
             }
             SearchKey::Body(s) | SearchKey::Text(s) => {
                 let blob = self.blob.as_deref().unwrap_or(b"");
@@ -241,5 +302,75 @@ impl Session {
         } else {
             "SEARCH completed"
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sent_dates_are_the_dates_as_written() {
+        // (Date header value, date)
+        let cases: &[(&str, Option<(i32, u32, u32)>)] = &[
+            // RFC 3501 §6.4.4: 6 December in UTC, but written as 7 December.
+            ("Mon, 7 Dec 2026 01:00:00 +0900", Some((2026, 12, 7))),
+            ("Sun, 06 Dec 2026 23:30:00 -0500 (EST)", Some((2026, 12, 6))),
+            ("7 Dec 2026 01:00 +0900", Some((2026, 12, 7))),
+            ("Mon,7 dec 2026 01:00:00 GMT", Some((2026, 12, 7))),
+            ("Mon, 7 December 2026", Some((2026, 12, 7))),
+            ("Tue, 1 Jan 99 00:00:00 +0000", Some((1999, 1, 1))),
+            ("Tue, 1 Jan 26 00:00:00 +0000", Some((2026, 1, 1))),
+            ("Tue, 1 Jan 126 00:00:00 +0000", Some((2026, 1, 1))),
+            ("Mon, 31 Feb 2026 00:00:00 +0000", None),
+            ("garbage", None),
+            ("", None),
+        ];
+        for (value, expected) in cases {
+            let expected = expected.and_then(|(y, m, d)| NaiveDate::from_ymd_opt(y, m, d));
+            assert_eq!(written_date(value.as_bytes()), expected, "for {value:?}");
+        }
+        let header =
+            b"Date: Sun, 6 Dec 2026 10:00:00 +0000\r\nDate: Mon, 7 Dec 2026 01:00:00 +0900\r\n\r\n";
+        assert_eq!(sent_day(header), NaiveDate::from_ymd_opt(2026, 12, 7));
+        assert_eq!(sent_day(b"Subject: no date\r\n\r\n"), None);
+    }
+
+    #[test]
+    fn header_keys_match_any_occurrence_and_group_names() {
+        let header = b"Received: from a.test by mx\r\nReceived: from b.test\r\n by mx\r\n\
+X-Tag: first\r\nX-Tag: second\r\nSubject: =?UTF-8?Q?Caf=C3=A9?= menu\r\n\
+From: \"Bob Lee\" <bob@remote.test>\r\nTo: undisclosed-recipients:;\r\n\
+Cc: =?UTF-8?B?67CV7KeA7Jew?= <jiyeon@remote.test>, team: ann@t.test;\r\n\r\n";
+        // (field, string, address field, matches)
+        let cases: &[(&str, &str, bool, bool)] = &[
+            ("Received", "a.test", false, true),
+            ("received", "B.TEST BY", false, true),
+            ("X-Tag", "first", false, true),
+            ("X-Tag", "second", false, true),
+            ("X-Tag", "third", false, false),
+            // An empty string finds the messages that have the field.
+            ("X-Tag", "", false, true),
+            ("X-Other", "", false, false),
+            ("Subject", "café", false, true),
+            ("Subject", "Caf=C3=A9", false, true),
+            ("From", "bob lee <bob@remote.test>", true, true),
+            ("From", "\"Bob Lee\"", true, true),
+            ("From", "remote.test", true, true),
+            ("To", "undisclosed", true, true),
+            ("To", "undisclosed-recipients:;", true, true),
+            ("To", "alice", true, false),
+            ("Cc", "박지연", true, true),
+            ("Cc", "team", true, true),
+            ("Cc", "ann@t.test", true, true),
+            ("Bcc", "", true, false),
+        ];
+        for (field, needle, addresses, expected) in cases {
+            assert_eq!(
+                field_contains(header, field.as_bytes(), needle.as_bytes(), *addresses),
+                *expected,
+                "{field} {needle:?}"
+            );
+        }
     }
 }

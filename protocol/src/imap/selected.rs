@@ -1,24 +1,55 @@
-//! The selected mailbox: a snapshot of its messages in UID order (sequence number = index
-//! + 1, UID lookups by binary search), refreshed to tell the client what others changed.
+//! The selected mailbox as this session has told its client: messages in UID order
+//! (sequence number = index + 1, UID lookups by binary search), their flags as last sent,
+//! the keywords announced, and the messages expunged by others that the client was not yet
+//! told of.
 
 use std::collections::HashSet;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
-use baedal_storage::mailstore::{Mailbox, MailboxView, StoredMessage};
+use baedal_storage::mailstore::{Mailbox, MailboxView, SYSTEM_FLAGS, StoredMessage};
 use imap_codec::imap_types::sequence::{SeqOrUid, Sequence, SequenceSet};
 
 pub(super) struct Selected {
     pub mailbox: Mailbox,
     pub read_only: bool,
-    /// The messages as this session last told the client, usually shared with every other
-    /// session on the mailbox; copied only when this session changes them itself.
+    /// The messages as this session last told the client, usually the very view every other
+    /// session on the mailbox shares; copied only when this session's picture differs.
     pub view: Arc<MailboxView>,
+    /// UIDs in `view` that the store no longer has but the client was not told of yet
+    /// (RFC 3501 §7.4.1: no EXPUNGE while answering FETCH, STORE or SEARCH). They keep their
+    /// sequence numbers and stay fetchable until the next EXPUNGE report.
+    pub unannounced_expunges: HashSet<i64>,
     /// UIDs that are \Recent for this session (RFC 3501 §2.3.2).
     pub recent: HashSet<i64>,
+    /// The keywords of the last `* FLAGS` (RFC 3501 §7.2.6), in the order announced.
+    pub keywords: Vec<String>,
 }
 
 impl Selected {
+    pub fn new(
+        mailbox: Mailbox,
+        read_only: bool,
+        view: Arc<MailboxView>,
+        recent: HashSet<i64>,
+    ) -> Self {
+        let mut selected = Self {
+            mailbox,
+            read_only,
+            view,
+            unannounced_expunges: HashSet::new(),
+            recent,
+            keywords: Vec::new(),
+        };
+        let flags: Vec<String> = selected
+            .messages()
+            .iter()
+            .map(|m| m.flags.clone())
+            .collect();
+        selected.learn_keywords(flags.iter().map(String::as_str));
+        selected
+    }
+
     pub fn messages(&self) -> &[StoredMessage] {
         &self.view.messages
     }
@@ -62,6 +93,34 @@ impl Selected {
     pub fn index_of_uid(&self, uid: i64) -> Option<usize> {
         self.messages().binary_search_by_key(&uid, |m| m.uid).ok()
     }
+
+    /// Adds the keywords among `flag_sets` that were not announced yet; true when there were
+    /// any (the client must then get a new `* FLAGS` before it sees them).
+    pub fn learn_keywords<'a>(&mut self, flag_sets: impl IntoIterator<Item = &'a str>) -> bool {
+        let mut learned = false;
+        for flag in flag_sets.into_iter().flat_map(str::split_whitespace) {
+            if !flag.starts_with('\\')
+                && !self.keywords.iter().any(|k| k.eq_ignore_ascii_case(flag))
+            {
+                self.keywords.push(flag.to_string());
+                learned = true;
+            }
+        }
+        learned
+    }
+
+    /// `* FLAGS` and `* OK [PERMANENTFLAGS]` with the keywords known (RFC 3501 §7.2.6,
+    /// §7.1): sent at SELECT and again whenever a new keyword comes into use.
+    pub fn flags_announcement(&self) -> String {
+        let mut all: Vec<&str> = SYSTEM_FLAGS.to_vec();
+        all.extend(self.keywords.iter().map(String::as_str));
+        let list = all.join(" ");
+        if self.read_only {
+            format!("* FLAGS ({list})\r\n* OK [PERMANENTFLAGS ()] Read-only mailbox\r\n")
+        } else {
+            format!("* FLAGS ({list})\r\n* OK [PERMANENTFLAGS ({list} \\*)] Flags permitted\r\n")
+        }
+    }
 }
 
 /// RFC 3501 §9 seq-set membership; `*` is the largest value in use. A range may be given
@@ -80,46 +139,198 @@ pub(super) fn contains(set: &SequenceSet, value: u32, largest: u32) -> bool {
     })
 }
 
-/// What changed in a mailbox since the client's snapshot: the untagged responses that tell
-/// it (RFC 3501 §7.4.1, §7.3.1), and the new snapshot.
-pub(super) fn changes(
-    old: &[StoredMessage],
-    new: &[StoredMessage],
-    recent: usize,
+/// Brings the client's picture in `selected` up to the store's view `now`, queueing in `out`
+/// the untagged responses that tell it (RFC 3501 §7.4.1 EXPUNGE, §7.2.6 FLAGS, §7.4.2 FETCH,
+/// §7.3.1 EXISTS, §7.3.2 RECENT). With `expunges_allowed` false (during FETCH, STORE and
+/// SEARCH), expunged messages keep their sequence numbers and are reported later.
+/// `recent_claimed` are the UIDs this session just claimed as \Recent.
+pub(super) fn announce(
+    selected: &mut Selected,
+    now: Arc<MailboxView>,
+    expunges_allowed: bool,
+    recent_claimed: impl IntoIterator<Item = i64>,
     out: &mut Vec<u8>,
 ) {
-    // Expunges, highest sequence number first so the numbers stay right as they apply.
-    let mut seqs = Vec::new();
-    for (i, m) in old.iter().enumerate() {
-        if new.binary_search_by_key(&m.uid, |n| n.uid).is_err() {
-            seqs.push(i + 1);
+    if Arc::ptr_eq(&now, &selected.view) {
+        return;
+    }
+    let present = |uid: i64| now.messages.binary_search_by_key(&uid, |m| m.uid).is_ok();
+    let told = selected.view.messages.clone();
+    // 1. Expunges, highest sequence number first so each number is right when it applies.
+    let mut kept: Vec<StoredMessage> = Vec::with_capacity(told.len());
+    let mut gone: Vec<usize> = Vec::new();
+    for (i, m) in told.into_iter().enumerate() {
+        if present(m.uid) || !expunges_allowed {
+            kept.push(m);
+        } else {
+            gone.push(i + 1);
         }
     }
-    for seq in seqs.iter().rev() {
+    for seq in gone.iter().rev() {
         out.extend_from_slice(format!("* {seq} EXPUNGE\r\n").as_bytes());
     }
-    let remaining: Vec<&StoredMessage> = old
+    selected.unannounced_expunges = kept
         .iter()
-        .filter(|m| new.binary_search_by_key(&m.uid, |n| n.uid).is_ok())
+        .filter(|m| !present(m.uid))
+        .map(|m| m.uid)
         .collect();
-    for (i, m) in remaining.iter().enumerate() {
-        if let Ok(j) = new.binary_search_by_key(&m.uid, |n| n.uid)
-            && new[j].flags != m.flags
-        {
-            out.extend_from_slice(
-                format!(
-                    "* {} FETCH (UID {} FLAGS ({}))\r\n",
-                    i + 1,
-                    m.uid,
-                    new[j].flags
-                )
-                .as_bytes(),
-            );
+    // 2. Flag changes of the messages the client knows, and the new messages: every new
+    // UID is above every UID told (UIDs are assigned in commit order, and a view is one
+    // snapshot), so they append to the sequence.
+    let mut changed: Vec<usize> = Vec::new();
+    for (i, m) in kept.iter_mut().enumerate() {
+        if let Ok(j) = now.messages.binary_search_by_key(&m.uid, |n| n.uid) {
+            if now.messages[j].flags != m.flags {
+                changed.push(i);
+            }
+            *m = now.messages[j].clone();
         }
     }
-    if new.len() > remaining.len() {
+    let last_told = kept.last().map_or(0, |m| m.uid);
+    let known = kept.len();
+    kept.extend(now.messages.iter().filter(|m| m.uid > last_told).cloned());
+    let added = kept.len() > known;
+    selected.recent.extend(recent_claimed);
+    selected
+        .recent
+        .retain(|uid| kept.binary_search_by_key(uid, |m| m.uid).is_ok());
+    // 3. A keyword new to the client is announced before any message shows it.
+    let new_flags = changed
+        .iter()
+        .map(|&i| kept[i].flags.clone())
+        .chain(kept[known..].iter().map(|m| m.flags.clone()))
+        .collect::<Vec<_>>();
+    if selected.learn_keywords(new_flags.iter().map(String::as_str)) {
+        out.extend_from_slice(selected.flags_announcement().as_bytes());
+    }
+    selected.view = if kept == now.messages {
+        now
+    } else {
+        Arc::new(MailboxView {
+            highest_modseq: now.highest_modseq,
+            messages: kept,
+        })
+    };
+    for i in changed {
+        let m = &selected.messages()[i];
+        let line = format!(
+            "* {} FETCH (UID {} FLAGS ({}))\r\n",
+            i + 1,
+            m.uid,
+            selected.flags(m)
+        );
+        out.extend_from_slice(line.as_bytes());
+    }
+    if added {
         out.extend_from_slice(
-            format!("* {} EXISTS\r\n* {recent} RECENT\r\n", new.len()).as_bytes(),
+            format!(
+                "* {} EXISTS\r\n* {} RECENT\r\n",
+                selected.messages().len(),
+                selected.recent.len()
+            )
+            .as_bytes(),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(uid: i64, flags: &str) -> StoredMessage {
+        StoredMessage {
+            uid,
+            size: 10,
+            flags: flags.to_string(),
+            internal_date: 0,
+            modseq: uid,
+            blob_key: format!("k{uid}"),
+        }
+    }
+
+    fn view(modseq: i64, messages: &[(i64, &str)]) -> Arc<MailboxView> {
+        Arc::new(MailboxView {
+            highest_modseq: modseq,
+            messages: messages.iter().map(|(u, f)| message(*u, f)).collect(),
+        })
+    }
+
+    fn selected(v: Arc<MailboxView>) -> Selected {
+        let mailbox = Mailbox {
+            id: 1,
+            name: "INBOX".into(),
+            special_use: None,
+            uidvalidity: 1,
+            uidnext: 10,
+            highest_modseq: 1,
+            subscribed: true,
+            first_recent_uid: 1,
+            messages: 0,
+        };
+        Selected::new(mailbox, false, v, HashSet::new())
+    }
+
+    fn told(s: &Selected) -> Vec<i64> {
+        s.messages().iter().map(|m| m.uid).collect()
+    }
+
+    #[test]
+    fn expunges_wait_while_they_are_not_allowed_then_come_first() {
+        let mut s = selected(view(1, &[(1, ""), (2, ""), (3, "")]));
+        let mut out = Vec::new();
+        announce(
+            &mut s,
+            view(2, &[(1, ""), (3, "\\Seen"), (4, "")]),
+            false,
+            [],
+            &mut out,
+        );
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "* 3 FETCH (UID 3 FLAGS (\\Seen))\r\n* 4 EXISTS\r\n* 0 RECENT\r\n"
+        );
+        assert_eq!(told(&s), [1, 2, 3, 4]);
+        assert!(s.unannounced_expunges.contains(&2));
+        let mut out = Vec::new();
+        announce(
+            &mut s,
+            view(2, &[(1, ""), (3, "\\Seen"), (4, "")]),
+            true,
+            [],
+            &mut out,
+        );
+        assert_eq!(String::from_utf8(out).unwrap(), "* 2 EXPUNGE\r\n");
+        assert_eq!(told(&s), [1, 3, 4]);
+        assert!(s.unannounced_expunges.is_empty());
+    }
+
+    #[test]
+    fn a_new_keyword_is_announced_before_it_is_shown() {
+        let mut s = selected(view(1, &[(1, "$Old")]));
+        assert_eq!(s.keywords, ["$Old"]);
+        let mut out = Vec::new();
+        announce(&mut s, view(2, &[(1, "$Old $Label1")]), true, [], &mut out);
+        let out = String::from_utf8(out).unwrap();
+        assert!(
+            out.starts_with("* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Old $Label1)\r\n* OK [PERMANENTFLAGS ("),
+            "{out}"
+        );
+        assert!(
+            out.ends_with("* 1 FETCH (UID 1 FLAGS ($Old $Label1))\r\n"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn an_up_to_date_picture_shares_the_view() {
+        let mut s = selected(view(1, &[(1, "")]));
+        let now = view(2, &[(1, ""), (2, "")]);
+        let mut out = Vec::new();
+        announce(&mut s, now.clone(), true, [2], &mut out);
+        assert!(Arc::ptr_eq(&s.view, &now));
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "* 2 EXISTS\r\n* 1 RECENT\r\n"
         );
     }
 }

@@ -38,7 +38,7 @@ enum Incoming {
 pub(super) enum State {
     NotAuthenticated,
     Authenticated(User),
-    Selected(User, Selected),
+    Selected(User, Box<Selected>),
 }
 
 /// A tagged completion: `tag OK/NO/BAD [code] text`.
@@ -171,7 +171,13 @@ impl Session {
                 Incoming::Command(Command { tag, body }) => {
                     let tag = tag.as_ref().to_string();
                     let verb = body.name();
+                    let announce = announcement_after(&body);
                     let done = self.dispatch(&tag, body).await?;
+                    if let Some(expunges_allowed) = announce
+                        && !done.status.is_empty()
+                    {
+                        self.announce_changes(expunges_allowed).await;
+                    }
                     (tag, verb, done)
                 }
                 Incoming::ExtendedList(tag, reference, patterns, options) => {
@@ -180,6 +186,7 @@ impl Session {
                     } else {
                         self.list_mailboxes(&reference, &patterns, &options).await
                     };
+                    self.announce_changes(true).await;
                     (tag, "LIST", done)
                 }
             };
@@ -270,10 +277,9 @@ impl Session {
                     .queue(format!("* CAPABILITY {caps}\r\n").as_bytes());
                 Done::ok("CAPABILITY completed")
             }
-            CommandBody::Noop | CommandBody::Check => {
-                self.refresh().await;
-                Done::ok("NOOP completed")
-            }
+            // Both report what changed, as every command does at its end.
+            CommandBody::Noop => Done::ok("NOOP completed"),
+            CommandBody::Check => Done::ok("CHECK completed"),
             CommandBody::Logout => {
                 self.conn.queue(
                     format!("* BYE Logging out\r\n{tag} OK LOGOUT completed\r\n").as_bytes(),
@@ -423,5 +429,23 @@ impl Session {
             State::NotAuthenticated => None,
             State::Authenticated(user) | State::Selected(user, _) => Some(user.email.clone()),
         }
+    }
+}
+
+/// Whether the changes in the selected mailbox are announced after `command` and, if so,
+/// whether EXPUNGE responses may be among them: not after FETCH, STORE and SEARCH, whose
+/// sequence numbers the client is still using (RFC 3501 §7.4.1; their UID forms may).
+/// Commands that leave the mailbox announce nothing.
+fn announcement_after(command: &CommandBody<'_>) -> Option<bool> {
+    match command {
+        CommandBody::Select { .. }
+        | CommandBody::Examine { .. }
+        | CommandBody::Close
+        | CommandBody::Unselect
+        | CommandBody::Logout => None,
+        CommandBody::Fetch { uid, .. }
+        | CommandBody::Store { uid, .. }
+        | CommandBody::Search { uid, .. } => Some(*uid),
+        _ => Some(true),
     }
 }

@@ -1,8 +1,6 @@
 //! IMAP response syntax (RFC 3501 §4, §9): strings as quoted or literal, NIL, flag lists,
 //! dates, and the ENVELOPE structure built from a cached header section.
 
-use mail_parser::{Address, MessageParser};
-
 /// A string as IMAP sends it: quoted when it is short and safe, a literal otherwise.
 pub fn string(out: &mut Vec<u8>, s: &[u8]) {
     let quotable = s.len() < 1024 && s.iter().all(|b| (0x20..0x7f).contains(b));
@@ -51,85 +49,124 @@ pub fn internal_date(secs: i64) -> String {
     )
 }
 
-/// RFC 3501 §7.4.2 ENVELOPE from a header section.
+/// RFC 3501 §7.4.2 ENVELOPE from a header section. Strings are sent as written (unfolded):
+/// encoded words are not decoded, address lists keep their groups and source routes.
 pub fn envelope(out: &mut Vec<u8>, header: &[u8]) {
-    // mail-parser wants a message; a header section with its blank line is one.
-    let parsed = MessageParser::default().parse_headers(header);
-    let Some(message) = parsed else {
-        out.extend_from_slice(b"(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)");
-        return;
+    let fields = fields(header);
+    // The last of a repeated field, as mail-parser (and so the rest of the server) reads it.
+    let value = |name: &str| -> Option<&[u8]> {
+        fields
+            .iter()
+            .rev()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+            .map(|(_, v)| v.as_slice())
     };
-    let raw = |name: &str| -> Option<Vec<u8>> {
-        message
-            .header_raw(name)
-            .map(|v| unfold(v.trim()).into_bytes())
-    };
+    let list = |name: &str| value(name).map(super::address::parse).unwrap_or_default();
     out.push(b'(');
-    nstring(out, raw("Date").as_deref());
+    nstring(out, value("Date"));
     out.push(b' ');
-    nstring(out, raw("Subject").as_deref());
-    let from = message.from();
-    // RFC 3501 §7.4.2: sender and reply-to default to from.
-    for list in [
-        from,
-        message.sender().or(from),
-        message.reply_to().or(from),
-        message.to(),
-        message.cc(),
-        message.bcc(),
+    nstring(out, value("Subject"));
+    let from = list("From");
+    // RFC 3501 §7.4.2: sender and reply-to default to from when absent or empty.
+    let or_from = |l: Vec<super::address::Address>| if l.is_empty() { from.clone() } else { l };
+    for addresses in [
+        from.clone(),
+        or_from(list("Sender")),
+        or_from(list("Reply-To")),
+        list("To"),
+        list("Cc"),
+        list("Bcc"),
     ] {
         out.push(b' ');
-        addresses(out, list);
+        address_list(out, &addresses);
     }
     out.push(b' ');
-    nstring(out, raw("In-Reply-To").as_deref());
+    nstring(out, value("In-Reply-To"));
     out.push(b' ');
-    nstring(out, raw("Message-ID").as_deref());
+    nstring(out, value("Message-ID"));
     out.push(b')');
 }
 
-fn unfold(s: &str) -> String {
-    s.replace("\r\n", "").replace('\n', "")
-}
-
-fn addresses(out: &mut Vec<u8>, list: Option<&Address<'_>>) {
-    let Some(list) = list else {
-        out.extend_from_slice(b"NIL");
-        return;
-    };
-    let addrs: Vec<_> = list.iter().collect();
-    if addrs.is_empty() {
+fn address_list(out: &mut Vec<u8>, list: &[super::address::Address]) {
+    if list.is_empty() {
         out.extend_from_slice(b"NIL");
         return;
     }
     out.push(b'(');
-    for a in addrs {
-        let (mailbox, host) = match a.address.as_deref().and_then(|e| e.rsplit_once('@')) {
-            Some((m, h)) => (Some(m.to_string()), Some(h.to_string())),
-            None => (a.address.as_deref().map(str::to_string), None),
-        };
+    for a in list {
         out.push(b'(');
-        // RFC 3501 §7.4.2: envelope strings are 7-bit; a decoded non-ASCII display name is
-        // encoded again as an RFC 2047 word.
+        // RFC 3501 §7.4.2: envelope strings are 7-bit; a raw 8-bit display name (an
+        // SMTPUTF8 message) is sent as an RFC 2047 word.
         let name = a.name.as_deref().map(|n| {
             if n.is_ascii() {
-                n.to_string()
+                n.to_vec()
             } else {
                 use base64::Engine;
                 format!(
                     "=?UTF-8?B?{}?=",
                     base64::engine::general_purpose::STANDARD.encode(n)
                 )
+                .into_bytes()
             }
         });
-        nstring(out, name.as_deref().map(str::as_bytes));
-        out.extend_from_slice(b" NIL ");
-        nstring(out, mailbox.as_deref().map(str::as_bytes));
+        nstring(out, name.as_deref());
         out.push(b' ');
-        nstring(out, host.as_deref().map(str::as_bytes));
+        nstring(out, a.adl.as_deref());
+        out.push(b' ');
+        nstring(out, a.mailbox.as_deref());
+        out.push(b' ');
+        nstring(out, a.host.as_deref());
         out.push(b')');
     }
     out.push(b')');
+}
+
+/// The fields of a header section in order: each name (as written, without trailing
+/// whitespace) and value (what follows the colon, unfolded, without surrounding whitespace).
+/// Lines without a colon are skipped; the section ends at its blank line.
+pub fn fields(header: &[u8]) -> Vec<(&[u8], Vec<u8>)> {
+    let mut fields: Vec<(&[u8], Vec<u8>)> = Vec::new();
+    let mut in_field = false;
+    for line in split_lines(header) {
+        if line == b"\r\n" || line == b"\n" {
+            break;
+        }
+        let content = line
+            .strip_suffix(b"\n")
+            .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+            .unwrap_or(line);
+        let continuation = line.first().is_some_and(|&b| b == b' ' || b == b'\t');
+        if continuation {
+            // RFC 5322 §2.2.3: unfolding removes the line break, not the whitespace.
+            if in_field && let Some((_, value)) = fields.last_mut() {
+                value.extend_from_slice(content);
+            }
+            continue;
+        }
+        in_field = false;
+        if let Some(colon) = content.iter().position(|&b| b == b':') {
+            let name = content[..colon].trim_ascii_end();
+            fields.push((name, content[colon + 1..].to_vec()));
+            in_field = true;
+        }
+    }
+    for (_, value) in &mut fields {
+        *value = value.trim_ascii().to_vec();
+    }
+    fields
+}
+
+/// Bytes of the header section of a message (or of an encapsulated one), through the
+/// blank line that ends it; all of it when there is none.
+pub fn header_len(message: &[u8]) -> usize {
+    let mut len = 0;
+    for line in split_lines(message) {
+        len += line.len();
+        if line == b"\r\n" || line == b"\n" {
+            return len;
+        }
+    }
+    message.len()
 }
 
 /// The header lines of `header` whose field names are (or, with `not`, are not) in `names`.
@@ -186,6 +223,74 @@ mod tests {
 ((\"Alice Kim\" NIL \"alice\" \"example.org\")) ((\"Alice Kim\" NIL \"alice\" \"example.org\")) \
 ((NIL NIL \"bob\" \"example.org\")(\"C\" NIL \"c\" \"x.test\")) NIL NIL NIL \"<1@x>\")"
         );
+    }
+
+    fn envelope_of(header: &str) -> String {
+        let mut out = Vec::new();
+        envelope(&mut out, header.as_bytes());
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn envelopes_keep_groups_routes_and_encoded_words() {
+        // (header section, expected ENVELOPE)
+        let cases: &[(&str, &str)] = &[
+            (
+                "From: a@x\r\nTo: group: a@x, b@y;\r\n\r\n",
+                r#"(NIL NIL ((NIL NIL "a" "x")) ((NIL NIL "a" "x")) ((NIL NIL "a" "x")) ((NIL NIL "group" NIL)(NIL NIL "a" "x")(NIL NIL "b" "y")(NIL NIL NIL NIL)) NIL NIL NIL NIL)"#,
+            ),
+            (
+                "To: undisclosed-recipients:;\r\nCc: undisclosed-recipients: (none) ;\r\nBcc: <@route1,@route2:user@domain>\r\n\r\n",
+                r#"(NIL NIL NIL NIL NIL ((NIL NIL "undisclosed-recipients" NIL)(NIL NIL NIL NIL)) ((NIL NIL "undisclosed-recipients" NIL)(NIL NIL NIL NIL)) ((NIL "@route1,@route2" "user" "domain")) NIL NIL)"#,
+            ),
+            // Folded fields are unfolded; an empty Sender and Reply-To fall back to From.
+            (
+                "Subject: a\r\n  folded =?UTF-8?Q?w=C3=B6rd?=\r\nFrom: \"Lee, Bob\"\r\n <bob@x>\r\nSender:\r\nReply-To: \r\n\r\n",
+                r#"(NIL "a  folded =?UTF-8?Q?w=C3=B6rd?=" (("Lee, Bob" NIL "bob" "x")) (("Lee, Bob" NIL "bob" "x")) (("Lee, Bob" NIL "bob" "x")) NIL NIL NIL NIL NIL)"#,
+            ),
+            // A raw UTF-8 display name (SMTPUTF8) is sent as an encoded word.
+            (
+                "From: Café <c@x>\r\n\r\n",
+                r#"(NIL NIL (("=?UTF-8?B?Q2Fmw6k=?=" NIL "c" "x")) (("=?UTF-8?B?Q2Fmw6k=?=" NIL "c" "x")) (("=?UTF-8?B?Q2Fmw6k=?=" NIL "c" "x")) NIL NIL NIL NIL NIL)"#,
+            ),
+            ("", "(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)"),
+        ];
+        for (header, expected) in cases {
+            assert_eq!(envelope_of(header), *expected, "for {header:?}");
+        }
+    }
+
+    #[test]
+    fn fields_and_header_length() {
+        let h =
+            b"Received: a\r\n b\r\nX-Tag: one\r\nnot a field\r\nX-Tag :two \r\n\r\nX-Body: no\r\n";
+        let f: Vec<(String, String)> = fields(h)
+            .into_iter()
+            .map(|(n, v)| {
+                (
+                    String::from_utf8_lossy(n).into_owned(),
+                    String::from_utf8(v).unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            f,
+            [
+                ("Received".to_string(), "a b".to_string()),
+                ("X-Tag".to_string(), "one".to_string()),
+                ("X-Tag".to_string(), "two".to_string()),
+            ]
+        );
+        // (message, header length)
+        for (m, len) in [
+            (&b"A: b\r\n\r\nbody"[..], 8),
+            (b"\r\nbody", 2),
+            (b"A: b\n\nbody", 6),
+            (b"A: b\r\n", 6),
+            (b"", 0),
+        ] {
+            assert_eq!(header_len(m), len, "{m:?}");
+        }
     }
 
     #[test]

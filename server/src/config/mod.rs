@@ -400,6 +400,9 @@ pub struct ImapConfig {
     pub max_command_size: SizeSetting,
     pub max_connections: usize,
     pub max_connections_per_ip: usize,
+    /// Seconds an expunged message's object is kept for the sessions not yet told of the
+    /// expunge (RFC 3501 §7.4.1), before the purge removes it.
+    pub expunged_grace: u64,
 }
 
 impl Default for ImapConfig {
@@ -407,6 +410,7 @@ impl Default for ImapConfig {
         Self {
             idle_timeout: 1800,
             auth_failure_delay_ms: 2000,
+            expunged_grace: baedal_storage::mailstore::EXPUNGED_GRACE_SECS as u64,
             max_command_size: SizeSetting::Text("100M".into()),
             max_connections: 5000,
             max_connections_per_ip: 100,

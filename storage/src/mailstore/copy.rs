@@ -99,8 +99,27 @@ impl MailStore {
         to: i64,
     ) -> Result<UidMap, MailStoreError> {
         let mut tx = self.db.pool().begin().await?;
+        // Both mailboxes' locks, lower id first: two moves in opposite directions must not
+        // each hold one and wait for the other.
+        let (first, second) = (from.min(to), from.max(to));
+        for id in [first, second] {
+            sqlx::query("UPDATE mailboxes SET highest_modseq = highest_modseq WHERE id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
         let mut map = Vec::with_capacity(uids.len());
         for &uid in uids {
+            let exists: Option<i64> =
+                sqlx::query_scalar("SELECT uid FROM messages WHERE mailbox_id = $1 AND uid = $2")
+                    .bind(from)
+                    .bind(uid)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if exists.is_none() {
+                // Expunged meanwhile: no UID is spent on it.
+                continue;
+            }
             let (new_uid, modseq) = next_uid(&mut tx, to).await?;
             let moved = sqlx::query("UPDATE messages SET mailbox_id = $1, uid = $2, modseq = $3 WHERE mailbox_id = $4 AND uid = $5")
                 .bind(to)

@@ -6,69 +6,60 @@ use std::collections::BTreeMap;
 use sqlx::Row;
 
 use super::{MailStore, MailStoreError};
+use crate::clock::now_secs;
 
 /// Seconds in a retention day.
 const DAY: i64 = 86_400;
 
 impl MailStore {
     /// Removes the messages with `uids` from a mailbox and returns the UIDs removed. Their
-    /// bytes leave the owner's used quota; a blob no message refers to any more is deleted
-    /// after the commit.
+    /// bytes leave the owner's used quota. A blob no message refers to any more stays, with
+    /// its cached header, until [`MailStore::purge_expunged`] removes it after the grace
+    /// period: a session not yet told of the expunge may still fetch the message
+    /// (RFC 3501 §7.4.1 forbids telling it during FETCH, STORE and SEARCH).
     pub async fn expunge(&self, mailbox_id: i64, uids: &[i64]) -> Result<Vec<i64>, MailStoreError> {
         if uids.is_empty() {
             return Ok(Vec::new());
         }
         let mut tx = self.db.pool().begin().await?;
-        let (mut removed, mut blob_ids, mut freed) = (Vec::new(), Vec::new(), 0i64);
-        for &uid in uids {
-            let row = sqlx::query(
-                "DELETE FROM messages WHERE mailbox_id = $1 AND uid = $2 RETURNING blob_id, size",
-            )
-            .bind(mailbox_id)
-            .bind(uid)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if let Some(row) = row {
-                removed.push(uid);
-                blob_ids.push(row.try_get::<i64, _>("blob_id")?);
-                freed += row.try_get::<i64, _>("size")?;
-            }
-        }
-        if removed.is_empty() {
-            return Ok(removed);
-        }
-        sqlx::query(
-            "UPDATE virtual_users SET used_quota = CASE WHEN used_quota > $1 THEN used_quota - $1 ELSE 0 END \
-             WHERE id = (SELECT user_id FROM mailboxes WHERE id = $2)",
-        )
-        .bind(freed)
-        .bind(mailbox_id)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("UPDATE mailboxes SET highest_modseq = highest_modseq + 1 WHERE id = $1")
-            .bind(mailbox_id)
-            .execute(&mut *tx)
-            .await?;
-        blob_ids.sort_unstable();
-        blob_ids.dedup();
-        let mut orphans = Vec::new();
-        for blob_id in blob_ids {
-            let key: Option<String> = sqlx::query_scalar(
-                "DELETE FROM message_blobs WHERE id = $1 \
-                 AND NOT EXISTS (SELECT 1 FROM messages WHERE blob_id = $1) RETURNING blob_key",
-            )
-            .bind(blob_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-            orphans.extend(key);
-        }
+        lock_mailbox(&mut tx, mailbox_id).await?;
+        let removed = remove_messages(&mut tx, mailbox_id, uids).await?;
         tx.commit().await?;
-        self.publish(mailbox_id);
-        for key in orphans {
-            if let Err(e) = self.blobs.delete(&key).await {
-                // The index no longer points at it: `storage verify` finds the orphan.
-                tracing::warn!(key, error = %e, "cannot delete an unreferenced blob");
-            }
+        if !removed.is_empty() {
+            self.publish(mailbox_id);
+        }
+        Ok(removed)
+    }
+
+    /// IMAP EXPUNGE, CLOSE and UID EXPUNGE (RFC 3501 §6.4.3, RFC 4315 §2.1): removes the
+    /// messages whose *stored* flags hold `\Deleted` (another session may have set or
+    /// cleared it since this one was told), only those in `within` when given. Returns the
+    /// UIDs removed.
+    pub async fn expunge_deleted(
+        &self,
+        mailbox_id: i64,
+        within: Option<&[i64]>,
+    ) -> Result<Vec<i64>, MailStoreError> {
+        let mut tx = self.db.pool().begin().await?;
+        lock_mailbox(&mut tx, mailbox_id).await?;
+        let deleted: Vec<i64> = sqlx::query_scalar(
+            "SELECT uid FROM messages WHERE mailbox_id = $1 \
+             AND (' ' || LOWER(flags) || ' ') LIKE '% \\deleted %' ESCAPE '!' ORDER BY uid",
+        )
+        .bind(mailbox_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let uids: Vec<i64> = match within {
+            Some(within) => deleted
+                .into_iter()
+                .filter(|uid| within.binary_search(uid).is_ok())
+                .collect(),
+            None => deleted,
+        };
+        let removed = remove_messages(&mut tx, mailbox_id, &uids).await?;
+        tx.commit().await?;
+        if !removed.is_empty() {
+            self.publish(mailbox_id);
         }
         Ok(removed)
     }
@@ -131,42 +122,124 @@ impl MailStore {
     }
 }
 
-impl MailStore {
-    /// Sets the flags of messages (`(uid, flags)` pairs, flags space-separated) in one
-    /// transaction, each change with a new modseq. Returns `(uid, modseq)` of the rows found.
-    pub async fn set_flags(
-        &self,
-        mailbox_id: i64,
-        changes: &[(i64, String)],
-    ) -> Result<Vec<(i64, i64)>, MailStoreError> {
-        if changes.is_empty() {
-            return Ok(Vec::new());
+/// Takes the mailbox row's write lock, as every change of the mailbox does first
+/// (flags.rs): taken after message rows, it could deadlock with a STORE that holds it and
+/// waits for them.
+async fn lock_mailbox(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    mailbox_id: i64,
+) -> Result<(), MailStoreError> {
+    let locked = sqlx::query("UPDATE mailboxes SET highest_modseq = highest_modseq WHERE id = $1")
+        .bind(mailbox_id)
+        .execute(&mut **tx)
+        .await?;
+    if locked.rows_affected() == 0 {
+        return Err(MailStoreError::NoSuchMailbox);
+    }
+    Ok(())
+}
+
+/// Deletes the messages with `uids` (those still there) inside the caller's transaction,
+/// which holds the mailbox's lock: their bytes leave the owner's quota, the mailbox gets a
+/// new modseq, and blobs no message refers to any more are marked orphaned.
+async fn remove_messages(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    mailbox_id: i64,
+    uids: &[i64],
+) -> Result<Vec<i64>, MailStoreError> {
+    let (mut removed, mut blob_ids, mut freed) = (Vec::new(), Vec::new(), 0i64);
+    for &uid in uids {
+        let row = sqlx::query(
+            "DELETE FROM messages WHERE mailbox_id = $1 AND uid = $2 RETURNING blob_id, size",
+        )
+        .bind(mailbox_id)
+        .bind(uid)
+        .fetch_optional(&mut **tx)
+        .await?;
+        if let Some(row) = row {
+            removed.push(uid);
+            blob_ids.push(row.try_get::<i64, _>("blob_id")?);
+            freed += row.try_get::<i64, _>("size")?;
         }
-        let mut tx = self.db.pool().begin().await?;
-        let mut changed = Vec::with_capacity(changes.len());
-        for (uid, flags) in changes {
-            let modseq: i64 = sqlx::query_scalar(
-                "UPDATE mailboxes SET highest_modseq = highest_modseq + 1 WHERE id = $1 \
-                 RETURNING highest_modseq",
-            )
-            .bind(mailbox_id)
-            .fetch_one(&mut *tx)
-            .await?;
-            let updated = sqlx::query(
-                "UPDATE messages SET flags = $1, modseq = $2 WHERE mailbox_id = $3 AND uid = $4",
-            )
-            .bind(flags)
-            .bind(modseq)
-            .bind(mailbox_id)
-            .bind(uid)
-            .execute(&mut *tx)
-            .await?;
-            if updated.rows_affected() > 0 {
-                changed.push((*uid, modseq));
+    }
+    if removed.is_empty() {
+        return Ok(removed);
+    }
+    sqlx::query(
+        "UPDATE virtual_users SET used_quota = CASE WHEN used_quota > $1 THEN used_quota - $1 ELSE 0 END \
+         WHERE id = (SELECT user_id FROM mailboxes WHERE id = $2)",
+    )
+    .bind(freed)
+    .bind(mailbox_id)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("UPDATE mailboxes SET highest_modseq = highest_modseq + 1 WHERE id = $1")
+        .bind(mailbox_id)
+        .execute(&mut **tx)
+        .await?;
+    blob_ids.sort_unstable();
+    blob_ids.dedup();
+    mark_orphans(tx, &blob_ids, now_secs()).await?;
+    Ok(removed)
+}
+
+/// Marks the blobs among `blob_ids` that no message refers to any more as orphaned at `now`.
+pub(super) async fn mark_orphans(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    blob_ids: &[i64],
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    for blob_id in blob_ids {
+        sqlx::query(
+            "UPDATE message_blobs SET orphaned_at = $1 WHERE id = $2 AND orphaned_at IS NULL \
+             AND NOT EXISTS (SELECT 1 FROM messages WHERE blob_id = $2)",
+        )
+        .bind(now)
+        .bind(*blob_id)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+impl MailStore {
+    /// Deletes the blobs (object and index row) orphaned at or before `before` that still
+    /// have no message; returns how many went. The periodic purge passes `now - grace`;
+    /// removing a user passes `i64::MAX`.
+    pub async fn purge_expunged(&self, before: i64) -> Result<usize, MailStoreError> {
+        let keys: Vec<String> = sqlx::query_scalar(
+            "DELETE FROM message_blobs WHERE orphaned_at IS NOT NULL AND orphaned_at <= $1 \
+             AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.blob_id = message_blobs.id) \
+             RETURNING blob_key",
+        )
+        .bind(before)
+        .fetch_all(self.db.pool())
+        .await?;
+        for key in &keys {
+            if let Err(e) = self.blobs.delete(key).await {
+                // The index no longer points at it: `storage verify` finds the orphan.
+                tracing::warn!(key, error = %e, "cannot delete an expunged message's object");
             }
         }
-        tx.commit().await?;
-        self.publish(mailbox_id);
-        Ok(changed)
+        Ok(keys.len())
+    }
+
+    /// Deletes these blobs at once (object and index row) where no message refers to them.
+    pub(super) async fn purge_blobs(&self, blob_ids: &[i64]) -> Result<(), MailStoreError> {
+        for blob_id in blob_ids {
+            let key: Option<String> = sqlx::query_scalar(
+                "DELETE FROM message_blobs WHERE id = $1 \
+                 AND NOT EXISTS (SELECT 1 FROM messages WHERE blob_id = $1) RETURNING blob_key",
+            )
+            .bind(*blob_id)
+            .fetch_optional(self.db.pool())
+            .await?;
+            if let Some(key) = key
+                && let Err(e) = self.blobs.delete(&key).await
+            {
+                tracing::warn!(key, error = %e, "cannot delete an unreferenced blob");
+            }
+        }
+        Ok(())
     }
 }

@@ -3,7 +3,8 @@
 
 use sqlx::{Any, Transaction};
 
-use super::{MailStore, MailStoreError, now_secs};
+use super::{MailStore, MailStoreError};
+use crate::clock::now_secs;
 
 /// Longest mailbox name, in bytes.
 pub const MAX_MAILBOX_NAME: usize = 255;
@@ -22,22 +23,23 @@ fn check_name(name: &str) -> Result<(), MailStoreError> {
     Ok(())
 }
 
-/// A UIDVALIDITY never used before for this user: a new mailbox under an old name must not
-/// let clients keep their cached UIDs (RFC 3501 §2.3.1.1).
-async fn fresh_uidvalidity(
-    tx: &mut Transaction<'static, Any>,
-    user_id: i64,
-) -> Result<i64, sqlx::Error> {
-    let max: Option<i64> =
-        sqlx::query_scalar("SELECT MAX(uidvalidity) FROM mailboxes WHERE user_id = $1")
-            .bind(user_id)
-            .fetch_one(&mut **tx)
-            .await?;
-    Ok(now_secs().max(max.unwrap_or(0) + 1))
+/// A UIDVALIDITY never used before, by any mailbox of any user (RFC 3501 §2.3.1.1: a new
+/// mailbox under an old name must not let clients keep their cached UIDs). It comes from one
+/// counter row, so it never repeats after a restart or on another node; it is at least the
+/// current time, so values stay distinct from those of a database restored from a backup.
+pub async fn next_uidvalidity(tx: &mut Transaction<'static, Any>) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "UPDATE uidvalidity_counter SET last = CASE WHEN last + 1 > $1 THEN last + 1 ELSE $1 END \
+         WHERE id = 1 RETURNING last",
+    )
+    .bind(now_secs())
+    .fetch_one(&mut **tx)
+    .await
 }
 
 impl MailStore {
-    /// Creates a mailbox and any missing superiors (RFC 3501 §6.3.3).
+    /// Creates a mailbox and any missing superiors (RFC 3501 §6.3.3); subscribes none of
+    /// them (RFC 3501 §6.3.6: only SUBSCRIBE does).
     pub async fn create_mailbox(&self, user_id: i64, name: &str) -> Result<(), MailStoreError> {
         check_name(name)?;
         if name.eq_ignore_ascii_case("INBOX") {
@@ -57,7 +59,7 @@ impl MailStore {
                 Some(_) if depth == levels.len() => return Err(MailStoreError::MailboxExists),
                 Some(_) => continue,
                 None => {
-                    let uidvalidity = fresh_uidvalidity(&mut tx, user_id).await?;
+                    let uidvalidity = next_uidvalidity(&mut tx).await?;
                     sqlx::query(
                         "INSERT INTO mailboxes (user_id, name, uidvalidity) VALUES ($1, $2, $3)",
                     )
@@ -149,32 +151,61 @@ impl MailStore {
         for (id, name) in family {
             let renamed = format!("{to}{}", &name[source.name.len()..]);
             sqlx::query("UPDATE mailboxes SET name = $1 WHERE id = $2")
-                .bind(renamed)
+                .bind(&renamed)
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
+            // A subscribed folder stays subscribed under its new name (as in Dovecot).
+            sqlx::query(
+                "UPDATE subscriptions SET name = $1 WHERE user_id = $2 AND name = $3 \
+                 AND NOT EXISTS (SELECT 1 FROM subscriptions WHERE user_id = $2 AND name = $1)",
+            )
+            .bind(&renamed)
+            .bind(user_id)
+            .bind(&name)
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         Ok(())
     }
 
+    /// SUBSCRIBE / UNSUBSCRIBE (RFC 3501 §6.3.6, §6.3.7). A subscription is a name: it may
+    /// be taken for a mailbox that does not exist (yet), and unsubscribing a name that is
+    /// not subscribed succeeds (as in Dovecot).
     pub async fn set_subscribed(
         &self,
         user_id: i64,
         name: &str,
         subscribed: bool,
     ) -> Result<(), MailStoreError> {
-        let done =
-            sqlx::query("UPDATE mailboxes SET subscribed = $1 WHERE user_id = $2 AND name = $3")
-                .bind(subscribed)
+        if subscribed {
+            check_name(name)?;
+            sqlx::query(
+                "INSERT INTO subscriptions (user_id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            )
+            .bind(user_id)
+            .bind(name)
+            .execute(self.db.pool())
+            .await?;
+        } else {
+            sqlx::query("DELETE FROM subscriptions WHERE user_id = $1 AND name = $2")
                 .bind(user_id)
                 .bind(name)
                 .execute(self.db.pool())
                 .await?;
-        if done.rows_affected() == 0 {
-            return Err(MailStoreError::NoSuchMailbox);
         }
         Ok(())
+    }
+
+    /// The names a user subscribed to, existing or not, in name order.
+    pub async fn subscriptions(&self, user_id: i64) -> Result<Vec<String>, MailStoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT name FROM subscriptions WHERE user_id = $1 ORDER BY name")
+                .bind(user_id)
+                .fetch_all(self.db.pool())
+                .await?,
+        )
     }
 }
 
@@ -197,9 +228,17 @@ impl MailStore {
     }
 
     /// Removes every message and mailbox of a user, and the objects no one else refers to
-    /// (before the user is deleted). Returns how many messages went.
+    /// (before the user is deleted: no session of theirs can still fetch them). Returns how
+    /// many messages went.
     pub async fn purge_user(&self, user_id: i64) -> Result<usize, MailStoreError> {
         let mut removed = 0;
+        let blob_ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT DISTINCT m.blob_id FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id \
+             WHERE b.user_id = $1",
+        )
+        .bind(user_id)
+        .fetch_all(self.db.pool())
+        .await?;
         for mailbox in self.mailboxes(user_id).await? {
             let uids: Vec<i64> = self
                 .messages(mailbox.id)
@@ -209,7 +248,12 @@ impl MailStore {
                 .collect();
             removed += self.expunge(mailbox.id, &uids).await?.len();
         }
+        self.purge_blobs(&blob_ids).await?;
         sqlx::query("DELETE FROM mailboxes WHERE user_id = $1")
+            .bind(user_id)
+            .execute(self.db.pool())
+            .await?;
+        sqlx::query("DELETE FROM subscriptions WHERE user_id = $1")
             .bind(user_id)
             .execute(self.db.pool())
             .await?;

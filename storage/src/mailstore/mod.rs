@@ -11,12 +11,15 @@
 
 mod copy;
 mod expunge;
+mod flags;
 mod folders;
 pub mod structure;
 mod verify;
 mod view;
 
-pub use verify::{ORPHAN_GRACE_SECS, VerifyReport};
+pub use flags::{FlagChange, FlagUpdate, SYSTEM_FLAGS, apply_flags, canonical_flags, has_flag};
+pub use folders::next_uidvalidity;
+pub use verify::{EXPUNGED_GRACE_SECS, ORPHAN_GRACE_SECS, VerifyReport};
 pub use view::MailboxView;
 
 use std::sync::Arc;
@@ -26,7 +29,6 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use crate::blob::{BlobError, BlobReader, BlobStore, message_key};
-use crate::clock::now_secs;
 use crate::db::{Database, DbError};
 use crate::spool::SpooledMessage;
 
@@ -157,14 +159,21 @@ const CHANGE_BACKLOG: usize = 4096;
 /// Blob keys per query when header sections are read in bulk.
 const HEADER_BATCH: usize = 256;
 
-/// Creates the default mailboxes a user lacks, inside the caller's transaction.
+/// Creates the default mailboxes a user lacks, inside the caller's transaction; each new one
+/// is subscribed (clients show subscribed folders) and gets a UIDVALIDITY never used before.
 pub(crate) async fn create_default_mailboxes(
     tx: &mut Transaction<'static, Any>,
     user_id: i64,
 ) -> Result<(), sqlx::Error> {
-    // UIDVALIDITY: the creation time, a 32-bit value that grows when a mailbox is recreated.
-    let uidvalidity = now_secs();
+    let present: Vec<String> = sqlx::query_scalar("SELECT name FROM mailboxes WHERE user_id = $1")
+        .bind(user_id)
+        .fetch_all(&mut **tx)
+        .await?;
     for (name, special_use) in DEFAULT_MAILBOXES {
+        if present.iter().any(|p| p == name) {
+            continue;
+        }
+        let uidvalidity = next_uidvalidity(tx).await?;
         sqlx::query(
             "INSERT INTO mailboxes (user_id, name, special_use, uidvalidity) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (user_id, name) DO NOTHING",
@@ -173,6 +182,13 @@ pub(crate) async fn create_default_mailboxes(
         .bind(*name)
         .bind(*special_use)
         .bind(uidvalidity)
+        .execute(&mut **tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO subscriptions (user_id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(user_id)
+        .bind(*name)
         .execute(&mut **tx)
         .await?;
     }
@@ -341,29 +357,7 @@ impl MailStore {
         condition: &str,
         values: &[i64],
     ) -> Result<Vec<StoredMessage>, MailStoreError> {
-        let sql = format!(
-            "SELECT m.uid, m.size, m.flags, m.internal_date, m.modseq, b.blob_key \
-             FROM messages m JOIN message_blobs b ON b.id = m.blob_id \
-             WHERE m.mailbox_id = $1 {condition} ORDER BY m.uid"
-        );
-        let mut query = sqlx::query(&sql).bind(mailbox_id);
-        for value in values {
-            query = query.bind(*value);
-        }
-        let rows = query.fetch_all(self.db.pool()).await?;
-        Ok(rows
-            .iter()
-            .map(|r| {
-                Ok::<_, sqlx::Error>(StoredMessage {
-                    uid: r.try_get("uid")?,
-                    size: r.try_get("size")?,
-                    flags: r.try_get("flags")?,
-                    internal_date: r.try_get("internal_date")?,
-                    modseq: r.try_get("modseq")?,
-                    blob_key: r.try_get("blob_key")?,
-                })
-            })
-            .collect::<Result<_, _>>()?)
+        Ok(read_messages(self.db.pool(), mailbox_id, condition, values).await?)
     }
 
     /// Creates the default mailboxes a user lacks (users made before them, or by other tools).
@@ -477,7 +471,8 @@ impl MailStore {
 
 /// The columns of [`Mailbox`], for `mailbox_from_row`.
 const MAILBOX_SELECT: &str = "SELECT b.id, b.name, b.special_use, b.uidvalidity, b.uidnext, \
-     b.highest_modseq, CASE WHEN b.subscribed THEN 1 ELSE 0 END AS subscribed, b.first_recent_uid, \
+     b.highest_modseq, CASE WHEN EXISTS (SELECT 1 FROM subscriptions s WHERE s.user_id = b.user_id \
+     AND s.name = b.name) THEN 1 ELSE 0 END AS subscribed, b.first_recent_uid, \
      (SELECT COUNT(*) FROM messages m WHERE m.mailbox_id = b.id) AS messages \
      FROM mailboxes b";
 
@@ -493,4 +488,40 @@ fn mailbox_from_row(row: &AnyRow) -> Result<Mailbox, sqlx::Error> {
         first_recent_uid: row.try_get("first_recent_uid")?,
         messages: row.try_get("messages")?,
     })
+}
+
+/// The messages of a mailbox in UID order, narrowed by `condition` (an `AND ...` clause
+/// whose placeholders `$2...` take `values`), read through `executor` (the pool or an open
+/// transaction).
+pub(crate) async fn read_messages<'e, E>(
+    executor: E,
+    mailbox_id: i64,
+    condition: &str,
+    values: &[i64],
+) -> Result<Vec<StoredMessage>, sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = Any>,
+{
+    let sql = format!(
+        "SELECT m.uid, m.size, m.flags, m.internal_date, m.modseq, b.blob_key \
+         FROM messages m JOIN message_blobs b ON b.id = m.blob_id \
+         WHERE m.mailbox_id = $1 {condition} ORDER BY m.uid"
+    );
+    let mut query = sqlx::query(&sql).bind(mailbox_id);
+    for value in values {
+        query = query.bind(*value);
+    }
+    let rows = query.fetch_all(executor).await?;
+    rows.iter()
+        .map(|r| {
+            Ok(StoredMessage {
+                uid: r.try_get("uid")?,
+                size: r.try_get("size")?,
+                flags: r.try_get("flags")?,
+                internal_date: r.try_get("internal_date")?,
+                modseq: r.try_get("modseq")?,
+                blob_key: r.try_get("blob_key")?,
+            })
+        })
+        .collect()
 }

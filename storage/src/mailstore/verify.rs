@@ -11,6 +11,10 @@ use super::{MailStore, MailStoreError};
 /// Objects younger than this may belong to a delivery still in progress: never orphans.
 pub const ORPHAN_GRACE_SECS: i64 = 3600;
 
+/// How long the object of an expunged message outlives it by default, for the sessions that
+/// were not yet told (`[imap] expunged_grace`).
+pub const EXPUNGED_GRACE_SECS: i64 = 3600;
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct VerifyReport {
     pub objects: usize,
@@ -36,9 +40,13 @@ impl VerifyReport {
 impl MailStore {
     pub async fn verify(&self, now: i64, repair: bool) -> Result<VerifyReport, MailStoreError> {
         let objects = self.blobs.list().await?;
+        // Rows orphaned by an expunge within the grace period wait for the purge: sessions
+        // not yet told of the expunge may still fetch them.
         let indexed: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT b.blob_key, (SELECT COUNT(*) FROM messages m WHERE m.blob_id = b.id) FROM message_blobs b",
+            "SELECT b.blob_key, (SELECT COUNT(*) FROM messages m WHERE m.blob_id = b.id) \
+             + CASE WHEN b.orphaned_at > $1 THEN 1 ELSE 0 END FROM message_blobs b",
         )
+        .bind(now - EXPUNGED_GRACE_SECS)
         .fetch_all(self.db.pool())
         .await?;
         // Messages waiting in the outbound queue hold their own objects.

@@ -9,7 +9,8 @@ use std::sync::{Arc, Mutex, Weak};
 
 use sqlx::Row;
 
-use super::{MailStore, MailStoreError, StoredMessage};
+use super::{MailStore, MailStoreError, StoredMessage, read_messages};
+use crate::db::Backend;
 
 /// One consistent picture of a mailbox: its messages in UID order as of `highest_modseq`
 /// (rows expunged since may still be listed until the next refresh notices them).
@@ -70,49 +71,66 @@ impl MailStore {
         Ok(view)
     }
 
-    /// `highest_modseq` and the message count, read in one statement so they agree.
-    async fn modseq_and_count(&self, mailbox_id: i64) -> Result<(i64, i64), MailStoreError> {
+    /// A read transaction that sees one snapshot of the database for all its statements
+    /// (PostgreSQL: REPEATABLE READ; SQLite in WAL mode: every read transaction).
+    async fn snapshot(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, MailStoreError> {
+        let mut tx = self.db.pool().begin().await?;
+        if self.db.backend() == Backend::Postgres {
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                .execute(&mut *tx)
+                .await?;
+        }
+        Ok(tx)
+    }
+
+    /// `highest_modseq` and the message count of a mailbox in the snapshot.
+    async fn modseq_and_count(
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        mailbox_id: i64,
+    ) -> Result<(i64, i64), MailStoreError> {
         let row = sqlx::query(
             "SELECT highest_modseq, \
              (SELECT COUNT(*) FROM messages WHERE mailbox_id = $1) AS exists_count \
              FROM mailboxes WHERE id = $1",
         )
         .bind(mailbox_id)
-        .fetch_optional(self.db.pool())
+        .fetch_optional(&mut **tx)
         .await?
         .ok_or(MailStoreError::NoSuchMailbox)?;
         Ok((row.try_get("highest_modseq")?, row.try_get("exists_count")?))
     }
 
     async fn full_view(&self, mailbox_id: i64) -> Result<MailboxView, MailStoreError> {
-        // The modseq is read first: rows read after it may be newer, and the next update
-        // reads them again (applying a row twice is harmless).
-        let (highest_modseq, _) = self.modseq_and_count(mailbox_id).await?;
-        let messages = self.messages(mailbox_id).await?;
+        let mut tx = self.snapshot().await?;
+        let (highest_modseq, _) = Self::modseq_and_count(&mut tx, mailbox_id).await?;
+        let messages = read_messages(&mut *tx, mailbox_id, "", &[]).await?;
+        tx.commit().await?;
         Ok(MailboxView {
             highest_modseq,
             messages,
         })
     }
 
-    /// `previous` brought up to date: rows changed in `(previous, now]` are merged in. Every
-    /// change to a mailbox takes its row lock and a new modseq, so changes commit in modseq
-    /// order and the rows up to `now` are complete. The merged list then holds every message
-    /// present at `now`, plus those expunged since `previous`: a count that does not match
-    /// means expunges, and only then is the UID list read.
+    /// `previous` brought up to date from one snapshot: rows changed in `(previous, now]`
+    /// are merged in. Every change to a mailbox takes its row lock before it takes a new
+    /// modseq and holds it to its commit, so changes commit in modseq order and a snapshot
+    /// holds every change up to its `highest_modseq`. The merged list then holds every
+    /// message present at `now`, plus those expunged since `previous`: a count that does not
+    /// match means expunges, and only then is the UID list read.
     async fn updated_view(
         &self,
         mailbox_id: i64,
         previous: &MailboxView,
     ) -> Result<MailboxView, MailStoreError> {
-        let (now, count) = self.modseq_and_count(mailbox_id).await?;
-        let changed = self
-            .messages_where(
-                mailbox_id,
-                "AND m.modseq > $2 AND m.modseq <= $3",
-                &[previous.highest_modseq, now],
-            )
-            .await?;
+        let mut tx = self.snapshot().await?;
+        let (now, count) = Self::modseq_and_count(&mut tx, mailbox_id).await?;
+        let changed = read_messages(
+            &mut *tx,
+            mailbox_id,
+            "AND m.modseq > $2",
+            &[previous.highest_modseq],
+        )
+        .await?;
         let mut messages = previous.messages.clone();
         for row in changed {
             match messages.binary_search_by_key(&row.uid, |m| m.uid) {
@@ -124,10 +142,11 @@ impl MailStore {
             let present: Vec<i64> =
                 sqlx::query_scalar("SELECT uid FROM messages WHERE mailbox_id = $1 ORDER BY uid")
                     .bind(mailbox_id)
-                    .fetch_all(self.db.pool())
+                    .fetch_all(&mut *tx)
                     .await?;
             messages.retain(|m| present.binary_search(&m.uid).is_ok());
         }
+        tx.commit().await?;
         Ok(MailboxView {
             highest_modseq: now,
             messages,
