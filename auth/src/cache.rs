@@ -19,6 +19,9 @@ use ring::rand::{SecureRandom, SystemRandom};
 /// Entries kept at most; the oldest half is dropped when full.
 const MAX_ENTRIES: usize = 100_000;
 
+/// The share of the TTL an entry's lifetime may be shortened by (spread of expiry).
+const JITTER: f64 = 0.25;
+
 pub struct AuthCache {
     key: hmac::Key,
     ttl: Duration,
@@ -48,6 +51,16 @@ impl AuthCache {
         }
     }
 
+    /// How long one entry lives: `ttl` less up to a quarter of it, drawn per entry, so
+    /// logins cached together (a busy morning, a restart) do not all expire in the same
+    /// second and send every client to bcrypt or LDAP at once.
+    fn lifetime(&self) -> Duration {
+        let mut draw = [0u8; 2];
+        let _ = SystemRandom::new().fill(&mut draw);
+        let fraction = f64::from(u16::from_le_bytes(draw)) / f64::from(u16::MAX);
+        self.ttl.mul_f64(1.0 - JITTER * fraction)
+    }
+
     fn secret(&self, account: &str, password: &str) -> hmac::Tag {
         let mut ctx = hmac::Context::with_key(&self.key);
         ctx.update(account.as_bytes());
@@ -71,7 +84,7 @@ impl AuthCache {
             account: account.account.to_string(),
             stored_hash: self.stored(account.stored_hash),
             source: account.source,
-            expires: now + self.ttl,
+            expires: now + self.lifetime(),
         };
         let Ok(mut entries) = self.entries.lock() else {
             return;
@@ -199,5 +212,21 @@ mod tests {
         let tag = entries["alice@x.kr"].secret.as_ref().to_vec();
         assert_eq!(tag.len(), 32);
         assert!(!tag.windows(6).any(|w| w == b"hunter"));
+    }
+
+    #[test]
+    fn entries_cached_together_expire_spread_over_a_quarter_of_the_ttl() {
+        let ttl = Duration::from_secs(300);
+        let cache = AuthCache::new(ttl);
+        let t0 = Instant::now();
+        for i in 0..400 {
+            cache.remember(&format!("u{i}@x.kr"), "pw", alice(AuthSource::Local), t0);
+        }
+        let entries = cache.entries.lock().unwrap();
+        let lives: Vec<Duration> = entries.values().map(|e| e.expires - t0).collect();
+        let (shortest, longest) = (lives.iter().min().unwrap(), lives.iter().max().unwrap());
+        assert!(*longest <= ttl && *shortest >= ttl.mul_f64(1.0 - JITTER));
+        // 400 draws over 75 s: they span most of the window, not one second.
+        assert!(*longest - *shortest > Duration::from_secs(60), "{shortest:?}..{longest:?}");
     }
 }

@@ -243,7 +243,7 @@ fn init_logging(level: &str, to: LogTo) -> Option<lifecycle::LogLevelSetter> {
     let from_env = EnvFilter::try_from_default_env().ok();
     let fixed = from_env.is_some();
     let filter = from_env
-        .or_else(|| EnvFilter::try_new(level).ok())
+        .or_else(|| EnvFilter::try_new(level).ok().map(|f| quiet_peer_noise(f, level)))
         .unwrap_or_else(|| EnvFilter::new("info"));
     let (filter, handle) = reload::Layer::new(filter);
     let (writer, ansi) = match to {
@@ -274,10 +274,26 @@ fn init_logging(level: &str, to: LogTo) -> Option<lifecycle::LogLevelSetter> {
         return None;
     }
     Some(Box::new(move |level: &str| {
-        let filter = EnvFilter::try_new(level)?;
+        let filter = quiet_peer_noise(EnvFilter::try_new(level)?, level);
         handle.reload(filter)?;
         Ok(())
     }))
+}
+
+/// rustls warns of what a client sends in its TLS hello (an IP address as SNI, which many
+/// clients send): that is a client's normal behaviour, not the server's trouble, and under
+/// load it filled the log. Those lines show only at `debug` (or when `rustls` is named).
+fn quiet_peer_noise(
+    filter: tracing_subscriber::EnvFilter,
+    level: &str,
+) -> tracing_subscriber::EnvFilter {
+    let verbose = ["debug", "trace", "rustls"]
+        .iter()
+        .any(|word| level.contains(word));
+    match "rustls::msgs::handshake=error".parse() {
+        Ok(directive) if !verbose => filter.add_directive(directive),
+        _ => filter,
+    }
 }
 
 /// True when stdout is the journal's stream: `JOURNAL_STREAM` names its device and inode

@@ -215,3 +215,32 @@ fn serve_logs_to_stdout() {
     assert!(std::fs::read_to_string(&out).unwrap().contains("stopped"));
     assert_eq!(std::fs::read_to_string(&err).unwrap(), "");
 }
+
+/// A client that sends an IP address as SNI (many do) is normal: rustls's warning about it
+/// stays out of an info log, while the connection itself is logged as usual.
+#[test]
+fn an_ip_address_as_sni_is_not_a_warning() {
+    let site = Site::new(Profile::Sqlite);
+    let server = site.serve();
+    let imaps = server.addr("imaps");
+    for _ in 0..3 {
+        let out = Command::new("openssl")
+            .args(["s_client", "-connect", &imaps.to_string(), "-servername"])
+            .arg(imaps.ip().to_string())
+            .stdin(Stdio::null())
+            .output()
+            .expect("openssl");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("BEGIN CERTIFICATE"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while server.log_text().matches("disconnected").count() < 3 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let log = server.log_text();
+    assert!(log.matches("disconnected").count() >= 3, "{log}");
+    assert!(!log.contains("Illegal SNI"), "{log}");
+}

@@ -301,8 +301,7 @@ mod tests {
     }
 
     /// A multipart message whose part 2 is a message/rfc822 with a multipart body and an
-    /// epilogue, whose part 2.2 is message/rfc822 again; and the same nested message as a
-    /// top-level message/rfc822.
+    /// epilogue, whose part 2.2 is message/rfc822 again.
     const NESTED: &[u8] = b"Subject: outer\r\nContent-Type: multipart/mixed; boundary=o\r\n\r\n\
 --o\r\nContent-Type: text/plain\r\n\r\nfirst\r\n\
 --o\r\nContent-Type: message/rfc822\r\nContent-Description: fwd\r\n\r\n\
@@ -311,6 +310,8 @@ inner preamble\r\n--i\r\nContent-Type: text/plain\r\n\r\ninner text\r\n\
 --i\r\nContent-Type: message/rfc822\r\n\r\nSubject: deepest\r\nX-Tag: d\r\n\r\ndeep body\r\n\
 --i--\r\ninner epilogue\r\n\r\n--o--\r\nouter epilogue\r\n";
 
+    /// A top-level message/rfc822 whose encapsulated multipart has an epilogue (which
+    /// mail-parser leaves out of the encapsulated message's root part).
     const TOP: &[u8] = b"Subject: wrapper\r\nContent-Type: message/rfc822\r\n\r\n\
 Subject: inner\r\nFrom: x@y.test\r\nContent-Type: multipart/alternative; boundary=i\r\n\r\n\
 --i\r\nContent-Type: text/plain\r\n\r\ninner text\r\n--i--\r\ninner epilogue\r\nline 2\r\n";
