@@ -227,6 +227,9 @@ mod tests {
         let (shortest, longest) = (lives.iter().min().unwrap(), lives.iter().max().unwrap());
         assert!(*longest <= ttl && *shortest >= ttl.mul_f64(1.0 - JITTER));
         // 400 draws over 75 s: they span most of the window, not one second.
-        assert!(*longest - *shortest > Duration::from_secs(60), "{shortest:?}..{longest:?}");
+        assert!(
+            *longest - *shortest > Duration::from_secs(60),
+            "{shortest:?}..{longest:?}"
+        );
     }
 }

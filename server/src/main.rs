@@ -243,7 +243,11 @@ fn init_logging(level: &str, to: LogTo) -> Option<lifecycle::LogLevelSetter> {
     let from_env = EnvFilter::try_from_default_env().ok();
     let fixed = from_env.is_some();
     let filter = from_env
-        .or_else(|| EnvFilter::try_new(level).ok().map(|f| quiet_peer_noise(f, level)))
+        .or_else(|| {
+            EnvFilter::try_new(level)
+                .ok()
+                .map(|f| quiet_peer_noise(f, level))
+        })
         .unwrap_or_else(|| EnvFilter::new("info"));
     let (filter, handle) = reload::Layer::new(filter);
     let (writer, ansi) = match to {

@@ -114,9 +114,7 @@ print(json.dumps({"answered": answered, "unseen": unseen, "fresh": fresh, "final
     for prefix in ["$A", "$B"] {
         for i in 0..40 {
             let flag = format!("{prefix}{i}");
-            let present = final_flags
-                .split(|c: char| c == ' ' || c == '(' || c == ')')
-                .any(|f| f == flag);
+            let present = final_flags.split([' ', '(', ')']).any(|f| f == flag);
             assert_eq!(present, i % 2 == 0, "{flag} in {final_flags}");
         }
     }

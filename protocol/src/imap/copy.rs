@@ -65,6 +65,11 @@ impl Session {
             Ok(map) => map,
             Err(e) => return refusal(self, e),
         };
+        if map.is_empty() {
+            // Every message named was expunged meanwhile (RFC 2180 §4.4): nothing to
+            // report, and a COPYUID with empty sets would not parse.
+            return Done::ok(format!("{verb} completed (the messages no longer exist)"));
+        }
         let code = format!(
             "[COPYUID {} {} {}]",
             target.uidvalidity,

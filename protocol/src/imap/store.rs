@@ -49,8 +49,9 @@ impl Session {
             return Done::bad("No mailbox selected");
         };
         let silent = *response == StoreResponse::Silent;
-        // A keyword new to the client is announced before a FETCH shows it (RFC 3501 §7.2.6).
-        if !silent && selected.learn_keywords(updates.iter().map(|u| u.flags.as_str())) {
+        // A keyword new to the client is announced before a FETCH shows it (RFC 3501 §7.2.6),
+        // also after a .SILENT store: later FETCHes show it.
+        if selected.learn_keywords(updates.iter().map(|u| u.flags.as_str())) {
             self.conn.queue(selected.flags_announcement().as_bytes());
         }
         for update in &updates {

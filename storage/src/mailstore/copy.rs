@@ -51,6 +51,12 @@ impl MailStore {
         to: i64,
     ) -> Result<UidMap, MailStoreError> {
         let mut tx = self.db.pool().begin().await?;
+        // The target's lock before any read (SQLite: a read-then-write transaction fails
+        // with SQLITE_BUSY instead of waiting when another writer got in between).
+        sqlx::query("UPDATE mailboxes SET highest_modseq = highest_modseq WHERE id = $1")
+            .bind(to)
+            .execute(&mut *tx)
+            .await?;
         let mut map = Vec::with_capacity(uids.len());
         let mut added = 0i64;
         for &uid in uids {

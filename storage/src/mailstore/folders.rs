@@ -37,6 +37,17 @@ pub async fn next_uidvalidity(tx: &mut Transaction<'static, Any>) -> Result<i64,
     .await
 }
 
+/// Takes the write lock that creating and renaming folders serialise on (the UIDVALIDITY
+/// counter's row), before the transaction reads anything: on SQLite a transaction that
+/// reads first and writes later fails with SQLITE_BUSY when another writer got in between,
+/// instead of waiting.
+pub(super) async fn take_folder_lock(tx: &mut Transaction<'static, Any>) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE uidvalidity_counter SET last = last WHERE id = 1")
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 impl MailStore {
     /// Creates a mailbox and any missing superiors (RFC 3501 §6.3.3); subscribes none of
     /// them (RFC 3501 §6.3.6: only SUBSCRIBE does).
@@ -46,6 +57,7 @@ impl MailStore {
             return Err(MailStoreError::MailboxExists);
         }
         let mut tx = self.db.pool().begin().await?;
+        take_folder_lock(&mut tx).await?;
         let levels: Vec<&str> = name.split('/').collect();
         for depth in 1..=levels.len() {
             let path = levels[..depth].join("/");
@@ -140,6 +152,7 @@ impl MailStore {
             return Ok(());
         }
         let mut tx = self.db.pool().begin().await?;
+        take_folder_lock(&mut tx).await?;
         let family: Vec<(i64, String)> = sqlx::query_as(
             "SELECT id, name FROM mailboxes WHERE user_id = $1 AND (name = $2 OR name LIKE $3 ESCAPE '\\')",
         )

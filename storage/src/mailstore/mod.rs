@@ -165,6 +165,7 @@ pub(crate) async fn create_default_mailboxes(
     tx: &mut Transaction<'static, Any>,
     user_id: i64,
 ) -> Result<(), sqlx::Error> {
+    folders::take_folder_lock(tx).await?;
     let present: Vec<String> = sqlx::query_scalar("SELECT name FROM mailboxes WHERE user_id = $1")
         .bind(user_id)
         .fetch_all(&mut **tx)
