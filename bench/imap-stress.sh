@@ -341,9 +341,9 @@ CONF
   sleep 2   # let the master reap the last imap processes, so their CPU is counted
   CPU[dovecot]=$(awk "BEGIN { printf \"%.1f\", $(cpu_secs "$DOVECOT_PID") - $cpu0 }")
   kill -TERM "$DOVECOT_PID"; wait "$DOVECOT_PID" || true; DOVECOT_PID=
-  warns=$(grep -cE '(Warning|Error|Fatal|Panic):' "$D/dovecot.log" || true)
+  warns=$(grep -E '(Warning|Error|Fatal|Panic):' "$D/dovecot.log" | grep -vc 'Killed with signal 15' || true)
   if [ "$warns" != 0 ]; then
-    NOTE[dovecot]="dovecot.log: $warns warning/error lines; commonest:"$'\n'"$(grep -E '(Warning|Error|Fatal|Panic):' "$D/dovecot.log" |
+    NOTE[dovecot]="dovecot.log: $warns warning/error lines; commonest:"$'\n'"$(grep -E '(Warning|Error|Fatal|Panic):' "$D/dovecot.log" | grep -v 'Killed with signal 15' |
       sed -E 's/^[A-Z][a-z]{2} [ 0-9]{2} [0-9:]{8} //; s/<[^>]*>//g; s/\([^)]*\)//g; s/[0-9]+/N/g' |
       sort | uniq -c | sort -rn | head -3 | cut -c1-220)"
   fi

@@ -26,7 +26,8 @@ started" in ticks means the server finished A before it received B.
 A response that contradicts the model or the truth is a state error (see the RULE docstrings
 of Session below). The run exits 0 only with no errors, at least --min-commands commands and
 every command kind exercised; it prints commands/s, commands by kind, errors by kind, and the
-first 20 errors with the tail of their session's transcript. --json writes the same as JSON.
+first errors (up to 5 of each kind, 20 in all) with the tail of their session's transcript;
+--json writes the same as JSON, --trace every session's whole transcript.
 
 Standard library only (Python 3.11).
 """
@@ -57,7 +58,7 @@ REQUIRED_KINDS = (
 KEYWORD_RE = re.compile(r"^\$S(\d+)$", re.I)
 STRESS_ID_RE = re.compile(rb"(?im)^X-Stress-Id:[ \t]*(\S+)")
 # A NO that says the messages it names were expunged meanwhile (RFC 5530 EXPUNGEISSUED,
-# RFC 2180 §4.2): tolerated for COPY, MOVE and STORE.
+# RFC 2180 §4.1.2 is the FETCH case): tolerated for COPY, MOVE and STORE.
 EXPUNGED_TEXT_RE = re.compile(r"expunge|no longer exist|not exist|deleted|vanished|gone", re.I)
 
 
@@ -555,6 +556,7 @@ class Truth:
     def __init__(self, run):
         self.run = run
         self.msgs = collections.defaultdict(dict)  # (user, mailbox, uidvalidity) -> uid -> MsgTruth
+        self.live = collections.defaultdict(set)  # key -> UIDs expected_present may still return
         self.uidvalidity = {}  # (user, mailbox) -> (uidvalidity, where first seen)
         self.scratch = collections.defaultdict(list)  # (user, name) -> [uidvalidity, ...]
 
@@ -615,6 +617,7 @@ class Truth:
         if deleted and (t.deleted_since is None or t.deleted_since > cs):
             t.deleted_since = cs
         box[uid] = t
+        self.live[key].add(uid)
         return t
 
     def learn(self, session, key, uid, xid, size=None):
@@ -641,9 +644,16 @@ class Truth:
         """The UIDs a session selected in key must hold after a command from cs to ce: every
         message created (tagged OK with APPENDUID/COPYUID) before cs that no command which
         may remove it (a \\Deleted STORE, a MOVE) had started before ce."""
-        return {uid for uid, t in self.msgs.get(key, {}).items()
-                if t.created and t.created[1] < cs and t.gone_at is None
-                and not t.removable_before(ce)}
+        box, live = self.msgs.get(key, {}), self.live.get(key, set())
+        out, dead = set(), []
+        for uid in live:
+            t = box[uid]
+            if t.gone_at is not None or t.removable_before(ce):
+                dead.append(uid)  # for good: later commands end later still
+            elif t.created[1] < cs:
+                out.add(uid)
+        live.difference_update(dead)
+        return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -984,11 +994,7 @@ class Session:
                                                   " ".join(sorted(m.announced)), m.mailbox))
                 m.announced |= missing  # once per keyword and mailbox selection
             slot.flags = flags
-        rec = cmd.fetched.setdefault(n, {})
-        rec.update(items)
-        rec["_uid"] = slot.uid
-        if slot.uid is not None:
-            cmd.fetched_uid[slot.uid] = rec
+        self.merge_fetched(cmd, n, slot.uid, items)
         if slot.uid is None or m.tainted:
             return
         key = m.key(self.user)
@@ -997,7 +1003,7 @@ class Session:
         body = items.get("BODY[]")
         t = self.truth.get(key, slot.uid)
         # RFC 2180 §4.1.3: "NIL FETCH responses" (BODY[] NIL, RFC822.SIZE 0) for a message
-        # another session expunged meanwhile (Dovecot on Maildir does so); tolerated only
+        # another session expunged meanwhile (Dovecot does so); tolerated only
         # for a message some session \Deleted or moved.
         expungeable = t is not None and t.removable_before(self.run._tick + 1)
         if size == 0 and expungeable:
@@ -1017,6 +1023,27 @@ class Session:
                 self.truth.learn(self, key, slot.uid, stress_id(val))
         if size is not None:
             self.truth.learn(self, key, slot.uid, None, size)
+
+    @staticmethod
+    def merge_fetched(cmd, n, uid, items):
+        """Collects a command's FETCH data per message: by UID where it is known (a UID
+        command's EXPUNGEs may renumber a message between two of its FETCH responses), else
+        by sequence number."""
+        rec = cmd.fetched.get(n)
+        if rec is not None and rec.get("_uid") not in (None, uid):
+            rec = None  # that number named another message before an EXPUNGE
+        if uid is not None:
+            urec = cmd.fetched_uid.get(uid)
+            if urec is None:
+                urec = rec if rec is not None else {}
+            elif rec is not None and rec is not urec:
+                urec.update(rec)
+            rec = cmd.fetched_uid[uid] = urec
+        if rec is None:
+            rec = {}
+        cmd.fetched[n] = rec
+        rec.update(items)
+        rec["_uid"] = uid
 
     def check_uid_order(self, n, uid):
         slots = self.model.slots
@@ -1709,10 +1736,11 @@ class Session:
             self.op_expunge()
         elif op == "uid expunge":
             deleted = [s.uid for s in m.slots if s.uid and s.flags and "\\DELETED" in s.flags]
-            if deleted:
-                self.op_expunge(uids=rng.sample(deleted, rng.randint(1, len(deleted))))
-            else:
-                self.op_expunge(uids=[s.uid for s in m.slots if s.uid][:1] or None) if n else None
+            # Some \Deleted messages; or, when none is, one that is not (nothing to expunge).
+            uids = rng.sample(deleted, rng.randint(1, len(deleted))) if deleted else \
+                [s.uid for s in m.slots if s.uid][:1]
+            if uids:
+                self.op_expunge(uids=uids)
         elif op == "append":
             flags = []
             if rng.random() < 0.3:
@@ -2106,6 +2134,17 @@ def selftest_cases():
 
         b.conn.on("FETCH 2 (FLAGS)", race, "* 2 FETCH (FLAGS ())", "TAG OK")
         b.op_fetch([2], ["FLAGS"])
+
+    @case("correct server: UID FETCH data of one message before and after an EXPUNGE renumbers it")
+    def _(w):
+        a, b = two(w)
+        a.conn.on("STORE 1 +FLAGS (\\Deleted)", "* 1 FETCH (FLAGS (\\Deleted))", "TAG OK")
+        a.op_store([1], "+", ["\\Deleted"])
+        a.conn.on("EXPUNGE", "* 1 EXPUNGE", "TAG OK")
+        a.op_expunge()
+        b.conn.on("UID FETCH 3 (BODY.PEEK[])", "* 3 FETCH (UID 3 BODY[] %s)" % lit(message_with("m3")),
+                  "* 1 EXPUNGE", "* 2 FETCH (UID 3 FLAGS ())", "TAG OK")
+        b.op_fetch([3], ["BODY.PEEK[]"], uid=True)
 
     @case("correct server: UID FETCH may report the message expunged instead")
     def _(w):

@@ -56,7 +56,15 @@ fn concurrent_sessions_on_shared_mailboxes_see_a_consistent_state(profile: Profi
     let report_file = site.dir.path().join("imap_stress.json");
     let out = Command::new("python3")
         .arg(stress_script())
-        .args(["--host", "127.0.0.1", "--tls", "--password", "pw", "--seed", "1"])
+        .args([
+            "--host",
+            "127.0.0.1",
+            "--tls",
+            "--password",
+            "pw",
+            "--seed",
+            "1",
+        ])
         .args(["--port", &server.addr("imaps").port().to_string()])
         .arg("--cafile")
         .arg(site.data_dir().join("tls/cert.pem"))

@@ -41,7 +41,9 @@ pub async fn next_uidvalidity(tx: &mut Transaction<'static, Any>) -> Result<i64,
 /// counter's row), before the transaction reads anything: on SQLite a transaction that
 /// reads first and writes later fails with SQLITE_BUSY when another writer got in between,
 /// instead of waiting.
-pub(super) async fn take_folder_lock(tx: &mut Transaction<'static, Any>) -> Result<(), sqlx::Error> {
+pub(super) async fn take_folder_lock(
+    tx: &mut Transaction<'static, Any>,
+) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE uidvalidity_counter SET last = last WHERE id = 1")
         .execute(&mut **tx)
         .await?;
