@@ -47,11 +47,12 @@ class Raw:
     def send(self, text):
         self.sock.sendall(text.encode() if isinstance(text, str) else text)
 
-    def cmd(self, command):
-        """Sends `tag command` and returns every line up to the tagged completion."""
+    def _next_tag(self):
         self.n += 1
-        tag = f"t{self.n}"
-        self.send(f"{tag} {command}\r\n")
+        return f"t{self.n}"
+
+    def _until_tagged(self, tag):
+        """Every line up to and including the completion tagged `tag`."""
         lines = []
         while True:
             line = self.line()
@@ -59,19 +60,19 @@ class Raw:
             if line.startswith(tag + " "):
                 return lines
 
+    def cmd(self, command):
+        """Sends `tag command` and returns every line up to the tagged completion."""
+        tag = self._next_tag()
+        self.send(f"{tag} {command}\r\n")
+        return self._until_tagged(tag)
+
     def append(self, mailbox, message, flags=""):
         """APPEND with a non-synchronising literal (LITERAL+)."""
-        self.n += 1
-        tag = f"t{self.n}"
+        tag = self._next_tag()
         data = message.encode() if isinstance(message, str) else message
         flags = f" ({flags})" if flags else ""
         self.send(f"{tag} APPEND {mailbox}{flags} {{{len(data)}+}}\r\n".encode() + data + b"\r\n")
-        lines = []
-        while True:
-            line = self.line()
-            lines.append(line)
-            if line.startswith(tag + " "):
-                return lines
+        return self._until_tagged(tag)
 
     def login(self, user, password):
         done = self.cmd(f'LOGIN "{user}" "{password}"')[-1]

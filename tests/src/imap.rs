@@ -4,7 +4,8 @@
 
 use serde_json::Value;
 
-use crate::{Server, Site, python};
+use crate::smtp::{self, assert_reply};
+use crate::{Profile, Server, Site, python};
 
 pub const PRELUDE: &str = r#"
 import imaplib, json, os, poplib, socket, ssl, time
@@ -38,4 +39,34 @@ pub fn run(site: &Site, server: &Server, body: &str) -> Value {
         ),
     ];
     python::run(&format!("{PRELUDE}\n{body}"), &env)
+}
+
+/// A site with alice@example.org, started, with `count` messages delivered to her over SMTP
+/// (short login-failure delays).
+pub fn site_with_mail(profile: Profile, count: usize) -> (Site, Server) {
+    let site = Site::with_config(
+        profile,
+        "[imap]\nauth_failure_delay_ms = 300\n[pop3]\nauth_failure_delay_ms = 300\n",
+    );
+    site.add_users("example.org", &["alice"]);
+    let server = site.serve();
+    for i in 1..=count {
+        deliver(&server, i);
+    }
+    (site, server)
+}
+
+/// Delivers message `i` (`Subject: message {i}`, `body of message {i}`) to alice over SMTP.
+pub fn deliver(server: &Server, i: usize) {
+    let body = format!(
+        "From: Bob Lee <bob@remote.test>\r\nTo: alice@example.org\r\nSubject: message {i}\r\nMessage-ID: <{i}@remote.test>\r\nDate: Sat, 21 Nov 2026 06:35:00 +0000\r\n\r\nbody of message {i}\r\n"
+    );
+    let r = smtp::send(
+        server.addr("smtp"),
+        "bob@remote.test",
+        &["alice@example.org"],
+        body.as_bytes(),
+        &[],
+    );
+    assert_reply(&r["data"], 250, "2.0.0");
 }

@@ -3,9 +3,9 @@
 
 use std::process::Command;
 
-use baedal_tests::imap::run;
+use baedal_tests::imap::{run, site_with_mail};
 use baedal_tests::smtp::{self, assert_reply};
-use baedal_tests::{Profile, Server, Site, on_both_profiles};
+use baedal_tests::{Profile, Site, on_both_profiles};
 
 on_both_profiles!(
     a_thunderbird_style_first_sync_and_flag_changes,
@@ -20,33 +20,6 @@ on_both_profiles!(
     list_extended_special_use_and_list_status,
     a_mutt_style_session_with_authenticate_login,
 );
-
-fn site_with_mail(profile: Profile, count: usize) -> (Site, Server) {
-    let site = Site::with_config(
-        profile,
-        "[imap]\nauth_failure_delay_ms = 300\n[pop3]\nauth_failure_delay_ms = 300\n",
-    );
-    site.add_users("example.org", &["alice"]);
-    let server = site.serve();
-    for i in 1..=count {
-        deliver(&server, i);
-    }
-    (site, server)
-}
-
-fn deliver(server: &Server, i: usize) {
-    let body = format!(
-        "From: Bob Lee <bob@remote.test>\r\nTo: alice@example.org\r\nSubject: message {i}\r\nMessage-ID: <{i}@remote.test>\r\nDate: Sat, 21 Nov 2026 06:35:00 +0000\r\n\r\nbody of message {i}\r\n"
-    );
-    let r = smtp::send(
-        server.addr("smtp"),
-        "bob@remote.test",
-        &["alice@example.org"],
-        body.as_bytes(),
-        &[],
-    );
-    assert_reply(&r["data"], 250, "2.0.0");
-}
 
 fn a_thunderbird_style_first_sync_and_flag_changes(profile: Profile) {
     let (site, server) = site_with_mail(profile, 3);

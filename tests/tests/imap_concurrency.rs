@@ -4,7 +4,7 @@
 //! clients are raw TLS sockets (tests/clients/imap_raw.py), so the order of responses is
 //! checked as sent.
 
-use baedal_tests::smtp::{self, assert_reply};
+use baedal_tests::imap::site_with_mail;
 use baedal_tests::{Profile, Server, Site, on_both_profiles, python};
 use serde_json::Value;
 
@@ -17,26 +17,6 @@ on_both_profiles!(
     a_new_keyword_is_announced_in_flags_before_it_is_shown,
     subscriptions_are_names_not_mailboxes,
 );
-
-fn site_with_mail(profile: Profile, count: usize) -> (Site, Server) {
-    let site = Site::with_config(profile, "[imap]\nauth_failure_delay_ms = 300\n");
-    site.add_users("example.org", &["alice"]);
-    let server = site.serve();
-    for i in 1..=count {
-        let body = format!(
-            "From: bob@remote.test\r\nTo: alice@example.org\r\nSubject: message {i}\r\n\r\nbody of message {i}\r\n"
-        );
-        let r = smtp::send(
-            server.addr("smtp"),
-            "bob@remote.test",
-            &["alice@example.org"],
-            body.as_bytes(),
-            &[],
-        );
-        assert_reply(&r["data"], 250, "2.0.0");
-    }
-    (site, server)
-}
 
 const PRELUDE: &str = r#"
 import json, os, sys, threading
