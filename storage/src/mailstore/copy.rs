@@ -3,6 +3,7 @@
 
 use sqlx::{Any, Row, Transaction};
 
+use super::expunge::lock_mailbox;
 use super::{DeliveryTarget, MailStore, MailStoreError};
 use crate::blob::message_key;
 use crate::spool::SpooledMessage;
@@ -53,10 +54,7 @@ impl MailStore {
         let mut tx = self.db.pool().begin().await?;
         // The target's lock before any read (SQLite: a read-then-write transaction fails
         // with SQLITE_BUSY instead of waiting when another writer got in between).
-        sqlx::query("UPDATE mailboxes SET highest_modseq = highest_modseq WHERE id = $1")
-            .bind(to)
-            .execute(&mut *tx)
-            .await?;
+        lock_mailbox(&mut tx, to).await?;
         let mut map = Vec::with_capacity(uids.len());
         let mut added = 0i64;
         for &uid in uids {
@@ -109,10 +107,7 @@ impl MailStore {
         // each hold one and wait for the other.
         let (first, second) = (from.min(to), from.max(to));
         for id in [first, second] {
-            sqlx::query("UPDATE mailboxes SET highest_modseq = highest_modseq WHERE id = $1")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+            lock_mailbox(&mut tx, id).await?;
         }
         let mut map = Vec::with_capacity(uids.len());
         for &uid in uids {

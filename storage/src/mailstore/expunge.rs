@@ -125,7 +125,7 @@ impl MailStore {
 /// Takes the mailbox row's write lock, as every change of the mailbox does first
 /// (flags.rs): taken after message rows, it could deadlock with a STORE that holds it and
 /// waits for them.
-async fn lock_mailbox(
+pub(super) async fn lock_mailbox(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     mailbox_id: i64,
 ) -> Result<(), MailStoreError> {

@@ -9,6 +9,7 @@
 
 use sqlx::Row;
 
+use super::expunge::lock_mailbox;
 use super::{MailStore, MailStoreError};
 
 /// The system flags in their usual order (RFC 3501 §2.3.2; `\Recent` is never stored).
@@ -107,14 +108,7 @@ impl MailStore {
         }
         let mut tx = self.db.pool().begin().await?;
         // The mailbox's lock before the read: no other change of it can slip in between.
-        let locked =
-            sqlx::query("UPDATE mailboxes SET highest_modseq = highest_modseq WHERE id = $1")
-                .bind(mailbox_id)
-                .execute(&mut *tx)
-                .await?;
-        if locked.rows_affected() == 0 {
-            return Err(MailStoreError::NoSuchMailbox);
-        }
+        lock_mailbox(&mut tx, mailbox_id).await?;
         let mut updates = Vec::with_capacity(uids.len());
         for chunk in uids.chunks(READ_BATCH) {
             let placeholders: Vec<String> =
