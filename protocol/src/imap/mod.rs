@@ -16,10 +16,16 @@
 //! - `store`: STORE, EXPUNGE, UID EXPUNGE; `copy`: COPY, MOVE, APPEND (UIDPLUS codes).
 //! - `folders`: CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE.
 //! - `search`: SEARCH and UID SEARCH; `quota`: GETQUOTA, GETQUOTAROOT (RFC 9208).
+//! - `sort`: the SORT keys and order (RFC 5256 §3, RFC 5957 DISPLAYFROM/DISPLAYTO), and the
+//!   header fields and sent date that THREAD reads too; `base_subject`: the RFC 5256 §2.1
+//!   base subject that both compare.
+//! - `thread`: THREAD=ORDEREDSUBJECT and THREAD=REFERENCES (RFC 5256 §3, §4) and the THREAD
+//!   response syntax.
 //! - `wire`: response syntax (strings, literals, dates, ENVELOPE).
 
 mod address;
 mod auth;
+mod base_subject;
 mod bodystructure;
 mod copy;
 mod fetch;
@@ -32,7 +38,9 @@ mod quota;
 mod search;
 mod selected;
 mod session;
+mod sort;
 mod store;
+mod thread;
 mod wire;
 
 use std::time::Duration;
