@@ -277,11 +277,45 @@ async fn shared_views_follow_deliveries_flag_changes_and_expunges() {
             &[2],
             baedal_storage::mailstore::FlagChange::Add,
             &["\\Seen".to_string()],
+            None,
         )
         .await
         .unwrap();
+    let before_expunge = f.store.view(inbox.id).await.unwrap().highest_modseq;
     assert_eq!(f.store.expunge(inbox.id, &[4]).await.unwrap(), [4]);
     deliver(5).await;
+    // QRESYNC: the expunge is remembered with its modseq.
+    let store = &f.store;
+    assert_eq!(
+        store.vanished_since(inbox.id, before_expunge).await.unwrap(),
+        Some(vec![4])
+    );
+    let after = store.view(inbox.id).await.unwrap().highest_modseq;
+    assert_eq!(store.vanished_since(inbox.id, after).await.unwrap(), Some(vec![]));
+    // UNCHANGEDSINCE older than message 2's change: nothing is stored, 2 is MODIFIED.
+    let refused = store
+        .store_flags(
+            inbox.id,
+            &[2, 3],
+            baedal_storage::mailstore::FlagChange::Add,
+            &["\\Flagged".to_string()],
+            Some(before_expunge - 1),
+        )
+        .await
+        .unwrap();
+    let modified: Vec<i64> = refused.iter().filter(|u| u.modified).map(|u| u.uid).collect();
+    assert_eq!(modified, [2]);
+    assert!(refused.iter().any(|u| u.uid == 3 && u.changed && u.flags == "\\Flagged"));
+    store
+        .store_flags(
+            inbox.id,
+            &[3],
+            baedal_storage::mailstore::FlagChange::Remove,
+            &["\\Flagged".to_string()],
+            None,
+        )
+        .await
+        .unwrap();
     let updated = f.store.view(inbox.id).await.unwrap();
     assert!(!Arc::ptr_eq(&first, &updated));
     assert_eq!(updated.messages, f.store.messages(inbox.id).await.unwrap());
@@ -297,6 +331,14 @@ async fn shared_views_follow_deliveries_flag_changes_and_expunges() {
     deliver(6).await;
     let balanced = f.store.view(inbox.id).await.unwrap();
     assert_eq!(balanced.messages, f.store.messages(inbox.id).await.unwrap());
+    // Pruned tombstones: a resync from before them cannot be answered exactly any more,
+    // one from after them still can.
+    assert_eq!(f.store.prune_vanished(i64::MAX).await.unwrap(), 2);
+    assert_eq!(f.store.vanished_since(inbox.id, before_expunge).await.unwrap(), None);
+    assert_eq!(
+        f.store.vanished_since(inbox.id, balanced.highest_modseq).await.unwrap(),
+        Some(vec![])
+    );
 
     // Headers in bulk: every listed message, keyed by its blob.
     let keys: Vec<&str> = balanced

@@ -70,3 +70,32 @@ pub fn deliver(server: &Server, i: usize) {
     );
     assert_reply(&r["data"], 250, "2.0.0");
 }
+
+/// The prelude of [`run_raw`]: `session(select="INBOX")` gives a raw client
+/// (tests/clients/imap_raw.py) logged in as alice over IMAPS, with the mailbox selected.
+pub const RAW_PRELUDE: &str = r#"
+import json, os, sys, threading
+sys.path.insert(0, os.environ["CLIENTS"])
+from imap_raw import Raw, tagged, untagged
+def session(select="INBOX"):
+    c = Raw(int(os.environ["IMAPS_PORT"]), os.environ["CA"]).login("alice@example.org", "pw")
+    if select:
+        assert tagged(c.cmd("SELECT " + select))[0] == "OK"
+    return c
+"#;
+
+/// Runs `body` after [`RAW_PRELUDE`] with IMAPS_PORT, CA and CLIENTS set; returns its JSON.
+pub fn run_raw(site: &Site, server: &Server, body: &str) -> Value {
+    let env = vec![
+        ("IMAPS_PORT", server.addr("imaps").port().to_string()),
+        (
+            "CA",
+            site.data_dir().join("tls/cert.pem").display().to_string(),
+        ),
+        (
+            "CLIENTS",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/clients").to_string(),
+        ),
+    ];
+    python::run(&format!("{RAW_PRELUDE}\n{body}"), &env)
+}

@@ -5,7 +5,7 @@
 //! checked as sent.
 
 use baedal_tests::imap::site_with_mail;
-use baedal_tests::{Profile, Server, Site, on_both_profiles, python};
+use baedal_tests::{Profile, Server, Site, on_both_profiles};
 use serde_json::Value;
 
 on_both_profiles!(
@@ -18,30 +18,8 @@ on_both_profiles!(
     subscriptions_are_names_not_mailboxes,
 );
 
-const PRELUDE: &str = r#"
-import json, os, sys, threading
-sys.path.insert(0, os.environ["CLIENTS"])
-from imap_raw import Raw, tagged, untagged
-def session(select="INBOX"):
-    c = Raw(int(os.environ["IMAPS_PORT"]), os.environ["CA"]).login("alice@example.org", "pw")
-    if select:
-        assert tagged(c.cmd("SELECT " + select))[0] == "OK"
-    return c
-"#;
-
 fn run(site: &Site, server: &Server, body: &str) -> Value {
-    let env = vec![
-        ("IMAPS_PORT", server.addr("imaps").port().to_string()),
-        (
-            "CA",
-            site.data_dir().join("tls/cert.pem").display().to_string(),
-        ),
-        (
-            "CLIENTS",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/clients").to_string(),
-        ),
-    ];
-    python::run(&format!("{PRELUDE}\n{body}"), &env)
+    baedal_tests::imap::run_raw(site, server, body)
 }
 
 fn strings(v: &Value) -> Vec<String> {

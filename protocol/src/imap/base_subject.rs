@@ -6,7 +6,6 @@
 //! (step 4), all of that repeated (step 5), and a `[fwd: ...]` wrapper, after which it starts
 //! again (step 6).
 
-#![allow(dead_code)] // The session's SORT and THREAD commands use this next.
 
 use mail_parser::HeaderValue;
 use mail_parser::parsers::MessageStream;

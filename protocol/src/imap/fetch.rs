@@ -5,6 +5,7 @@ use std::num::NonZeroU32;
 
 use baedal_storage::mailstore::{FlagChange, StoredMessage, apply_flags};
 use imap_codec::imap_types::IntoStatic;
+use imap_codec::imap_types::command::FetchModifier;
 use imap_codec::imap_types::core::Vec1;
 use imap_codec::imap_types::fetch::{
     MacroOrMessageDataItemNames, MessageDataItemName, Part, Section,
@@ -26,6 +27,7 @@ impl Session {
         set: &SequenceSet,
         names: MacroOrMessageDataItemNames<'static>,
         uid: bool,
+        modifiers: &[FetchModifier],
     ) -> Result<Done, Closed> {
         let mut items: Vec<MessageDataItemName<'static>> = match names {
             MacroOrMessageDataItemNames::Macro(m) => m
@@ -39,10 +41,63 @@ impl Session {
         if uid && !items.contains(&MessageDataItemName::Uid) {
             items.insert(0, MessageDataItemName::Uid);
         }
+        let changed_since = modifiers.iter().find_map(|m| match m {
+            FetchModifier::ChangedSince(n) => Some(n.get()),
+            FetchModifier::Vanished => None,
+        });
+        let vanished = modifiers.contains(&FetchModifier::Vanished);
+        // RFC 7162 §3.2.6: VANISHED only in UID FETCH with CHANGEDSINCE, once QRESYNC is on.
+        if vanished && !(uid && changed_since.is_some() && self.enabled.qresync) {
+            return Ok(Done::bad(
+                "VANISHED needs UID FETCH, CHANGEDSINCE and ENABLE QRESYNC",
+            ));
+        }
+        // RFC 7162 §3.1: MODSEQ and CHANGEDSINCE enable CONDSTORE; CHANGEDSINCE implies MODSEQ.
+        if changed_since.is_some() && !items.contains(&MessageDataItemName::ModSeq) {
+            items.push(MessageDataItemName::ModSeq);
+        }
+        if items.contains(&MessageDataItemName::ModSeq) {
+            self.enabled.condstore = true;
+        }
         let State::Selected(_, selected) = &self.state else {
             return Ok(Done::bad("No mailbox selected"));
         };
-        let indexes = selected.resolve(set, uid);
+        let mut indexes = selected.resolve(set, uid);
+        if let Some(since) = changed_since {
+            indexes.retain(|&i| selected.messages()[i].modseq as u64 > since);
+        }
+        if vanished && let Some(since) = changed_since {
+            let largest = selected
+                .messages()
+                .last()
+                .map_or(0, |m| m.uid)
+                .max(selected.mailbox.uidnext - 1) as u32;
+            let present: Vec<i64> = selected.messages().iter().map(|m| m.uid).collect();
+            let mailbox_id = selected.mailbox.id;
+            let gone = match self
+                .service
+                .store
+                .vanished_since(mailbox_id, since.min(i64::MAX as u64) as i64)
+                .await
+            {
+                Ok(Some(uids)) => uids
+                    .into_iter()
+                    .filter(|&u| super::selected::contains(set, u as u32, largest))
+                    .collect(),
+                Ok(None) => super::condstore::missing_uids(Some(set), largest, &present),
+                Err(e) => return Ok(self.unavailable(e)),
+            };
+            if !gone.is_empty() {
+                let line = format!(
+                    "* VANISHED (EARLIER) {}\r\n",
+                    super::condstore::uid_set(&gone)
+                );
+                self.conn.queue(line.as_bytes());
+            }
+        }
+        let State::Selected(_, selected) = &self.state else {
+            return Ok(Done::bad("No mailbox selected"));
+        };
         let read_only = selected.read_only;
         let mailbox_id = selected.mailbox.id;
         let mut seen_updates = Vec::new();
@@ -131,7 +186,7 @@ impl Session {
             if let Err(e) = self
                 .service
                 .store
-                .store_flags(mailbox_id, &uids, FlagChange::Add, &seen)
+                .store_flags(mailbox_id, &uids, FlagChange::Add, &seen, None)
                 .await
             {
                 return Ok(self.unavailable(e));
@@ -166,6 +221,10 @@ impl Session {
             ),
             MessageDataItemName::Rfc822Size => {
                 out.extend_from_slice(format!("RFC822.SIZE {}", m.size).as_bytes())
+            }
+            // RFC 7162 §3.1.4.1
+            MessageDataItemName::ModSeq => {
+                out.extend_from_slice(format!("MODSEQ ({})", m.modseq).as_bytes())
             }
             MessageDataItemName::Envelope => {
                 out.extend_from_slice(b"ENVELOPE ");

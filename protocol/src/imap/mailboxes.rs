@@ -4,10 +4,12 @@
 use std::sync::Arc;
 
 use imap_codec::imap_types::mailbox::Mailbox as ImapMailbox;
+use imap_codec::imap_types::command::SelectParameter;
 use imap_codec::imap_types::status::StatusDataItemName;
 
 use baedal_storage::mailstore::{MailStoreError, MailboxView};
 
+use super::condstore::Resync;
 use super::selected::{Selected, announce};
 use super::session::{Done, Session, State, User};
 use super::wire;
@@ -64,9 +66,16 @@ impl Session {
                 StatusDataItemName::UidNext => Some("UIDNEXT"),
                 StatusDataItemName::UidValidity => Some("UIDVALIDITY"),
                 StatusDataItemName::Unseen => Some("UNSEEN"),
+                StatusDataItemName::Deleted => Some("DELETED"),
+                StatusDataItemName::Size => Some("SIZE"),
+                StatusDataItemName::HighestModSeq => Some("HIGHESTMODSEQ"),
                 _ => None,
             })
             .collect();
+        // RFC 7162 §3.1: STATUS HIGHESTMODSEQ is a CONDSTORE-enabling command.
+        if names.contains(&"HIGHESTMODSEQ") {
+            self.enabled.condstore = true;
+        }
         match self.status_line(&mailbox_name(mailbox), &names).await {
             Ok(()) => Done::ok("STATUS completed"),
             Err(done) => done,
@@ -111,6 +120,21 @@ impl Session {
                         .filter(|m| !has_flag(&m.flags, "\\Seen"))
                         .count()
                 )),
+                // RFC 9051 §6.3.11
+                "DELETED" => Some(format!(
+                    "DELETED {}",
+                    messages
+                        .iter()
+                        .filter(|m| has_flag(&m.flags, "\\Deleted"))
+                        .count()
+                )),
+                // RFC 8438
+                "SIZE" => Some(format!(
+                    "SIZE {}",
+                    messages.iter().map(|m| m.size.max(0)).sum::<i64>()
+                )),
+                // RFC 7162 §3.1.2.3
+                "HIGHESTMODSEQ" => Some(format!("HIGHESTMODSEQ {}", view.highest_modseq)),
                 _ => None,
             })
             .collect();
@@ -121,10 +145,41 @@ impl Session {
         Ok(())
     }
 
-    pub(super) async fn select(&mut self, mailbox: &ImapMailbox<'_>, read_only: bool) -> Done {
+    pub(super) async fn select(
+        &mut self,
+        mailbox: &ImapMailbox<'_>,
+        read_only: bool,
+        parameters: &[SelectParameter],
+    ) -> Done {
         let Some(user) = self.user().cloned() else {
             return Done::bad("Not authenticated");
         };
+        let mut resync = None;
+        for parameter in parameters {
+            match parameter {
+                SelectParameter::CondStore => self.enabled.condstore = true,
+                // RFC 7162 §3.2.5: QRESYNC parameters need ENABLE QRESYNC first.
+                SelectParameter::QResync { .. } if !self.enabled.qresync => {
+                    return Done::bad("QRESYNC is not enabled");
+                }
+                SelectParameter::QResync {
+                    uid_validity,
+                    mod_sequence_value,
+                    known_uids,
+                    ..
+                } => {
+                    resync = Some(Resync {
+                        uidvalidity: uid_validity.get(),
+                        modseq: mod_sequence_value.get(),
+                        known_uids: known_uids.clone(),
+                    })
+                }
+            }
+        }
+        // RFC 7162 §3.2.11, RFC 9051 §7.1: the previous mailbox is closed first.
+        if matches!(self.state, State::Selected(..)) && self.enabled.condstore {
+            self.conn.queue(b"* OK [CLOSED] Previous mailbox closed\r\n");
+        }
         // RFC 3501 §6.3.1: a failed SELECT leaves no mailbox selected.
         self.state = State::Authenticated(user.clone());
         let name = mailbox_name(mailbox);
@@ -169,7 +224,27 @@ impl Session {
         out.push_str(&format!(
             "* OK [UIDVALIDITY {uidvalidity}] UIDs valid\r\n* OK [UIDNEXT {uidnext}] Predicted next UID\r\n"
         ));
-        self.conn.queue(out.as_bytes());
+        // RFC 7162 §3.1.2.1: every mailbox keeps modseqs, so every SELECT reports it.
+        out.push_str(&format!(
+            "* OK [HIGHESTMODSEQ {}] Highest\r\n",
+            selected.view.highest_modseq
+        ));
+        let mut out = out.into_bytes();
+        if let Some(resync) = resync
+            && i64::from(resync.uidvalidity) == uidvalidity
+        {
+            let vanished = match self
+                .service
+                .store
+                .vanished_since(selected.mailbox.id, resync.modseq as i64)
+                .await
+            {
+                Ok(vanished) => vanished,
+                Err(e) => return self.unavailable(e),
+            };
+            super::condstore::resync_responses(&selected, &resync, vanished, &mut out);
+        }
+        self.conn.queue(&out);
         tracing::debug!(user = %user.email, mailbox = %name, read_only, "selected");
         self.state = State::Selected(user, Box::new(selected));
         let (mode, verb) = if read_only {
@@ -243,7 +318,14 @@ impl Session {
                 Err(e) => tracing::error!(error = %e, "cannot claim recent messages"),
             }
         }
-        announce(selected, now, expunges_allowed, claimed, self.conn.output());
+        announce(
+            selected,
+            now,
+            expunges_allowed,
+            claimed,
+            self.enabled,
+            self.conn.output(),
+        );
     }
 
     pub(super) fn unavailable(&self, e: impl std::fmt::Display) -> Done {

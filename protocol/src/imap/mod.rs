@@ -5,6 +5,8 @@
 //! - `session`: one connection: the fragmentizer loop (lines and literals, bounded), the
 //!   state (not authenticated / authenticated / selected), the one dispatch of command
 //!   against state, CAPABILITY, NOOP, LOGOUT.
+//! - `condstore`: CONDSTORE/QRESYNC (RFC 7162): ENABLE, what a session enabled, the
+//!   QRESYNC SELECT responses, VANISHED and MODIFIED UID sets.
 //! - `auth`: STARTTLS, LOGIN, AUTHENTICATE; `idle`: IDLE and raw continuation lines.
 //! - `mailboxes`: STATUS, SELECT, EXAMINE, CLOSE, UNSELECT, and the announcement of changes
 //!   at the end of each command; `list`: LIST and LSUB over mailboxes and subscriptions;
@@ -21,12 +23,16 @@
 //!   base subject that both compare.
 //! - `thread`: THREAD=ORDEREDSUBJECT and THREAD=REFERENCES (RFC 5256 §3, §4) and the THREAD
 //!   response syntax.
+//! - `search_commands`: SEARCH, ESEARCH and SEARCHRES results, SORT, ESORT, THREAD.
+//! - `syntax`: command syntax the parser does not read (ESEARCH/ESORT `RETURN`, SEARCHRES
+//!   `$`, `CHANGEDSINCE 0`), taken off before parsing.
 //! - `wire`: response syntax (strings, literals, dates, ENVELOPE).
 
 mod address;
 mod auth;
 mod base_subject;
 mod bodystructure;
+mod condstore;
 mod copy;
 mod fetch;
 mod folders;
@@ -36,10 +42,12 @@ mod list_extended;
 mod mailboxes;
 mod quota;
 mod search;
+mod search_commands;
 mod selected;
 mod session;
 mod sort;
 mod store;
+mod syntax;
 mod thread;
 mod wire;
 

@@ -205,6 +205,8 @@ impl Candidate<'_> {
             SearchKey::Header(name, value) => {
                 self.field_contains(name.as_ref(), value.as_ref(), false)
             }
+            // RFC 7162 §3.1.5 (per-flag entries are not kept apart: the message's modseq).
+            SearchKey::ModSequence { modseq, .. } => m.modseq as u64 >= *modseq,
             SearchKey::Body(s) | SearchKey::Text(s) => {
                 let blob = self.blob.as_deref().unwrap_or(b"");
                 let text = match MessageParser::default().parse(blob) {
@@ -223,31 +225,53 @@ impl Candidate<'_> {
                 };
                 contains(&text, s.as_ref()) || contains(&header, s.as_ref())
             }
-            _ => false,
         }
     }
 }
 
+/// The messages a search matched: indexes into the session's picture, ascending.
+pub(super) struct Matched {
+    pub indexes: Vec<usize>,
+    /// RFC 7162 §3.1.5: the highest modseq among them, when the criteria used MODSEQ.
+    pub modseq: Option<i64>,
+}
+
+fn uses_modseq(key: &SearchKey<'_>) -> bool {
+    match key {
+        SearchKey::ModSequence { .. } => true,
+        SearchKey::And(keys) => keys.as_ref().iter().any(uses_modseq),
+        SearchKey::Not(k) => uses_modseq(k),
+        SearchKey::Or(a, b) => uses_modseq(a) || uses_modseq(b),
+        _ => false,
+    }
+}
+
 impl Session {
-    pub(super) async fn search(
+    /// Evaluates search criteria over the selected mailbox as the client knows it (SEARCH,
+    /// ESEARCH, SORT, THREAD). `Err` is the completion to send instead.
+    pub(super) async fn matching(
         &mut self,
         charset: Option<&str>,
         criteria: &Vec1<SearchKey<'_>>,
-        uid: bool,
-    ) -> Done {
+    ) -> Result<Matched, Done> {
         if let Some(charset) = charset
             && !charset.eq_ignore_ascii_case("UTF-8")
             && !charset.eq_ignore_ascii_case("US-ASCII")
         {
-            return Done::no("[BADCHARSET (UTF-8 US-ASCII)] Unsupported charset");
+            return Err(Done::no("[BADCHARSET (UTF-8 US-ASCII)] Unsupported charset"));
         }
         let State::Selected(_, selected) = &self.state else {
-            return Done::bad("No mailbox selected");
+            return Err(Done::bad("No mailbox selected"));
         };
         let view = selected.view.clone();
         let messages = &view.messages;
         let recent = selected.recent.clone();
         let key = SearchKey::And(criteria.clone());
+        // RFC 7162 §3.1: SEARCH MODSEQ is a CONDSTORE-enabling command.
+        let with_modseq = uses_modseq(&key);
+        if with_modseq {
+            self.enabled.condstore = true;
+        }
         let (header_needed, body_needed) = (needs_header(&key), needs_body(&key));
         let largest_uid = messages.last().map(|m| m.uid as u32).unwrap_or(0);
         let mut hits = Vec::new();
@@ -260,7 +284,7 @@ impl Session {
             let header = if header_needed || body_needed {
                 match self.header_of(m).await {
                     Ok(h) => Some(h),
-                    Err(e) => return self.unavailable(e),
+                    Err(e) => return Err(self.unavailable(e)),
                 }
             } else {
                 None
@@ -268,7 +292,7 @@ impl Session {
             let blob = if body_needed {
                 match self.blob_of(m).await {
                     Ok(b) => Some(b),
-                    Err(e) => return self.unavailable(e),
+                    Err(e) => return Err(self.unavailable(e)),
                 }
             } else {
                 None
@@ -283,24 +307,16 @@ impl Session {
                 blob,
             };
             if candidate.matches(&key) {
-                hits.push(if uid {
-                    m.uid.to_string()
-                } else {
-                    (i + 1).to_string()
-                });
+                hits.push(i);
             }
         }
         self.headers = Default::default();
-        let list = if hits.is_empty() {
-            String::new()
-        } else {
-            format!(" {}", hits.join(" "))
-        };
-        self.conn.queue(format!("* SEARCH{list}\r\n").as_bytes());
-        Done::ok(if uid {
-            "UID SEARCH completed"
-        } else {
-            "SEARCH completed"
+        let modseq = with_modseq
+            .then(|| hits.iter().map(|&i| messages[i].modseq).max())
+            .flatten();
+        Ok(Matched {
+            indexes: hits,
+            modseq,
         })
     }
 }

@@ -10,6 +10,8 @@ use std::sync::Arc;
 use baedal_storage::mailstore::{Mailbox, MailboxView, SYSTEM_FLAGS, StoredMessage};
 use imap_codec::imap_types::sequence::{SeqOrUid, Sequence, SequenceSet};
 
+use super::condstore::Enabled;
+
 pub(super) struct Selected {
     pub mailbox: Mailbox,
     pub read_only: bool,
@@ -24,6 +26,8 @@ pub(super) struct Selected {
     pub recent: HashSet<i64>,
     /// The keywords of the last `* FLAGS` (RFC 3501 §7.2.6), in the order announced.
     pub keywords: Vec<String>,
+    /// The saved search result `$` (RFC 5182), as UIDs.
+    pub saved: Vec<i64>,
 }
 
 impl Selected {
@@ -40,6 +44,7 @@ impl Selected {
             unannounced_expunges: HashSet::new(),
             recent,
             keywords: Vec::new(),
+            saved: Vec::new(),
         };
         let flags: Vec<String> = selected
             .messages()
@@ -139,35 +144,82 @@ pub(super) fn contains(set: &SequenceSet, value: u32, largest: u32) -> bool {
     })
 }
 
+/// The ranges of a sequence set, each low to high with `*` as `largest` and clamped to it.
+pub(super) fn ranges(set: &SequenceSet, largest: u32) -> Vec<(u32, u32)> {
+    let resolve = |s: &SeqOrUid| match s {
+        SeqOrUid::Value(v) => NonZeroU32::get(*v),
+        SeqOrUid::Asterisk => largest,
+    };
+    set.0
+        .as_ref()
+        .iter()
+        .filter_map(|seq| {
+            let (a, b) = match seq {
+                Sequence::Single(s) => (resolve(s), resolve(s)),
+                Sequence::Range(a, b) => (resolve(a), resolve(b)),
+            };
+            let (low, high) = (a.min(b), a.max(b).min(largest));
+            (low <= high).then_some((low, high))
+        })
+        .collect()
+}
+
 /// Brings the client's picture in `selected` up to the store's view `now`, queueing in `out`
 /// the untagged responses that tell it (RFC 3501 §7.4.1 EXPUNGE, §7.2.6 FLAGS, §7.4.2 FETCH,
 /// §7.3.1 EXISTS, §7.3.2 RECENT). With `expunges_allowed` false (during FETCH, STORE and
 /// SEARCH), expunged messages keep their sequence numbers and are reported later.
 /// `recent_claimed` are the UIDs this session just claimed as \Recent.
+///
+/// With CONDSTORE enabled, a message is news when its modseq moved and its FETCH carries
+/// MODSEQ; while expunges wait, nothing is announced at all, so that no MODSEQ above a
+/// pending expunge's reaches the client first (RFC 5162 erratum 1810). With QRESYNC,
+/// expunges are reported as `VANISHED` UID sets (RFC 7162 §3.2.10).
 pub(super) fn announce(
     selected: &mut Selected,
     now: Arc<MailboxView>,
     expunges_allowed: bool,
     recent_claimed: impl IntoIterator<Item = i64>,
+    enabled: Enabled,
     out: &mut Vec<u8>,
 ) {
     if Arc::ptr_eq(&now, &selected.view) {
         return;
     }
     let present = |uid: i64| now.messages.binary_search_by_key(&uid, |m| m.uid).is_ok();
+    if enabled.condstore
+        && !expunges_allowed
+        && selected.view.messages.iter().any(|m| !present(m.uid))
+    {
+        selected.unannounced_expunges = selected
+            .view
+            .messages
+            .iter()
+            .filter(|m| !present(m.uid))
+            .map(|m| m.uid)
+            .collect();
+        return;
+    }
     let told = selected.view.messages.clone();
     // 1. Expunges, highest sequence number first so each number is right when it applies.
     let mut kept: Vec<StoredMessage> = Vec::with_capacity(told.len());
-    let mut gone: Vec<usize> = Vec::new();
+    let (mut gone, mut gone_uids): (Vec<usize>, Vec<i64>) = (Vec::new(), Vec::new());
     for (i, m) in told.into_iter().enumerate() {
         if present(m.uid) || !expunges_allowed {
             kept.push(m);
         } else {
             gone.push(i + 1);
+            gone_uids.push(m.uid);
         }
     }
-    for seq in gone.iter().rev() {
-        out.extend_from_slice(format!("* {seq} EXPUNGE\r\n").as_bytes());
+    if enabled.qresync {
+        if !gone_uids.is_empty() {
+            let line = format!("* VANISHED {}\r\n", super::condstore::uid_set(&gone_uids));
+            out.extend_from_slice(line.as_bytes());
+        }
+    } else {
+        for seq in gone.iter().rev() {
+            out.extend_from_slice(format!("* {seq} EXPUNGE\r\n").as_bytes());
+        }
     }
     selected.unannounced_expunges = kept
         .iter()
@@ -180,7 +232,12 @@ pub(super) fn announce(
     let mut changed: Vec<usize> = Vec::new();
     for (i, m) in kept.iter_mut().enumerate() {
         if let Ok(j) = now.messages.binary_search_by_key(&m.uid, |n| n.uid) {
-            if now.messages[j].flags != m.flags {
+            let news = if enabled.condstore {
+                now.messages[j].modseq != m.modseq
+            } else {
+                now.messages[j].flags != m.flags
+            };
+            if news {
                 changed.push(i);
             }
             *m = now.messages[j].clone();
@@ -213,8 +270,13 @@ pub(super) fn announce(
     };
     for i in changed {
         let m = &selected.messages()[i];
+        let modseq = if enabled.condstore {
+            format!(" MODSEQ ({})", m.modseq)
+        } else {
+            String::new()
+        };
         let line = format!(
-            "* {} FETCH (UID {} FLAGS ({}))\r\n",
+            "* {} FETCH (UID {} FLAGS ({}){modseq})\r\n",
             i + 1,
             m.uid,
             selected.flags(m)
@@ -283,6 +345,7 @@ mod tests {
             view(2, &[(1, ""), (3, "\\Seen"), (4, "")]),
             false,
             [],
+            Enabled::default(),
             &mut out,
         );
         assert_eq!(
@@ -297,6 +360,7 @@ mod tests {
             view(2, &[(1, ""), (3, "\\Seen"), (4, "")]),
             true,
             [],
+            Enabled::default(),
             &mut out,
         );
         assert_eq!(String::from_utf8(out).unwrap(), "* 2 EXPUNGE\r\n");
@@ -309,7 +373,7 @@ mod tests {
         let mut s = selected(view(1, &[(1, "$Old")]));
         assert_eq!(s.keywords, ["$Old"]);
         let mut out = Vec::new();
-        announce(&mut s, view(2, &[(1, "$Old $Label1")]), true, [], &mut out);
+        announce(&mut s, view(2, &[(1, "$Old $Label1")]), true, [], Enabled::default(), &mut out);
         let out = String::from_utf8(out).unwrap();
         assert!(
             out.starts_with("* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Old $Label1)\r\n* OK [PERMANENTFLAGS ("),
@@ -326,7 +390,7 @@ mod tests {
         let mut s = selected(view(1, &[(1, "")]));
         let now = view(2, &[(1, ""), (2, "")]);
         let mut out = Vec::new();
-        announce(&mut s, now.clone(), true, [2], &mut out);
+        announce(&mut s, now.clone(), true, [2], Enabled::default(), &mut out);
         assert!(Arc::ptr_eq(&s.view, &now));
         assert_eq!(
             String::from_utf8(out).unwrap(),

@@ -5,15 +5,18 @@ use std::sync::Arc;
 
 use baedal_auth::sasl::Credentials;
 use imap_codec::CommandCodec;
+use imap_codec::decode::Decoder;
 use imap_codec::fragmentizer::{
     DecodeMessageError, FragmentInfo, Fragmentizer, LiteralAnnouncement,
 };
 use imap_codec::imap_types::IntoStatic;
-use imap_codec::imap_types::command::{Command, CommandBody};
+use imap_codec::imap_types::command::{Command, CommandBody, StoreModifier};
 use imap_codec::imap_types::core::LiteralMode;
 use tracing::Instrument;
 
 use super::ImapService;
+use super::condstore::Enabled;
+use super::syntax::Extras;
 use super::selected::Selected;
 use crate::ConnectionInfo;
 use crate::conn::{Closed, Conn};
@@ -28,7 +31,7 @@ pub(super) struct User {
 
 /// What the client sent.
 enum Incoming {
-    Command(Command<'static>),
+    Command(Command<'static>, Extras),
     /// A LIST with RFC 5258 syntax: tag, reference, patterns, options.
     ExtendedList(String, String, Vec<String>, super::mailboxes::ListOptions),
     /// Nothing to run (a syntax error, already answered).
@@ -84,6 +87,8 @@ pub struct Session {
     pub(super) fragmentizer: Fragmentizer,
     /// Header sections read in bulk for the FETCH or SEARCH in progress, by blob key.
     pub(super) headers: HashMap<String, Vec<u8>>,
+    /// CONDSTORE/QRESYNC as enabled by the client (RFC 7162).
+    pub(super) enabled: Enabled,
 }
 
 impl Session {
@@ -96,6 +101,7 @@ impl Session {
             info,
             state: State::NotAuthenticated,
             headers: HashMap::new(),
+            enabled: Enabled::default(),
         }
     }
 
@@ -145,6 +151,16 @@ impl Session {
             "LIST-STATUS",
             "QUOTA",
             "QUOTA=RES-STORAGE",
+            "CONDSTORE",
+            "QRESYNC",
+            "STATUS=SIZE",
+            "ESEARCH",
+            "SEARCHRES",
+            "SORT",
+            "SORT=DISPLAY",
+            "ESORT",
+            "THREAD=ORDEREDSUBJECT",
+            "THREAD=REFERENCES",
             &appendlimit,
         ];
         if matches!(self.state, State::NotAuthenticated) {
@@ -168,11 +184,11 @@ impl Session {
             let started = std::time::Instant::now();
             let (tag, verb, done) = match incoming {
                 Incoming::Nothing => continue,
-                Incoming::Command(Command { tag, body }) => {
+                Incoming::Command(Command { tag, body }, extras) => {
                     let tag = tag.as_ref().to_string();
                     let verb = body.name();
                     let announce = announcement_after(&body);
-                    let done = self.dispatch(&tag, body).await?;
+                    let done = self.dispatch(&tag, body, extras).await?;
                     if let Some(expunges_allowed) = announce
                         && !done.status.is_empty()
                     {
@@ -249,12 +265,19 @@ impl Session {
             {
                 return Ok(Incoming::ExtendedList(tag, reference, patterns, options));
             }
-            let decoded = self.fragmentizer.decode_message(&CommandCodec::default());
-            let reply = match decoded {
-                Ok(command) => return Ok(Incoming::Command(command.into_static())),
-                Err(DecodeMessageError::MessageTooLong { .. }) => "BAD Command too long",
-                Err(DecodeMessageError::MessagePoisoned { .. }) => "BAD Literal too large",
-                Err(_) => "BAD Syntax error",
+            let reply = if self.fragmentizer.is_max_message_size_exceeded()
+                || self.fragmentizer.is_message_poisoned()
+            {
+                match self.fragmentizer.decode_message(&CommandCodec::default()) {
+                    Err(DecodeMessageError::MessageTooLong { .. }) => "BAD Command too long",
+                    _ => "BAD Literal too large",
+                }
+            } else {
+                match self.prepared_command() {
+                    Ok(Some((command, extras))) => return Ok(Incoming::Command(command, extras)),
+                    Ok(None) => "BAD Syntax error",
+                    Err(reason) => reason,
+                }
             };
             let tag = self
                 .fragmentizer
@@ -266,8 +289,27 @@ impl Session {
         }
     }
 
+    /// The complete command in the fragmentizer, parsed after the syntax the parser does not
+    /// read was taken off (`syntax`): `None` for a syntax error, `Err` for a BAD reason.
+    fn prepared_command(&self) -> Result<Option<(Command<'static>, Extras)>, &'static str> {
+        let bytes = self.fragmentizer.message_bytes();
+        let substituted = super::syntax::with_saved(bytes, || self.saved_result());
+        let source = substituted.as_deref().unwrap_or(bytes);
+        let (prepared, extras) =
+            super::syntax::prepare(source).map_err(|_| "BAD Invalid RETURN options")?;
+        Ok(match CommandCodec::default().decode(&prepared) {
+            Ok((rest, command)) if rest.is_empty() => Some((command.into_static(), extras)),
+            _ => None,
+        })
+    }
+
     /// The one match of command against state.
-    async fn dispatch(&mut self, tag: &str, body: CommandBody<'static>) -> Result<Done, Closed> {
+    async fn dispatch(
+        &mut self,
+        tag: &str,
+        body: CommandBody<'static>,
+        extras: Extras,
+    ) -> Result<Done, Closed> {
         let authenticated = !matches!(self.state, State::NotAuthenticated);
         let selected = matches!(self.state, State::Selected(..));
         Ok(match body {
@@ -305,9 +347,8 @@ impl Session {
                 self.authenticate(mechanism, initial_response.map(|r| r.declassify().to_vec()))
                     .await?
             }
-            CommandBody::Enable { .. } if authenticated => {
-                self.conn.queue(b"* ENABLED\r\n");
-                Done::ok("ENABLE completed")
+            CommandBody::Enable { capabilities } if authenticated => {
+                self.enable(capabilities.as_ref())
             }
             CommandBody::Namespace if authenticated => {
                 self.conn.queue(b"* NAMESPACE ((\"\" \"/\")) NIL NIL\r\n");
@@ -326,12 +367,14 @@ impl Session {
                 mailbox,
                 item_names,
             } if authenticated => self.status(&mailbox, &item_names).await,
-            CommandBody::Select { mailbox, .. } if authenticated => {
-                self.select(&mailbox, false).await
-            }
-            CommandBody::Examine { mailbox, .. } if authenticated => {
-                self.select(&mailbox, true).await
-            }
+            CommandBody::Select {
+                mailbox,
+                parameters,
+            } if authenticated => self.select(&mailbox, false, &parameters).await,
+            CommandBody::Examine {
+                mailbox,
+                parameters,
+            } if authenticated => self.select(&mailbox, true, &parameters).await,
             CommandBody::Subscribe { mailbox } if authenticated => {
                 self.subscribe(&mailbox, true).await
             }
@@ -370,7 +413,33 @@ impl Session {
                 uid,
             } if selected => {
                 let charset = charset.map(|c| c.as_ref().to_string());
-                self.search(charset.as_deref(), &criteria, uid).await
+                self.search(tag, charset.as_deref(), &criteria, uid, extras.return_options)
+                    .await
+            }
+            CommandBody::Sort {
+                sort_criteria,
+                charset,
+                search_criteria,
+                uid,
+            } if selected => {
+                self.sort(
+                    tag,
+                    sort_criteria.as_ref(),
+                    charset.as_ref(),
+                    &search_criteria,
+                    uid,
+                    extras.return_options,
+                )
+                .await
+            }
+            CommandBody::Thread {
+                algorithm,
+                charset,
+                search_criteria,
+                uid,
+            } if selected => {
+                self.thread(&algorithm, charset.as_ref(), &search_criteria, uid)
+                    .await
             }
             CommandBody::Idle if authenticated => return self.idle().await,
             CommandBody::Close if selected => self.close(true).await,
@@ -379,17 +448,23 @@ impl Session {
                 sequence_set,
                 macro_or_item_names,
                 uid,
-                ..
-            } if selected => self.fetch(&sequence_set, macro_or_item_names, uid).await?,
+                modifiers,
+            } if selected => {
+                self.fetch(&sequence_set, macro_or_item_names, uid, &modifiers)
+                    .await?
+            }
             CommandBody::Store {
                 sequence_set,
                 kind,
                 response,
                 flags,
                 uid,
-                ..
+                modifiers,
             } if selected => {
-                self.store(&sequence_set, &kind, &response, &flags, uid)
+                let unchanged_since = modifiers.iter().find_map(|m| match m {
+                    StoreModifier::UnchangedSince(n) => Some(*n),
+                });
+                self.store(&sequence_set, &kind, &response, &flags, uid, unchanged_since)
                     .await
             }
             CommandBody::Expunge if selected => self.expunge(None).await,
@@ -405,6 +480,8 @@ impl Session {
             | CommandBody::Copy { .. }
             | CommandBody::Move { .. }
             | CommandBody::Search { .. }
+            | CommandBody::Sort { .. }
+            | CommandBody::Thread { .. }
             | CommandBody::Fetch { .. }
             | CommandBody::Store { .. }
             | CommandBody::Expunge
@@ -445,7 +522,9 @@ fn announcement_after(command: &CommandBody<'_>) -> Option<bool> {
         | CommandBody::Logout => None,
         CommandBody::Fetch { uid, .. }
         | CommandBody::Store { uid, .. }
-        | CommandBody::Search { uid, .. } => Some(*uid),
+        | CommandBody::Search { uid, .. }
+        | CommandBody::Sort { uid, .. }
+        | CommandBody::Thread { uid, .. } => Some(*uid),
         _ => Some(true),
     }
 }

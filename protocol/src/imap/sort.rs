@@ -5,7 +5,6 @@
 //! A repeated header field is read as its last occurrence, as ENVELOPE (and mail-parser, and
 //! so SEARCH) read it here, so that a client sorting by what it was shown agrees with SORT.
 
-#![allow(dead_code)] // The session's SORT and THREAD commands use this next.
 
 use std::cmp::Ordering;
 

@@ -16,7 +16,13 @@ impl Session {
         response: &StoreResponse,
         flags: &[Flag<'_>],
         uid: bool,
+        unchanged_since: Option<u64>,
     ) -> Done {
+        // RFC 7162 §3.1: UNCHANGEDSINCE is a CONDSTORE-enabling modifier.
+        if unchanged_since.is_some() {
+            self.enabled.condstore = true;
+        }
+        let condstore = self.enabled.condstore;
         let State::Selected(_, selected) = &self.state else {
             return Done::bad("No mailbox selected");
         };
@@ -39,7 +45,13 @@ impl Session {
         let updates = match self
             .service
             .store
-            .store_flags(mailbox_id, &uids, change, &given)
+            .store_flags(
+                mailbox_id,
+                &uids,
+                change,
+                &given,
+                unchanged_since.map(|n| n.min(i64::MAX as u64) as i64),
+            )
             .await
         {
             Ok(updates) => updates,
@@ -54,33 +66,54 @@ impl Session {
         if selected.learn_keywords(updates.iter().map(|u| u.flags.as_str())) {
             self.conn.queue(selected.flags_announcement().as_bytes());
         }
+        let mut modified = Vec::new();
         for update in &updates {
             let Some(i) = selected.index_of_uid(update.uid) else {
                 continue;
             };
+            if update.modified {
+                // The client learns the flags it did not change from the announcement.
+                modified.push(if uid { update.uid } else { i as i64 + 1 });
+                continue;
+            }
             let message = &mut selected.messages_mut()[i];
-            if silent {
-                // The client knows its own change; changes by others are still news, and the
-                // announcement at the end of the command tells them.
-                message.flags = apply_flags(&message.flags, change, &given);
+            // What the client expects from its own change; anything else (another
+            // session's change) is news it must be told.
+            let expected = apply_flags(&message.flags, change, &given);
+            if silent && !condstore {
+                // The announcement at the end of the command tells the rest.
+                message.flags = expected;
                 continue;
             }
             message.flags = update.flags.clone();
             message.modseq = update.modseq;
-            let uid_item = if uid {
-                format!(" UID {}", update.uid)
-            } else {
-                String::new()
-            };
-            let shown = selected.flags(&selected.messages()[i]);
-            self.conn
-                .queue(format!("* {} FETCH (FLAGS ({shown}){uid_item})\r\n", i + 1).as_bytes());
+            let mut items = Vec::new();
+            // RFC 7162 §3.1.3: with CONDSTORE every stored message's FETCH carries its
+            // MODSEQ, also after .SILENT (then FLAGS only when others changed them too).
+            if !silent || expected != update.flags {
+                items.push(format!(
+                    "FLAGS ({})",
+                    selected.flags(&selected.messages()[i])
+                ));
+            }
+            if uid {
+                items.push(format!("UID {}", update.uid));
+            }
+            if condstore {
+                items.push(format!("MODSEQ ({})", update.modseq));
+            }
+            let line = format!("* {} FETCH ({})\r\n", i + 1, items.join(" "));
+            self.conn.queue(line.as_bytes());
         }
-        Done::ok(if uid {
-            "UID STORE completed"
+        let verb = if uid { "UID STORE" } else { "STORE" };
+        if modified.is_empty() {
+            Done::ok(format!("{verb} completed"))
         } else {
-            "STORE completed"
-        })
+            Done::ok(format!(
+                "[MODIFIED {}] Conditional {verb} failed",
+                super::condstore::uid_set(&modified)
+            ))
+        }
     }
 
     /// EXPUNGE: every message \Deleted in the store, or (UID EXPUNGE) those of them in

@@ -134,10 +134,15 @@ impl MailStore {
                 map.push((uid, new_uid));
             }
         }
-        sqlx::query("UPDATE mailboxes SET highest_modseq = highest_modseq + 1 WHERE id = $1")
-            .bind(from)
-            .execute(&mut *tx)
-            .await?;
+        // RFC 6851 §4.3: to the source mailbox a move is an expunge.
+        let modseq: i64 = sqlx::query_scalar(
+            "UPDATE mailboxes SET highest_modseq = highest_modseq + 1 WHERE id = $1 RETURNING highest_modseq",
+        )
+        .bind(from)
+        .fetch_one(&mut *tx)
+        .await?;
+        let moved: Vec<i64> = map.iter().map(|(old, _)| *old).collect();
+        super::vanished::record(&mut tx, from, &moved, modseq, crate::clock::now_secs()).await?;
         tx.commit().await?;
         self.publish(from);
         self.publish(to);

@@ -141,7 +141,7 @@ pub(super) async fn lock_mailbox(
 
 /// Deletes the messages with `uids` (those still there) inside the caller's transaction,
 /// which holds the mailbox's lock: their bytes leave the owner's quota, the mailbox gets a
-/// new modseq, and blobs no message refers to any more are marked orphaned.
+/// new modseq (recorded with the UIDs for QRESYNC), and blobs no message refers to any more are marked orphaned.
 async fn remove_messages(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     mailbox_id: i64,
@@ -173,13 +173,17 @@ async fn remove_messages(
     .bind(mailbox_id)
     .execute(&mut **tx)
     .await?;
-    sqlx::query("UPDATE mailboxes SET highest_modseq = highest_modseq + 1 WHERE id = $1")
-        .bind(mailbox_id)
-        .execute(&mut **tx)
-        .await?;
+    let modseq: i64 = sqlx::query_scalar(
+        "UPDATE mailboxes SET highest_modseq = highest_modseq + 1 WHERE id = $1 RETURNING highest_modseq",
+    )
+    .bind(mailbox_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    let now = now_secs();
+    super::vanished::record(tx, mailbox_id, &removed, modseq, now).await?;
     blob_ids.sort_unstable();
     blob_ids.dedup();
-    mark_orphans(tx, &blob_ids, now_secs()).await?;
+    mark_orphans(tx, &blob_ids, now).await?;
     Ok(removed)
 }
 

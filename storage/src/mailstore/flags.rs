@@ -38,6 +38,9 @@ pub struct FlagUpdate {
     /// The message's modseq (new when `changed`).
     pub modseq: i64,
     pub changed: bool,
+    /// Left alone because it changed after the client's UNCHANGEDSINCE modseq
+    /// (RFC 7162 §3.1.3: it goes into the `[MODIFIED]` set).
+    pub modified: bool,
 }
 
 /// True when the space-separated `flags` hold `flag` (case-insensitively, RFC 3501 §2.3.2).
@@ -95,13 +98,16 @@ pub fn apply_flags(stored: &str, change: FlagChange, given: &[String]) -> String
 impl MailStore {
     /// Changes the flags of the messages with `uids` in one transaction and returns every
     /// message found (in UID order) with its flags as now stored; those whose flags changed
-    /// got a new modseq. Messages expunged meanwhile are simply not in the answer.
+    /// got a new modseq. Messages expunged meanwhile are simply not in the answer. With
+    /// `unchanged_since` (RFC 7162 §3.1.3 UNCHANGEDSINCE), a message whose modseq is above it
+    /// keeps its flags and comes back `modified`; the test and the change are one atomic step.
     pub async fn store_flags(
         &self,
         mailbox_id: i64,
         uids: &[i64],
         change: FlagChange,
         given: &[String],
+        unchanged_since: Option<i64>,
     ) -> Result<Vec<FlagUpdate>, MailStoreError> {
         if uids.is_empty() {
             return Ok(Vec::new());
@@ -123,12 +129,19 @@ impl MailStore {
             }
             for row in query.fetch_all(&mut *tx).await? {
                 let stored: String = row.try_get("flags")?;
-                let flags = apply_flags(&stored, change, given);
+                let modseq: i64 = row.try_get("modseq")?;
+                let modified = unchanged_since.is_some_and(|since| modseq > since);
+                let flags = if modified {
+                    stored.clone()
+                } else {
+                    apply_flags(&stored, change, given)
+                };
                 updates.push(FlagUpdate {
                     uid: row.try_get("uid")?,
                     changed: flags != stored,
                     flags,
-                    modseq: row.try_get("modseq")?,
+                    modseq,
+                    modified,
                 });
             }
         }

@@ -14,6 +14,7 @@ mod expunge;
 mod flags;
 mod folders;
 pub mod structure;
+mod vanished;
 mod verify;
 mod view;
 

@@ -1,0 +1,231 @@
+//! Command syntax the parser (imap-codec) does not read, taken off a complete command before
+//! it is parsed, so that no command handler ever looks at raw bytes:
+//! - `SEARCH RETURN (…)` and `UID SEARCH RETURN (…)` (RFC 4731 ESEARCH, RFC 5182 SAVE) and
+//!   `SORT RETURN (…)` (RFC 5267 ESORT): the options are lifted out, the rest is a plain
+//!   SEARCH or SORT.
+//! - `CHANGEDSINCE 0` in FETCH (RFC 7162 says 1*DIGIT non-zero; iOS Mail sends 0 to mean
+//!   "every message"), read as `CHANGEDSINCE 1`, which is the same here: a mailbox starts at
+//!   modseq 1 and every change raises it before it is given to a message, so no message has
+//!   a modseq below 2.
+
+use std::borrow::Cow;
+
+/// One RETURN option (RFC 4731 §3.1, RFC 5182 §2, RFC 5267 §4.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ReturnOption {
+    Min,
+    Max,
+    All,
+    Count,
+    Save,
+}
+
+/// What was taken off a command before parsing.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(super) struct Extras {
+    /// `Some` when the command had `RETURN (…)`; an empty list means ALL (RFC 4731 §3.1).
+    pub return_options: Option<Vec<ReturnOption>>,
+}
+
+/// The command as the parser should see it and what was taken off; `Err` with a reason for a
+/// BAD when the extension syntax is wrong.
+pub(super) fn prepare(message: &[u8]) -> Result<(Cow<'_, [u8]>, Extras), &'static str> {
+    let mut extras = Extras::default();
+    let words = leading_words(message, 3);
+    let verb_at = match words.get(1) {
+        Some((_, w)) if w.eq_ignore_ascii_case(b"UID") => 2,
+        _ => 1,
+    };
+    let Some(&(verb_start, verb)) = words.get(verb_at) else {
+        return Ok((Cow::Borrowed(message), extras));
+    };
+    let after_verb = verb_start + verb.len();
+    if verb.eq_ignore_ascii_case(b"SEARCH") || verb.eq_ignore_ascii_case(b"SORT") {
+        let rest = &message[after_verb..];
+        if let Some(options) = strip_prefix_ci(rest, b" RETURN (") {
+            let close = options
+                .iter()
+                .position(|&b| b == b')')
+                .ok_or("RETURN options are not closed")?;
+            let mut parsed = Vec::new();
+            for word in options[..close]
+                .split(|&b| b == b' ')
+                .filter(|w| !w.is_empty())
+            {
+                parsed.push(match word.to_ascii_uppercase().as_slice() {
+                    b"MIN" => ReturnOption::Min,
+                    b"MAX" => ReturnOption::Max,
+                    b"ALL" => ReturnOption::All,
+                    b"COUNT" => ReturnOption::Count,
+                    b"SAVE" => ReturnOption::Save,
+                    _ => return Err("Unknown RETURN option"),
+                });
+            }
+            extras.return_options = Some(parsed);
+            let consumed = after_verb + (rest.len() - options.len()) + close + 1;
+            let mut out = message[..after_verb].to_vec();
+            out.extend_from_slice(&message[consumed..]);
+            return Ok((Cow::Owned(out), extras));
+        }
+    }
+    if verb.eq_ignore_ascii_case(b"FETCH") {
+        let line_end = message
+            .iter()
+            .position(|&b| b == b'\n')
+            .unwrap_or(message.len());
+        let line = &message[..line_end];
+        const ZERO: &[u8] = b"CHANGEDSINCE 0";
+        if let Some(at) = find_ci(line, ZERO) {
+            let next = line.get(at + ZERO.len()).copied();
+            if !next.is_some_and(|b| b.is_ascii_digit()) {
+                let mut out = message.to_vec();
+                out[at + ZERO.len() - 1] = b'1';
+                return Ok((Cow::Owned(out), extras));
+            }
+        }
+    }
+    Ok((Cow::Borrowed(message), extras))
+}
+
+/// The saved search result (RFC 5182) as the two sequence sets `$` stands for.
+pub(super) struct Saved {
+    pub uids: String,
+    pub seqs: String,
+}
+
+/// `message` with every `$` (RFC 5182 §2.1, a sequence set standing for the saved result)
+/// on its first line replaced: by the saved UIDs where UIDs are meant (the first argument of
+/// a UID command, after the UID search key), by their sequence numbers elsewhere. `None`
+/// when there is no `$`. `saved` is asked only then.
+pub(super) fn with_saved(message: &[u8], saved: impl FnOnce() -> Saved) -> Option<Vec<u8>> {
+    let line_end = message
+        .iter()
+        .position(|&b| b == b'\r' || b == b'\n')
+        .unwrap_or(message.len());
+    let line = &message[..line_end];
+    let delimiter = |b: Option<&u8>| b.is_none_or(|b| matches!(b, b' ' | b'(' | b')'));
+    let positions: Vec<usize> = (0..line.len())
+        .filter(|&i| {
+            line[i] == b'$' && delimiter(i.checked_sub(1).and_then(|p| line.get(p))) && delimiter(line.get(i + 1))
+        })
+        .collect();
+    if positions.is_empty() {
+        return None;
+    }
+    let saved = saved();
+    let words = leading_words(message, 3);
+    let uid_command = words.get(1).is_some_and(|(_, w)| w.eq_ignore_ascii_case(b"UID"));
+    let first_argument = words.get(if uid_command { 3 } else { 2 }).map(|(at, _)| *at);
+    let mut out = Vec::with_capacity(message.len() + 64);
+    let mut from = 0;
+    for at in positions {
+        out.extend_from_slice(&line[from..at]);
+        let after_uid_key = line[..at].to_ascii_uppercase().ends_with(b"UID ");
+        let as_uids = after_uid_key || (uid_command && Some(at) == first_argument);
+        out.extend_from_slice(if as_uids { &saved.uids } else { &saved.seqs }.as_bytes());
+        from = at + 1;
+    }
+    out.extend_from_slice(&message[from..]);
+    Some(out)
+}
+
+/// The first `n` space-separated words of the first line, with their offsets.
+fn leading_words(message: &[u8], n: usize) -> Vec<(usize, &[u8])> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for (i, &b) in message.iter().enumerate() {
+        if b == b' ' || b == b'\r' || b == b'\n' {
+            if i > start {
+                out.push((start, &message[start..i]));
+                if out.len() == n {
+                    break;
+                }
+            }
+            if b != b' ' {
+                break;
+            }
+            start = i + 1;
+        }
+    }
+    out
+}
+
+fn strip_prefix_ci<'a>(bytes: &'a [u8], prefix: &[u8]) -> Option<&'a [u8]> {
+    (bytes.len() >= prefix.len() && bytes[..prefix.len()].eq_ignore_ascii_case(prefix))
+        .then(|| &bytes[prefix.len()..])
+}
+
+fn find_ci(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack
+        .windows(needle.len())
+        .position(|w| w.eq_ignore_ascii_case(needle))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn prepared(line: &str) -> (String, Option<Vec<ReturnOption>>) {
+        let (bytes, extras) = prepare(line.as_bytes()).unwrap();
+        (
+            String::from_utf8(bytes.into_owned()).unwrap(),
+            extras.return_options,
+        )
+    }
+
+    #[test]
+    fn return_options_are_lifted_off() {
+        use ReturnOption::*;
+        assert_eq!(
+            prepared("a SEARCH RETURN (MIN max COUNT) UNSEEN\r\n"),
+            ("a SEARCH UNSEEN\r\n".into(), Some(vec![Min, Max, Count]))
+        );
+        assert_eq!(
+            prepared("a uid search return () CHARSET UTF-8 SUBJECT {4}\r\n"),
+            ("a uid search CHARSET UTF-8 SUBJECT {4}\r\n".into(), Some(vec![]))
+        );
+        assert_eq!(
+            prepared("b UID SORT RETURN (ALL SAVE) (DATE) UTF-8 ALL\r\n"),
+            ("b UID SORT (DATE) UTF-8 ALL\r\n".into(), Some(vec![All, Save]))
+        );
+        assert_eq!(
+            prepared("a SEARCH UNSEEN\r\n"),
+            ("a SEARCH UNSEEN\r\n".into(), None)
+        );
+        assert!(prepare(b"a SEARCH RETURN (BOGUS) ALL\r\n").is_err());
+        assert!(prepare(b"a SEARCH RETURN (MIN ALL\r\n").is_err());
+    }
+
+    #[test]
+    fn changedsince_zero_reads_as_one() {
+        assert_eq!(
+            prepared("a UID FETCH 1:* (FLAGS) (CHANGEDSINCE 0)\r\n").0,
+            "a UID FETCH 1:* (FLAGS) (CHANGEDSINCE 1)\r\n"
+        );
+        assert_eq!(
+            prepared("a FETCH 1:* (FLAGS) (changedsince 05)\r\n").0,
+            "a FETCH 1:* (FLAGS) (changedsince 05)\r\n"
+        );
+        assert_eq!(
+            prepared("a UID FETCH 1:* (FLAGS) (CHANGEDSINCE 10)\r\n").0,
+            "a UID FETCH 1:* (FLAGS) (CHANGEDSINCE 10)\r\n"
+        );
+    }
+
+    #[test]
+    fn dollar_is_the_saved_result() {
+        let saved = || Saved {
+            uids: "10,12".into(),
+            seqs: "3:4".into(),
+        };
+        let with = |l: &str| with_saved(l.as_bytes(), saved).map(|b| String::from_utf8(b).unwrap());
+        assert_eq!(with("a FETCH $ (FLAGS)\r\n").unwrap(), "a FETCH 3:4 (FLAGS)\r\n");
+        assert_eq!(with("a UID FETCH $ (FLAGS)\r\n").unwrap(), "a UID FETCH 10,12 (FLAGS)\r\n");
+        assert_eq!(
+            with("a UID SEARCH UID $ SEEN $\r\n").unwrap(),
+            "a UID SEARCH UID 10,12 SEEN 3:4\r\n"
+        );
+        assert_eq!(with("a STORE 1 +FLAGS ($Label1)\r\n"), None);
+        assert_eq!(with("a SEARCH OR ($) 1\r\n").unwrap(), "a SEARCH OR (3:4) 1\r\n");
+    }
+}
