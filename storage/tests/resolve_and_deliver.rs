@@ -287,11 +287,17 @@ async fn shared_views_follow_deliveries_flag_changes_and_expunges() {
     // QRESYNC: the expunge is remembered with its modseq.
     let store = &f.store;
     assert_eq!(
-        store.vanished_since(inbox.id, before_expunge).await.unwrap(),
+        store
+            .vanished_since(inbox.id, before_expunge)
+            .await
+            .unwrap(),
         Some(vec![4])
     );
     let after = store.view(inbox.id).await.unwrap().highest_modseq;
-    assert_eq!(store.vanished_since(inbox.id, after).await.unwrap(), Some(vec![]));
+    assert_eq!(
+        store.vanished_since(inbox.id, after).await.unwrap(),
+        Some(vec![])
+    );
     // UNCHANGEDSINCE older than message 2's change: nothing is stored, 2 is MODIFIED.
     let refused = store
         .store_flags(
@@ -303,9 +309,17 @@ async fn shared_views_follow_deliveries_flag_changes_and_expunges() {
         )
         .await
         .unwrap();
-    let modified: Vec<i64> = refused.iter().filter(|u| u.modified).map(|u| u.uid).collect();
+    let modified: Vec<i64> = refused
+        .iter()
+        .filter(|u| u.modified)
+        .map(|u| u.uid)
+        .collect();
     assert_eq!(modified, [2]);
-    assert!(refused.iter().any(|u| u.uid == 3 && u.changed && u.flags == "\\Flagged"));
+    assert!(
+        refused
+            .iter()
+            .any(|u| u.uid == 3 && u.changed && u.flags == "\\Flagged")
+    );
     store
         .store_flags(
             inbox.id,
@@ -334,9 +348,18 @@ async fn shared_views_follow_deliveries_flag_changes_and_expunges() {
     // Pruned tombstones: a resync from before them cannot be answered exactly any more,
     // one from after them still can.
     assert_eq!(f.store.prune_vanished(i64::MAX).await.unwrap(), 2);
-    assert_eq!(f.store.vanished_since(inbox.id, before_expunge).await.unwrap(), None);
     assert_eq!(
-        f.store.vanished_since(inbox.id, balanced.highest_modseq).await.unwrap(),
+        f.store
+            .vanished_since(inbox.id, before_expunge)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        f.store
+            .vanished_since(inbox.id, balanced.highest_modseq)
+            .await
+            .unwrap(),
         Some(vec![])
     );
 

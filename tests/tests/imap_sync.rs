@@ -100,7 +100,11 @@ print(json.dumps({"resync": resync, "limited": limited, "other": other_validity,
     );
     let fetches = r["fetches"].as_object().expect("fetches");
     let uids: Vec<&str> = fetches.keys().map(String::as_str).collect();
-    assert_eq!(uids, ["2", "4", "8"], "only the changed messages: {resync:?}");
+    assert_eq!(
+        uids,
+        ["2", "4", "8"],
+        "only the changed messages: {resync:?}"
+    );
     assert_eq!(fetches["2"][0], "\\Seen");
     assert_eq!(fetches["4"][0], "$Label1");
     assert_eq!(fetches["8"][0], "\\Flagged");
@@ -125,12 +129,7 @@ print(json.dumps({"resync": resync, "limited": limited, "other": other_validity,
         "another UIDVALIDITY: a plain SELECT: {other:?}"
     );
     assert!(
-        strings(&r["not_enabled"])
-            .last()
-            .unwrap()
-            .split(' ')
-            .nth(1)
-            == Some("BAD"),
+        strings(&r["not_enabled"]).last().unwrap().split(' ').nth(1) == Some("BAD"),
         "{}",
         r["not_enabled"]
     );
@@ -169,7 +168,10 @@ print(json.dumps({"conditional": conditional, "uid": uid_conditional, "after": a
     assert!(two.contains("\\Seen") && two.contains(" MODSEQ ("), "{two}");
     // Message 1 was not stored; the announcement tells the other session's change.
     let one = line(&conditional, "* 1 FETCH (");
-    assert!(one.contains("\\Flagged") && !one.contains("\\Seen"), "{one}");
+    assert!(
+        one.contains("\\Flagged") && !one.contains("\\Seen"),
+        "{one}"
+    );
     let uid = strings(&r["uid"]);
     assert!(
         uid.iter()
@@ -179,7 +181,10 @@ print(json.dumps({"conditional": conditional, "uid": uid_conditional, "after": a
     assert!(!uid.last().unwrap().contains("MODIFIED"), "{uid:?}");
     let after = strings(&r["after"]);
     let one = line(&after, "* 1 FETCH (FLAGS (");
-    assert!(one.contains("\\Flagged") && !one.contains("\\Seen"), "{one}");
+    assert!(
+        one.contains("\\Flagged") && !one.contains("\\Seen"),
+        "{one}"
+    );
     assert!(line(&after, "* 3 FETCH (FLAGS (").contains("\\Answered"));
 }
 
@@ -329,7 +334,10 @@ print(json.dumps(out))
     assert_eq!(first("sort"), "* SORT 3 1 2");
     assert_eq!(first("sort_rev"), "* SORT 3 1 2");
     assert_eq!(first("sort_from"), "* SORT 2 3 1");
-    assert_eq!(first("esort"), "* ESEARCH (TAG \"t14\") MIN 2 MAX 3 COUNT 3");
+    assert_eq!(
+        first("esort"),
+        "* ESEARCH (TAG \"t14\") MIN 2 MAX 3 COUNT 3"
+    );
     assert_eq!(first("thread"), "* THREAD (2 1)(3)");
     assert_eq!(first("ordered"), "* THREAD (2 1)(3)");
 }

@@ -6,7 +6,6 @@
 //! (step 4), all of that repeated (step 5), and a `[fwd: ...]` wrapper, after which it starts
 //! again (step 6).
 
-
 use mail_parser::HeaderValue;
 use mail_parser::parsers::MessageStream;
 

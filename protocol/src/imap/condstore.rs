@@ -171,7 +171,10 @@ mod tests {
     fn missing_uids_walk_ranges() {
         assert_eq!(missing_uids(None, 6, &[2, 3, 6]), [1, 4, 5]);
         assert_eq!(missing_uids(Some(&set("3:5,9")), 10, &[4]), [3, 5, 9]);
-        assert_eq!(missing_uids(Some(&set("5:*")), 7, &[5, 6, 7]), Vec::<i64>::new());
+        assert_eq!(
+            missing_uids(Some(&set("5:*")), 7, &[5, 6, 7]),
+            Vec::<i64>::new()
+        );
         assert_eq!(missing_uids(None, 0, &[]), Vec::<i64>::new());
     }
 }

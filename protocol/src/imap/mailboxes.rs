@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use imap_codec::imap_types::mailbox::Mailbox as ImapMailbox;
 use imap_codec::imap_types::command::SelectParameter;
+use imap_codec::imap_types::mailbox::Mailbox as ImapMailbox;
 use imap_codec::imap_types::status::StatusDataItemName;
 
 use baedal_storage::mailstore::{MailStoreError, MailboxView};
@@ -178,7 +178,8 @@ impl Session {
         }
         // RFC 7162 §3.2.11, RFC 9051 §7.1: the previous mailbox is closed first.
         if matches!(self.state, State::Selected(..)) && self.enabled.condstore {
-            self.conn.queue(b"* OK [CLOSED] Previous mailbox closed\r\n");
+            self.conn
+                .queue(b"* OK [CLOSED] Previous mailbox closed\r\n");
         }
         // RFC 3501 §6.3.1: a failed SELECT leaves no mailbox selected.
         self.state = State::Authenticated(user.clone());

@@ -258,7 +258,9 @@ impl Session {
             && !charset.eq_ignore_ascii_case("UTF-8")
             && !charset.eq_ignore_ascii_case("US-ASCII")
         {
-            return Err(Done::no("[BADCHARSET (UTF-8 US-ASCII)] Unsupported charset"));
+            return Err(Done::no(
+                "[BADCHARSET (UTF-8 US-ASCII)] Unsupported charset",
+            ));
         }
         let State::Selected(_, selected) = &self.state else {
             return Err(Done::bad("No mailbox selected"));

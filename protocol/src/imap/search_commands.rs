@@ -156,7 +156,11 @@ impl Session {
     ) {
         let has = |o: ReturnOption| options.contains(&o);
         if has(ReturnOption::Save) {
-            let uids: Vec<i64> = self.ids(&matched.indexes, true).into_iter().map(i64::from).collect();
+            let uids: Vec<i64> = self
+                .ids(&matched.indexes, true)
+                .into_iter()
+                .map(i64::from)
+                .collect();
             self.save_result(&uids);
             // RFC 5182 §2.1: SAVE alone returns nothing.
             if options.iter().all(|o| *o == ReturnOption::Save) {

@@ -373,7 +373,14 @@ mod tests {
         let mut s = selected(view(1, &[(1, "$Old")]));
         assert_eq!(s.keywords, ["$Old"]);
         let mut out = Vec::new();
-        announce(&mut s, view(2, &[(1, "$Old $Label1")]), true, [], Enabled::default(), &mut out);
+        announce(
+            &mut s,
+            view(2, &[(1, "$Old $Label1")]),
+            true,
+            [],
+            Enabled::default(),
+            &mut out,
+        );
         let out = String::from_utf8(out).unwrap();
         assert!(
             out.starts_with("* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Old $Label1)\r\n* OK [PERMANENTFLAGS ("),

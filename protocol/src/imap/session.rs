@@ -16,8 +16,8 @@ use tracing::Instrument;
 
 use super::ImapService;
 use super::condstore::Enabled;
-use super::syntax::Extras;
 use super::selected::Selected;
+use super::syntax::Extras;
 use crate::ConnectionInfo;
 use crate::conn::{Closed, Conn};
 use crate::stream::BoxStream;
@@ -298,7 +298,7 @@ impl Session {
         let (prepared, extras) =
             super::syntax::prepare(source).map_err(|_| "BAD Invalid RETURN options")?;
         Ok(match CommandCodec::default().decode(&prepared) {
-            Ok((rest, command)) if rest.is_empty() => Some((command.into_static(), extras)),
+            Ok((b"", command)) => Some((command.into_static(), extras)),
             _ => None,
         })
     }
@@ -413,8 +413,14 @@ impl Session {
                 uid,
             } if selected => {
                 let charset = charset.map(|c| c.as_ref().to_string());
-                self.search(tag, charset.as_deref(), &criteria, uid, extras.return_options)
-                    .await
+                self.search(
+                    tag,
+                    charset.as_deref(),
+                    &criteria,
+                    uid,
+                    extras.return_options,
+                )
+                .await
             }
             CommandBody::Sort {
                 sort_criteria,
@@ -461,11 +467,19 @@ impl Session {
                 uid,
                 modifiers,
             } if selected => {
-                let unchanged_since = modifiers.iter().find_map(|m| match m {
-                    StoreModifier::UnchangedSince(n) => Some(*n),
-                });
-                self.store(&sequence_set, &kind, &response, &flags, uid, unchanged_since)
-                    .await
+                let unchanged_since = modifiers
+                    .iter()
+                    .map(|StoreModifier::UnchangedSince(n)| *n)
+                    .next();
+                self.store(
+                    &sequence_set,
+                    &kind,
+                    &response,
+                    &flags,
+                    uid,
+                    unchanged_since,
+                )
+                .await
             }
             CommandBody::Expunge if selected => self.expunge(None).await,
             CommandBody::ExpungeUid { sequence_set } if selected => {

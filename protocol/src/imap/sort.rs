@@ -5,7 +5,6 @@
 //! A repeated header field is read as its last occurrence, as ENVELOPE (and mail-parser, and
 //! so SEARCH) read it here, so that a client sorting by what it was shown agrees with SORT.
 
-
 use std::cmp::Ordering;
 
 use chrono::NaiveDate;

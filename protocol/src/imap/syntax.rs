@@ -106,7 +106,9 @@ pub(super) fn with_saved(message: &[u8], saved: impl FnOnce() -> Saved) -> Optio
     let delimiter = |b: Option<&u8>| b.is_none_or(|b| matches!(b, b' ' | b'(' | b')'));
     let positions: Vec<usize> = (0..line.len())
         .filter(|&i| {
-            line[i] == b'$' && delimiter(i.checked_sub(1).and_then(|p| line.get(p))) && delimiter(line.get(i + 1))
+            line[i] == b'$'
+                && delimiter(i.checked_sub(1).and_then(|p| line.get(p)))
+                && delimiter(line.get(i + 1))
         })
         .collect();
     if positions.is_empty() {
@@ -114,8 +116,12 @@ pub(super) fn with_saved(message: &[u8], saved: impl FnOnce() -> Saved) -> Optio
     }
     let saved = saved();
     let words = leading_words(message, 3);
-    let uid_command = words.get(1).is_some_and(|(_, w)| w.eq_ignore_ascii_case(b"UID"));
-    let first_argument = words.get(if uid_command { 3 } else { 2 }).map(|(at, _)| *at);
+    let uid_command = words
+        .get(1)
+        .is_some_and(|(_, w)| w.eq_ignore_ascii_case(b"UID"));
+    let first_argument = words
+        .get(if uid_command { 3 } else { 2 })
+        .map(|(at, _)| *at);
     let mut out = Vec::with_capacity(message.len() + 64);
     let mut from = 0;
     for at in positions {
@@ -182,11 +188,17 @@ mod tests {
         );
         assert_eq!(
             prepared("a uid search return () CHARSET UTF-8 SUBJECT {4}\r\n"),
-            ("a uid search CHARSET UTF-8 SUBJECT {4}\r\n".into(), Some(vec![]))
+            (
+                "a uid search CHARSET UTF-8 SUBJECT {4}\r\n".into(),
+                Some(vec![])
+            )
         );
         assert_eq!(
             prepared("b UID SORT RETURN (ALL SAVE) (DATE) UTF-8 ALL\r\n"),
-            ("b UID SORT (DATE) UTF-8 ALL\r\n".into(), Some(vec![All, Save]))
+            (
+                "b UID SORT (DATE) UTF-8 ALL\r\n".into(),
+                Some(vec![All, Save])
+            )
         );
         assert_eq!(
             prepared("a SEARCH UNSEEN\r\n"),
@@ -219,13 +231,22 @@ mod tests {
             seqs: "3:4".into(),
         };
         let with = |l: &str| with_saved(l.as_bytes(), saved).map(|b| String::from_utf8(b).unwrap());
-        assert_eq!(with("a FETCH $ (FLAGS)\r\n").unwrap(), "a FETCH 3:4 (FLAGS)\r\n");
-        assert_eq!(with("a UID FETCH $ (FLAGS)\r\n").unwrap(), "a UID FETCH 10,12 (FLAGS)\r\n");
+        assert_eq!(
+            with("a FETCH $ (FLAGS)\r\n").unwrap(),
+            "a FETCH 3:4 (FLAGS)\r\n"
+        );
+        assert_eq!(
+            with("a UID FETCH $ (FLAGS)\r\n").unwrap(),
+            "a UID FETCH 10,12 (FLAGS)\r\n"
+        );
         assert_eq!(
             with("a UID SEARCH UID $ SEEN $\r\n").unwrap(),
             "a UID SEARCH UID 10,12 SEEN 3:4\r\n"
         );
         assert_eq!(with("a STORE 1 +FLAGS ($Label1)\r\n"), None);
-        assert_eq!(with("a SEARCH OR ($) 1\r\n").unwrap(), "a SEARCH OR (3:4) 1\r\n");
+        assert_eq!(
+            with("a SEARCH OR ($) 1\r\n").unwrap(),
+            "a SEARCH OR (3:4) 1\r\n"
+        );
     }
 }

@@ -4,7 +4,6 @@
 //! Nothing here recurses: trees are walked with explicit stacks (and dropped by one), so a
 //! chain of 10,000 replies or a References loop costs no stack.
 
-
 use std::collections::HashMap;
 
 use super::base_subject;

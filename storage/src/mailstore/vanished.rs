@@ -92,10 +92,10 @@ impl MailStore {
             "DELETE FROM expunged_messages WHERE expunged_at <= $1 AND modseq <= \
              (SELECT vanished_floor FROM mailboxes m WHERE m.id = expunged_messages.mailbox_id)",
         )
-            .bind(before)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        .bind(before)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
         tx.commit().await?;
         Ok(pruned)
     }

@@ -73,7 +73,9 @@ impl MailStore {
 
     /// A read transaction that sees one snapshot of the database for all its statements
     /// (PostgreSQL: REPEATABLE READ; SQLite in WAL mode: every read transaction).
-    pub(super) async fn snapshot(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, MailStoreError> {
+    pub(super) async fn snapshot(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, MailStoreError> {
         let mut tx = self.db.pool().begin().await?;
         if self.db.backend() == Backend::Postgres {
             sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
