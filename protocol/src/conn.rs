@@ -214,6 +214,21 @@ impl Conn {
         Ok(())
     }
 
+    /// Flushes what is queued (uncompressed) and continues with the stream compressed both
+    /// ways (IMAP COMPRESS=DEFLATE, RFC 4978); input already read goes to the decompressor.
+    pub async fn start_deflate(&mut self) -> Result<(), Closed> {
+        self.flush().await?;
+        let already_read = self.input.split_off(self.input_pos);
+        self.input.clear();
+        self.input_pos = 0;
+        let plain = self.stream.take().ok_or(Closed::Disconnected)?;
+        self.stream = Some(Box::new(crate::deflate::DeflateStream::new(
+            plain,
+            already_read,
+        )));
+        Ok(())
+    }
+
     /// Flushes what is queued and closes the stream.
     pub async fn close(&mut self) {
         let _ = self.flush().await;

@@ -4,6 +4,7 @@
 //! - [`stream`]: the boxed stream type every session reads and writes.
 //! - `conn`: buffered line I/O shared by the sessions: pipelined replies, bounded lines,
 //!   timeouts, the TLS upgrade.
+//! - `deflate`: a stream compressed both ways (IMAP COMPRESS=DEFLATE, RFC 4978).
 //! - [`smtp`]: the SMTP server session (MX): EHLO to QUIT, STARTTLS, DATA and BDAT streamed
 //!   to the spool, delivery into the mail store.
 //! - [`smtp_client`]: the SMTP client of the outbound queue (STARTTLS, AUTH, per-recipient
@@ -16,6 +17,7 @@
 //! - [`time`]: RFC 5322 dates for trace headers.
 
 mod conn;
+mod deflate;
 pub mod dsn;
 pub mod imap;
 pub mod pop3;

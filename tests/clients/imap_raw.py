@@ -13,16 +13,28 @@ import ssl
 
 
 class Raw:
-    def __init__(self, port, cafile, host="localhost", timeout=30):
+    def __init__(self, port, cafile, host="localhost", timeout=30, starttls=False):
+        """Implicit TLS, or with `starttls` a plain connection upgraded by STARTTLS."""
         ctx = ssl.create_default_context(cafile=cafile)
         sock = socket.create_connection((host, port), timeout=timeout)
-        self.sock = ctx.wrap_socket(sock, server_hostname=host)
         self.buf = b""
         self.n = 0
+        if starttls:
+            self.sock = sock
+            self._send, self._recv = sock.sendall, sock.recv
+            self.greeting = self.line()
+            assert tagged(self.cmd("STARTTLS"))[0] == "OK"
+            sock = ctx.wrap_socket(sock, server_hostname=host)
+            self.sock = sock
+            self._send, self._recv = sock.sendall, sock.recv
+            return
+        self.sock = ctx.wrap_socket(sock, server_hostname=host)
+        # What bytes go through; COMPRESS replaces both.
+        self._send, self._recv = self.sock.sendall, self.sock.recv
         self.greeting = self.line()
 
     def _fill(self):
-        chunk = self.sock.recv(65536)
+        chunk = self._recv(65536)
         if not chunk:
             raise ConnectionError("server closed the connection")
         self.buf += chunk
@@ -45,7 +57,7 @@ class Raw:
             return out.decode("utf-8", "replace")
 
     def send(self, text):
-        self.sock.sendall(text.encode() if isinstance(text, str) else text)
+        self._send(text.encode() if isinstance(text, str) else text)
 
     def _next_tag(self):
         self.n += 1
@@ -73,6 +85,32 @@ class Raw:
         flags = f" ({flags})" if flags else ""
         self.send(f"{tag} APPEND {mailbox}{flags} {{{len(data)}+}}\r\n".encode() + data + b"\r\n")
         return self._until_tagged(tag)
+
+    def compress(self):
+        """COMPRESS DEFLATE (RFC 4978): after the OK, raw DEFLATE both ways; each chunk the
+        server sends must decompress at once (its sync flush), or reading times out."""
+        import zlib
+        lines = self.cmd("COMPRESS DEFLATE")
+        if tagged(lines)[0] != "OK":
+            return lines
+        deflate = zlib.compressobj(6, zlib.DEFLATED, -15)
+        inflate = zlib.decompressobj(-15)
+        plain_send, plain_recv = self._send, self._recv
+        self.compressed_in = 0
+        def send(data):
+            plain_send(deflate.compress(data) + deflate.flush(zlib.Z_SYNC_FLUSH))
+        def recv(n):
+            while True:
+                raw = plain_recv(n)
+                if not raw:
+                    return b""
+                self.compressed_in += len(raw)
+                out = inflate.decompress(raw)
+                if out:
+                    return out
+        self._send, self._recv = send, recv
+        self.buf = inflate.decompress(self.buf) if self.buf else b""
+        return lines
 
     def login(self, user, password):
         done = self.cmd(f'LOGIN "{user}" "{password}"')[-1]

@@ -84,10 +84,12 @@ def session(select="INBOX"):
     return c
 "#;
 
-/// Runs `body` after [`RAW_PRELUDE`] with IMAPS_PORT, CA and CLIENTS set; returns its JSON.
+/// Runs `body` after [`RAW_PRELUDE`] with IMAPS_PORT, IMAP_PORT, CA and CLIENTS set; returns
+/// its JSON.
 pub fn run_raw(site: &Site, server: &Server, body: &str) -> Value {
     let env = vec![
         ("IMAPS_PORT", server.addr("imaps").port().to_string()),
+        ("IMAP_PORT", server.addr("imap").port().to_string()),
         (
             "CA",
             site.data_dir().join("tls/cert.pem").display().to_string(),

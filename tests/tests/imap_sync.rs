@@ -13,6 +13,7 @@ on_both_profiles!(
     every_change_raises_highestmodseq_and_changedsince_sees_it,
     vanished_replaces_expunge_once_qresync_is_enabled,
     esearch_searchres_sort_and_thread_answer_from_the_index,
+    replayed_thunderbird_and_ios_sessions_with_compress_and_condstore,
 );
 
 fn strings(v: &Value) -> Vec<String> {
@@ -340,4 +341,128 @@ print(json.dumps(out))
     );
     assert_eq!(first("thread"), "* THREAD (2 1)(3)");
     assert_eq!(first("ordered"), "* THREAD (2 1)(3)");
+}
+
+/// Replayed client sessions. Thunderbird: COMPRESS (on by default) right after login, then
+/// CONDSTORE, the folder listing, SELECT (CONDSTORE), a CHANGEDSINCE flag resync, header
+/// fetch of new mail, IDLE woken by a delivery; on IMAPS and on STARTTLS. iOS Mail:
+/// `SELECT INBOX (CONDSTORE)` and `FETCH 1:* (FLAGS UID) (CHANGEDSINCE 0)`. Every
+/// compressed response must decompress when it arrives (the client would hang otherwise).
+fn replayed_thunderbird_and_ios_sessions_with_compress_and_condstore(profile: Profile) {
+    let (site, server) = site_with_mail(profile, 3);
+    let r = run(
+        &site,
+        &server,
+        r#"
+import time
+def thunderbird(starttls):
+    port = int(os.environ["IMAP_PORT" if starttls else "IMAPS_PORT"])
+    c = Raw(port, os.environ["CA"], starttls=starttls).login("alice@example.org", "pw")
+    caps = c.cmd("CAPABILITY")[0]
+    z = c.compress()
+    out = {"caps": caps, "compress": z[-1]}
+    out["again"] = c.cmd("COMPRESS DEFLATE")[-1]
+    out["enable"] = c.cmd("ENABLE CONDSTORE")
+    out["list"] = c.cmd('LIST (SUBSCRIBED) "" "*" RETURN (SPECIAL-USE)')
+    sel = c.cmd('SELECT "INBOX" (CONDSTORE)')
+    m = int(code(sel, "HIGHESTMODSEQ"))
+    out["select"] = sel
+    other = session()
+    other.cmd(f"STORE 2 +FLAGS ($Run{int(starttls)})")
+    out["exists"] = [int(l.split()[1]) for l in sel if l.endswith(" EXISTS")][0]
+    out["resync"] = c.cmd(f"UID FETCH 1:* (FLAGS) (CHANGEDSINCE {m})")
+    out["headers"] = c.cmd("UID FETCH 1:* (UID RFC822.SIZE FLAGS BODY.PEEK[HEADER.FIELDS (From To Cc Bcc Subject Date Message-ID Priority X-Priority References Newsgroups In-Reply-To Content-Type Reply-To)])")
+    c.send("t99 IDLE\r\n")
+    out["idle_go"] = c.line()
+    other.append("INBOX", "Subject: during idle\r\n\r\nx\r\n")
+    out["idle_news"] = [c.line(), c.line()]
+    c.send("DONE\r\n")
+    out["idle_done"] = c._until_tagged("t99")
+    out["compressed_in"] = c.compressed_in
+    out["logout"] = c.cmd("LOGOUT")
+    return out
+tb = thunderbird(False)
+tb_starttls = thunderbird(True)
+ios = session(select=None)
+ios.cmd('ID ("name" "iPhone Mail" "version" "22A3354")')
+ios_select = ios.cmd("SELECT INBOX (CONDSTORE)")
+ios_all = ios.cmd("FETCH 1:* (FLAGS UID) (CHANGEDSINCE 0)")
+print(json.dumps({"tb": tb, "tb_starttls": tb_starttls, "ios_select": ios_select, "ios_all": ios_all}))
+"#,
+    );
+    for key in ["tb", "tb_starttls"] {
+        let tb = &r[key];
+        let caps = tb["caps"].as_str().unwrap();
+        assert!(
+            caps.contains("COMPRESS=DEFLATE") && caps.contains("CONDSTORE"),
+            "{caps}"
+        );
+        assert!(tb["compress"].as_str().unwrap().contains("OK"), "{tb}");
+        assert!(
+            tb["again"]
+                .as_str()
+                .unwrap()
+                .contains("NO [COMPRESSIONACTIVE]"),
+            "{tb}"
+        );
+        assert_eq!(strings(&tb["enable"])[0], "* ENABLED CONDSTORE");
+        let list = strings(&tb["list"]).join("\n");
+        for folder in ["INBOX", "Sent", "Drafts", "Trash", "Junk", "Archive"] {
+            assert!(
+                list.contains(&format!("\"{folder}\"")) || list.contains(folder),
+                "{list}"
+            );
+        }
+        assert!(
+            list.contains("\\Sent") && list.contains("\\Trash"),
+            "{list}"
+        );
+        let resync: Vec<String> = strings(&tb["resync"])
+            .into_iter()
+            .filter(|l| l.contains(" FETCH ("))
+            .collect();
+        assert_eq!(
+            resync.len(),
+            1,
+            "only the changed message, once: {resync:?}"
+        );
+        assert!(
+            resync[0].starts_with("* 2 FETCH (UID 2 FLAGS (")
+                && resync[0].contains("$Run")
+                && resync[0].contains("MODSEQ ("),
+            "{resync:?}"
+        );
+        let headers = strings(&tb["headers"]);
+        assert_eq!(
+            headers
+                .iter()
+                .filter(|l| l.contains("Subject: message"))
+                .count(),
+            3,
+            "{headers:?}"
+        );
+        assert!(tb["idle_go"].as_str().unwrap().starts_with("+ "), "{tb}");
+        let news = strings(&tb["idle_news"]).join("\n");
+        let exists = tb["exists"].as_i64().unwrap() + 1;
+        assert!(news.contains(&format!("* {exists} EXISTS")), "{news}");
+        assert!(
+            strings(&tb["idle_done"])
+                .last()
+                .unwrap()
+                .starts_with("t99 OK"),
+            "{tb}"
+        );
+        assert!(tb["compressed_in"].as_i64().unwrap() > 0, "{tb}");
+        assert!(
+            strings(&tb["logout"])
+                .iter()
+                .any(|l| l.starts_with("* BYE"))
+        );
+    }
+    let select = strings(&r["ios_select"]).join("\n");
+    assert!(select.contains("* OK [HIGHESTMODSEQ "), "{select}");
+    let all = strings(&r["ios_all"]);
+    let fetched: Vec<&String> = all.iter().filter(|l| l.contains(" FETCH (")).collect();
+    assert_eq!(fetched.len(), 5, "CHANGEDSINCE 0 is every message: {all:?}");
+    assert!(fetched.iter().all(|l| l.contains("MODSEQ (")), "{all:?}");
 }

@@ -132,4 +132,18 @@ impl Session {
         tokio::time::sleep(self.service.limits.auth_failure_delay + extra_delay).await;
         Done::no("[AUTHENTICATIONFAILED] Authentication failed")
     }
+
+    /// COMPRESS DEFLATE (RFC 4978): the OK goes out uncompressed, everything after it
+    /// compressed both ways. Once only: a second time is `NO [COMPRESSIONACTIVE]`.
+    pub(super) async fn compress(&mut self, tag: &str) -> Result<Done, Closed> {
+        if self.compressed {
+            return Ok(Done::no("[COMPRESSIONACTIVE] DEFLATE is already active"));
+        }
+        self.conn
+            .queue(format!("{tag} OK DEFLATE active\r\n").as_bytes());
+        self.conn.start_deflate().await?;
+        self.compressed = true;
+        tracing::debug!("compression on");
+        Ok(Done::sent())
+    }
 }

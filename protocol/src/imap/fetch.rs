@@ -59,6 +59,23 @@ impl Session {
         if items.contains(&MessageDataItemName::ModSeq) {
             self.enabled.condstore = true;
         }
+        // A resync asks about the mailbox as it is now: what others changed is brought into
+        // the picture first (expunges only in the UID form, RFC 3501 §7.4.1).
+        if let Some(since) = changed_since {
+            let reported = |s: &super::selected::Selected, i: usize| {
+                let m = &s.messages()[i];
+                let (value, largest) = if uid {
+                    (
+                        m.uid as u32,
+                        s.messages().last().map_or(0, |l| l.uid as u32),
+                    )
+                } else {
+                    (i as u32 + 1, s.messages().len() as u32)
+                };
+                m.modseq as u64 > since && super::selected::contains(set, value, largest)
+            };
+            self.announce_changes_but(uid, &reported).await;
+        }
         let State::Selected(_, selected) = &self.state else {
             return Ok(Done::bad("No mailbox selected"));
         };

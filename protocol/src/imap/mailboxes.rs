@@ -287,6 +287,17 @@ impl Session {
     /// every command in the selected state, before the tagged reply, and in IDLE;
     /// `expunges_allowed` is false for FETCH, STORE and SEARCH (RFC 3501 §7.4.1).
     pub(super) async fn announce_changes(&mut self, expunges_allowed: bool) {
+        self.announce_changes_but(expunges_allowed, &|_, _| false)
+            .await;
+    }
+
+    /// As [`Session::announce_changes`], without a FETCH for the changed messages `quiet`
+    /// picks (by index in the new picture): the command under way reports them itself.
+    pub(super) async fn announce_changes_but(
+        &mut self,
+        expunges_allowed: bool,
+        quiet: &(dyn Fn(&Selected, usize) -> bool + Sync),
+    ) {
         let State::Selected(_, selected) = &mut self.state else {
             return;
         };
@@ -325,6 +336,7 @@ impl Session {
             expunges_allowed,
             claimed,
             self.enabled,
+            quiet,
             self.conn.output(),
         );
     }

@@ -168,7 +168,9 @@ pub(super) fn ranges(set: &SequenceSet, largest: u32) -> Vec<(u32, u32)> {
 /// the untagged responses that tell it (RFC 3501 §7.4.1 EXPUNGE, §7.2.6 FLAGS, §7.4.2 FETCH,
 /// §7.3.1 EXISTS, §7.3.2 RECENT). With `expunges_allowed` false (during FETCH, STORE and
 /// SEARCH), expunged messages keep their sequence numbers and are reported later.
-/// `recent_claimed` are the UIDs this session just claimed as \Recent.
+/// `recent_claimed` are the UIDs this session just claimed as \Recent; no FETCH is sent
+/// for a changed message (by index in the new picture) for which `quiet` holds, because
+/// the command under way reports it.
 ///
 /// With CONDSTORE enabled, a message is news when its modseq moved and its FETCH carries
 /// MODSEQ; while expunges wait, nothing is announced at all, so that no MODSEQ above a
@@ -180,6 +182,7 @@ pub(super) fn announce(
     expunges_allowed: bool,
     recent_claimed: impl IntoIterator<Item = i64>,
     enabled: Enabled,
+    quiet: &dyn Fn(&Selected, usize) -> bool,
     out: &mut Vec<u8>,
 ) {
     if Arc::ptr_eq(&now, &selected.view) {
@@ -269,6 +272,10 @@ pub(super) fn announce(
         })
     };
     for i in changed {
+        // The command under way reports this message itself.
+        if quiet(selected, i) {
+            continue;
+        }
         let m = &selected.messages()[i];
         let modseq = if enabled.condstore {
             format!(" MODSEQ ({})", m.modseq)
@@ -346,6 +353,7 @@ mod tests {
             false,
             [],
             Enabled::default(),
+            &|_, _| false,
             &mut out,
         );
         assert_eq!(
@@ -361,6 +369,7 @@ mod tests {
             true,
             [],
             Enabled::default(),
+            &|_, _| false,
             &mut out,
         );
         assert_eq!(String::from_utf8(out).unwrap(), "* 2 EXPUNGE\r\n");
@@ -379,6 +388,7 @@ mod tests {
             true,
             [],
             Enabled::default(),
+            &|_, _| false,
             &mut out,
         );
         let out = String::from_utf8(out).unwrap();
@@ -397,7 +407,15 @@ mod tests {
         let mut s = selected(view(1, &[(1, "")]));
         let now = view(2, &[(1, ""), (2, "")]);
         let mut out = Vec::new();
-        announce(&mut s, now.clone(), true, [2], Enabled::default(), &mut out);
+        announce(
+            &mut s,
+            now.clone(),
+            true,
+            [2],
+            Enabled::default(),
+            &|_, _| false,
+            &mut out,
+        );
         assert!(Arc::ptr_eq(&s.view, &now));
         assert_eq!(
             String::from_utf8(out).unwrap(),

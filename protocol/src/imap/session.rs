@@ -89,6 +89,8 @@ pub struct Session {
     pub(super) headers: HashMap<String, Vec<u8>>,
     /// CONDSTORE/QRESYNC as enabled by the client (RFC 7162).
     pub(super) enabled: Enabled,
+    /// COMPRESS=DEFLATE is on (RFC 4978).
+    pub(super) compressed: bool,
 }
 
 impl Session {
@@ -102,6 +104,7 @@ impl Session {
             state: State::NotAuthenticated,
             headers: HashMap::new(),
             enabled: Enabled::default(),
+            compressed: false,
         }
     }
 
@@ -163,6 +166,9 @@ impl Session {
             "THREAD=REFERENCES",
             &appendlimit,
         ];
+        if !matches!(self.state, State::NotAuthenticated) && !self.compressed {
+            caps.push("COMPRESS=DEFLATE");
+        }
         if matches!(self.state, State::NotAuthenticated) {
             if self.tls {
                 caps.push("AUTH=PLAIN");
@@ -350,6 +356,7 @@ impl Session {
             CommandBody::Enable { capabilities } if authenticated => {
                 self.enable(capabilities.as_ref())
             }
+            CommandBody::Compress { .. } if authenticated => return self.compress(tag).await,
             CommandBody::Namespace if authenticated => {
                 self.conn.queue(b"* NAMESPACE ((\"\" \"/\")) NIL NIL\r\n");
                 Done::ok("NAMESPACE completed")
