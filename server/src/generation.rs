@@ -232,6 +232,7 @@ impl Generation {
         tasks.spawn(imap::expunged_purge(
             stores.store.clone(),
             Duration::from_secs(config.imap.expunged_grace),
+            Duration::from_secs(config.imap.vanished_lifetime),
             self.jobs.subscribe(),
         ));
     }

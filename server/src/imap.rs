@@ -53,19 +53,30 @@ pub fn refusal() -> Arc<[u8]> {
 }
 
 /// Removes the objects of expunged messages once `grace` has passed since their expunge
-/// (sessions not yet told of it may fetch them until then), every few minutes, until `stop`.
+/// (sessions not yet told of it may fetch them until then), and forgets their UIDs after
+/// `vanished_lifetime` (QRESYNC), every few minutes, until `stop`.
 pub async fn expunged_purge(
     store: MailStore,
     grace: Duration,
+    vanished_lifetime: Duration,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
-    let interval = (grace / 2).clamp(Duration::from_secs(1), Duration::from_secs(300));
+    let interval =
+        (grace.min(vanished_lifetime) / 2).clamp(Duration::from_secs(1), Duration::from_secs(300));
     loop {
-        let before = baedal_storage::clock::now_secs() - grace.as_secs() as i64;
-        match store.purge_expunged(before).await {
+        let now = baedal_storage::clock::now_secs();
+        match store.purge_expunged(now - grace.as_secs() as i64).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(purged = n, "removed the objects of expunged messages"),
             Err(e) => tracing::error!(error = %e, "purge of expunged messages failed"),
+        }
+        match store
+            .prune_vanished(now - vanished_lifetime.as_secs() as i64)
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(pruned = n, "forgot the UIDs of messages expunged long ago"),
+            Err(e) => tracing::error!(error = %e, "pruning of expunged UIDs failed"),
         }
         tokio::select! {
             () = tokio::time::sleep(interval) => {}

@@ -4,7 +4,7 @@
 //! HIGHESTMODSEQ. Raw clients (tests/clients/imap_raw.py) see the responses in order.
 
 use baedal_tests::imap::{deliver, run_raw, site_with_mail};
-use baedal_tests::{Profile, on_both_profiles};
+use baedal_tests::{Profile, Site, on_both_profiles};
 use serde_json::Value;
 
 on_both_profiles!(
@@ -14,6 +14,7 @@ on_both_profiles!(
     vanished_replaces_expunge_once_qresync_is_enabled,
     esearch_searchres_sort_and_thread_answer_from_the_index,
     replayed_thunderbird_and_ios_sessions_with_compress_and_condstore,
+    a_resync_from_before_the_pruned_history_gets_every_gone_uid,
 );
 
 fn strings(v: &Value) -> Vec<String> {
@@ -465,4 +466,62 @@ print(json.dumps({"tb": tb, "tb_starttls": tb_starttls, "ios_select": ios_select
     let fetched: Vec<&String> = all.iter().filter(|l| l.contains(" FETCH (")).collect();
     assert_eq!(fetched.len(), 5, "CHANGEDSINCE 0 is every message: {all:?}");
     assert!(fetched.iter().all(|l| l.contains("MODSEQ (")), "{all:?}");
+}
+
+/// Tombstones are pruned after `[imap] vanished_lifetime`: a client resyncing from a modseq
+/// older than what was pruned gets every UID it may know that is gone (all of them, or
+/// those of its known-uids), as Dovecot does, and still every changed flag. UID 3 went
+/// before the client's modseq: only this fallback names it (the exact answer would not).
+fn a_resync_from_before_the_pruned_history_gets_every_gone_uid(profile: Profile) {
+    let site = Site::with_config(
+        profile,
+        "[imap]\nexpunged_grace = 2\nvanished_lifetime = 1\n",
+    );
+    site.add_users("example.org", &["alice"]);
+    let server = site.serve();
+    for i in 1..=6 {
+        deliver(&server, i);
+    }
+    let r = run(
+        &site,
+        &server,
+        r#"
+import time
+early = session()
+early.cmd(r"UID STORE 3 +FLAGS (\Deleted)")
+early.cmd("UID EXPUNGE 3")   # before the client's modseq: an exact answer leaves it out
+early.close()
+c = session(select=None)
+c.cmd("ENABLE QRESYNC")
+sel = c.cmd("SELECT INBOX")
+v, m = int(code(sel, "UIDVALIDITY")), int(code(sel, "HIGHESTMODSEQ"))
+c.cmd(r"UID STORE 2,5 +FLAGS (\Deleted)")
+c.cmd("UID EXPUNGE 2,5")
+c.cmd(r"UID STORE 1 +FLAGS (\Seen)")
+c.close()
+time.sleep(4)   # the purge runs every second here and forgets expunges older than 1 s
+back = session(select=None)
+back.cmd("ENABLE QRESYNC")
+full = back.cmd(f"SELECT INBOX (QRESYNC ({v} {m}))")
+known = session(select=None)
+known.cmd("ENABLE QRESYNC")
+limited = known.cmd(f"SELECT INBOX (QRESYNC ({v} {m} 3:6))")
+print(json.dumps({"full": full, "limited": limited}))
+"#,
+    );
+    let full = strings(&r["full"]);
+    assert!(
+        full.contains(&"* VANISHED (EARLIER) 2:3,5".to_string()),
+        "{full:?}"
+    );
+    assert!(
+        full.iter()
+            .any(|l| l.starts_with("* 1 FETCH (UID 1 FLAGS (\\Seen")),
+        "{full:?}"
+    );
+    let limited = strings(&r["limited"]);
+    assert!(
+        limited.contains(&"* VANISHED (EARLIER) 3,5".to_string()),
+        "{limited:?}"
+    );
 }

@@ -403,6 +403,10 @@ pub struct ImapConfig {
     /// Seconds an expunged message's object is kept for the sessions not yet told of the
     /// expunge (RFC 3501 §7.4.1), before the purge removes it.
     pub expunged_grace: u64,
+    /// Seconds the UIDs of expunged messages are remembered for QRESYNC resyncs (RFC 7162
+    /// §3.2.5.1); a client resyncing from before that is told every UID it may know that is
+    /// gone instead of the exact list.
+    pub vanished_lifetime: u64,
 }
 
 impl Default for ImapConfig {
@@ -411,6 +415,7 @@ impl Default for ImapConfig {
             idle_timeout: 1800,
             auth_failure_delay_ms: 2000,
             expunged_grace: baedal_storage::mailstore::EXPUNGED_GRACE_SECS as u64,
+            vanished_lifetime: 90 * 86_400,
             max_command_size: SizeSetting::Text("100M".into()),
             max_connections: 5000,
             max_connections_per_ip: 100,
