@@ -221,14 +221,14 @@ pub(super) fn part_section(blob: &[u8], section: &Section<'_>) -> Option<Vec<u8>
 
 /// Where a numbered part lies: the bytes its offsets refer to, its MIME header and its body,
 /// and for a message/rfc822 part the encapsulated message.
-struct Located<'a> {
-    raw: &'a [u8],
-    header: Range<usize>,
-    body: Range<usize>,
+pub(super) struct Located<'a> {
+    pub raw: &'a [u8],
+    pub header: Range<usize>,
+    pub body: Range<usize>,
     encapsulated: Option<&'a [u8]>,
 }
 
-fn locate<'a>(message: &'a Message<'a>, path: &[NonZeroU32]) -> Option<Located<'a>> {
+pub(super) fn locate<'a>(message: &'a Message<'a>, path: &[NonZeroU32]) -> Option<Located<'a>> {
     let mut msg = message;
     let mut id = 0usize;
     // Where the root part of `msg` ends. mail-parser ends an encapsulated message's root at

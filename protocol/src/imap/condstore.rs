@@ -1,4 +1,4 @@
-//! CONDSTORE and QRESYNC (RFC 7162): what a session enabled, ENABLE, the QRESYNC part of
+//! CONDSTORE and QRESYNC (RFC 7162): what a session enabled (also IMAP4rev2), ENABLE, the QRESYNC part of
 //! SELECT/EXAMINE (`VANISHED (EARLIER)` and the changed flags), and UID sets in the
 //! compact form VANISHED and MODIFIED use.
 //!
@@ -20,6 +20,8 @@ pub(super) struct Enabled {
     pub condstore: bool,
     /// VANISHED instead of EXPUNGE (RFC 7162 §3.2.10), QRESYNC SELECT parameters.
     pub qresync: bool,
+    /// IMAP4rev2 (RFC 9051): no \Recent, SEARCH answers with ESEARCH, SELECT sends LIST.
+    pub rev2: bool,
 }
 
 /// What a QRESYNC SELECT parameter asks (RFC 7162 §3.2.5).
@@ -46,8 +48,16 @@ impl Session {
                     self.enabled.condstore = true;
                     enabled.push("QRESYNC");
                 }
+                // RFC 9051 §6.3.1
+                "IMAP4REV2" if !self.enabled.rev2 => {
+                    self.enabled.rev2 = true;
+                    enabled.push("IMAP4rev2");
+                }
                 _ => {}
             }
+        }
+        if let super::session::State::Selected(_, selected) = &mut self.state {
+            selected.rev2 = self.enabled.rev2;
         }
         let mut line = String::from("* ENABLED");
         for name in enabled {

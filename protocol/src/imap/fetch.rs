@@ -175,8 +175,10 @@ impl Session {
                     self.stream_blob(reader, &message, len).await?;
                     continue;
                 }
-                if let Err(e) = self.item(&message, item, &mut line).await {
-                    return Ok(self.unavailable(e));
+                match self.item(&message, item, &mut line).await {
+                    Ok(()) => {}
+                    Err(ItemError::Unavailable(e)) => return Ok(self.unavailable(e)),
+                    Err(ItemError::Refused(done)) => return Ok(done),
                 }
             }
             if sets_seen {
@@ -227,7 +229,7 @@ impl Session {
         m: &StoredMessage,
         item: &MessageDataItemName<'_>,
         out: &mut Vec<u8>,
-    ) -> Result<(), String> {
+    ) -> Result<(), ItemError> {
         match item {
             MessageDataItemName::Uid => out.extend_from_slice(format!("UID {}", m.uid).as_bytes()),
             MessageDataItemName::Flags => {
@@ -291,7 +293,32 @@ impl Session {
             MessageDataItemName::BodyStructure => {
                 super::bodystructure::write(out, &self.blob_of(m).await?, true)
             }
-            other => return Err(format!("unsupported FETCH item {other:?}")),
+            // RFC 3516 §4.2
+            MessageDataItemName::Binary {
+                section, partial, ..
+            } => {
+                let data = self.binary_of(m, section).await?;
+                out.extend_from_slice(format!("BINARY[{}]", part_path(section)).as_bytes());
+                let data = match partial {
+                    Some((start, len)) => {
+                        out.extend_from_slice(format!("<{start}>").as_bytes());
+                        let start = (*start as usize).min(data.len());
+                        let end = start
+                            .saturating_add(NonZeroU32::get(*len) as usize)
+                            .min(data.len());
+                        &data[start..end]
+                    }
+                    None => &data[..],
+                };
+                out.push(b' ');
+                super::binary::literal(out, data);
+            }
+            MessageDataItemName::BinarySize { section } => {
+                let size = self.binary_of(m, section).await?.len();
+                out.extend_from_slice(
+                    format!("BINARY.SIZE[{}] {size}", part_path(section)).as_bytes(),
+                );
+            }
         }
         Ok(())
     }
@@ -410,6 +437,48 @@ impl Session {
     }
 }
 
+/// Why one FETCH item could not be answered.
+enum ItemError {
+    /// The store failed: `NO [UNAVAILABLE]`.
+    Unavailable(String),
+    /// A completion for the client (e.g. `NO [UNKNOWN-CTE]`).
+    Refused(Done),
+}
+
+impl From<String> for ItemError {
+    fn from(e: String) -> Self {
+        Self::Unavailable(e)
+    }
+}
+
+/// `1.2.3` of a BINARY section.
+fn part_path(section: &[NonZeroU32]) -> String {
+    section
+        .iter()
+        .map(|n| n.to_string())
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+impl Session {
+    async fn binary_of(
+        &self,
+        m: &StoredMessage,
+        section: &[NonZeroU32],
+    ) -> Result<Vec<u8>, ItemError> {
+        use super::binary::BinaryError;
+        let blob = self.blob_of(m).await?;
+        super::binary::section(&blob, section).map_err(|e| {
+            ItemError::Refused(match e {
+                BinaryError::NoSuchPart => Done::no("No such message part"),
+                BinaryError::UnknownEncoding(cte) => Done::no(format!(
+                    "[UNKNOWN-CTE] Cannot decode the transfer encoding {cte}"
+                )),
+            })
+        })
+    }
+}
+
 /// Header sections are read in bulk this many messages at a time.
 pub(super) const HEADER_BATCH: usize = 256;
 
@@ -430,7 +499,9 @@ fn uses_header(item: &MessageDataItemName<'_>) -> bool {
 /// True for the items that set \Seen: body sections without PEEK, RFC822, RFC822.TEXT.
 fn sets_seen_item(item: &MessageDataItemName<'_>) -> bool {
     match item {
-        MessageDataItemName::BodyExt { peek, .. } => !peek,
+        MessageDataItemName::BodyExt { peek, .. } | MessageDataItemName::Binary { peek, .. } => {
+            !peek
+        }
         MessageDataItemName::Rfc822 | MessageDataItemName::Rfc822Text => true,
         _ => false,
     }

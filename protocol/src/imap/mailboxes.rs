@@ -177,7 +177,9 @@ impl Session {
             }
         }
         // RFC 7162 §3.2.11, RFC 9051 §7.1: the previous mailbox is closed first.
-        if matches!(self.state, State::Selected(..)) && self.enabled.condstore {
+        if matches!(self.state, State::Selected(..))
+            && (self.enabled.condstore || self.enabled.rev2)
+        {
             self.conn
                 .queue(b"* OK [CLOSED] Previous mailbox closed\r\n");
         }
@@ -216,11 +218,21 @@ impl Session {
         let recent_count = recent.len();
         let uidvalidity = found.uidvalidity;
         let uidnext = found.uidnext;
-        let selected = Selected::new(found, read_only, view, recent);
+        let mut selected = Selected::new(found, read_only, view, recent);
+        selected.rev2 = self.enabled.rev2;
         let mut out = selected.flags_announcement();
-        out.push_str(&format!("* {exists} EXISTS\r\n* {recent_count} RECENT\r\n"));
-        if let Some(i) = first_unseen {
-            out.push_str(&format!("* OK [UNSEEN {}] First unseen\r\n", i + 1));
+        out.push_str(&format!("* {exists} EXISTS\r\n"));
+        if self.enabled.rev2 {
+            // RFC 9051 §6.3.2: the mailbox's name as the server knows it; no RECENT, UNSEEN.
+            let mut list = b"* LIST () \"/\" ".to_vec();
+            wire::string(&mut list, name.as_bytes());
+            out.push_str(&String::from_utf8_lossy(&list));
+            out.push_str("\r\n");
+        } else {
+            out.push_str(&format!("* {recent_count} RECENT\r\n"));
+            if let Some(i) = first_unseen {
+                out.push_str(&format!("* OK [UNSEEN {}] First unseen\r\n", i + 1));
+            }
         }
         out.push_str(&format!(
             "* OK [UIDVALIDITY {uidvalidity}] UIDs valid\r\n* OK [UIDNEXT {uidnext}] Predicted next UID\r\n"

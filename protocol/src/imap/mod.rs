@@ -14,7 +14,8 @@
 //! - `selected`: the selected mailbox as the client was told it: sequence numbers ↔ UIDs,
 //!   sequence sets, keywords announced, expunges not yet reported, and `announce`, which
 //!   brings it up to the store's view (EXPUNGE, FLAGS, FETCH FLAGS, EXISTS, RECENT).
-//! - `fetch`: FETCH and UID FETCH; `bodystructure`: BODY and BODYSTRUCTURE.
+//! - `fetch`: FETCH and UID FETCH; `bodystructure`: BODY and BODYSTRUCTURE; `binary`:
+//!   BINARY and BINARY.SIZE (RFC 3516), parts with their transfer encoding undone.
 //! - `store`: STORE, EXPUNGE, UID EXPUNGE; `copy`: COPY, MOVE, APPEND (UIDPLUS codes).
 //! - `folders`: CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE.
 //! - `search`: SEARCH and UID SEARCH; `quota`: GETQUOTA, GETQUOTAROOT (RFC 9208).
@@ -31,6 +32,7 @@
 mod address;
 mod auth;
 mod base_subject;
+mod binary;
 mod bodystructure;
 mod condstore;
 mod copy;

@@ -38,6 +38,8 @@ impl Session {
             }
         };
         let ids = self.ids(&matched.indexes, uid);
+        // RFC 9051 §6.4.4: an IMAP4rev2 SEARCH answers with ESEARCH, ALL by default.
+        let returning = returning.or_else(|| self.enabled.rev2.then(Vec::new));
         match returning {
             None => {
                 let mut line = String::from("* SEARCH");

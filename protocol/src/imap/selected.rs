@@ -28,6 +28,8 @@ pub(super) struct Selected {
     pub keywords: Vec<String>,
     /// The saved search result `$` (RFC 5182), as UIDs.
     pub saved: Vec<i64>,
+    /// IMAP4rev2 is enabled: no \Recent flag, no RECENT responses (RFC 9051 §E.1).
+    pub rev2: bool,
 }
 
 impl Selected {
@@ -45,6 +47,7 @@ impl Selected {
             recent,
             keywords: Vec::new(),
             saved: Vec::new(),
+            rev2: false,
         };
         let flags: Vec<String> = selected
             .messages()
@@ -87,7 +90,7 @@ impl Selected {
 
     /// A message's flags as the client sees them: stored flags plus \Recent.
     pub fn flags(&self, m: &StoredMessage) -> String {
-        if self.recent.contains(&m.uid) {
+        if !self.rev2 && self.recent.contains(&m.uid) {
             format!("{} \\Recent", m.flags).trim().to_string()
         } else {
             m.flags.clone()
@@ -291,14 +294,10 @@ pub(super) fn announce(
         out.extend_from_slice(line.as_bytes());
     }
     if added {
-        out.extend_from_slice(
-            format!(
-                "* {} EXISTS\r\n* {} RECENT\r\n",
-                selected.messages().len(),
-                selected.recent.len()
-            )
-            .as_bytes(),
-        );
+        out.extend_from_slice(format!("* {} EXISTS\r\n", selected.messages().len()).as_bytes());
+        if !selected.rev2 {
+            out.extend_from_slice(format!("* {} RECENT\r\n", selected.recent.len()).as_bytes());
+        }
     }
 }
 

@@ -139,6 +139,7 @@ impl Session {
         let appendlimit = format!("APPENDLIMIT={}", self.service.limits.max_command);
         let mut caps = vec![
             "IMAP4rev1",
+            "IMAP4rev2",
             "LITERAL+",
             "SASL-IR",
             "ID",
@@ -157,6 +158,7 @@ impl Session {
             "CONDSTORE",
             "QRESYNC",
             "STATUS=SIZE",
+            "BINARY",
             "ESEARCH",
             "SEARCHRES",
             "SORT",

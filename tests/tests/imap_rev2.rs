@@ -1,0 +1,148 @@
+//! IMAP4rev2 (RFC 9051) next to IMAP4rev1 on one mailbox at once: a rev2 session gets no
+//! \Recent and no RECENT, a LIST in SELECT and ESEARCH for SEARCH, while a rev1 session keeps
+//! its rev1 answers; BINARY (RFC 3516) undoes transfer encodings; STATUS SIZE and DELETED.
+
+use baedal_tests::imap::{run_raw, site_with_mail};
+use baedal_tests::{Profile, on_both_profiles};
+use serde_json::Value;
+
+on_both_profiles!(
+    a_rev2_and_a_rev1_session_share_a_mailbox,
+    binary_fetches_decoded_parts,
+);
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .unwrap_or_else(|| panic!("not an array: {v}"))
+        .iter()
+        .map(|s| s.as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+fn a_rev2_and_a_rev1_session_share_a_mailbox(profile: Profile) {
+    let (site, server) = site_with_mail(profile, 2);
+    let script = r#"
+rev1 = session(select=None)
+rev1_select = rev1.cmd("SELECT INBOX")
+rev2 = session(select=None)
+enabled = rev2.cmd("ENABLE IMAP4rev2")
+rev2_select = rev2.cmd("SELECT INBOX")
+print(json.dumps({"enabled": enabled, "rev2_select": rev2_select, "rev1_select": rev1_select,
+    "rev2_search": rev2.cmd("SEARCH UNSEEN"), "rev1_search": rev1.cmd("SEARCH UNSEEN"),
+    "rev2_flags": rev2.cmd("FETCH 1:* (FLAGS)"), "rev1_flags": rev1.cmd("FETCH 1:* (FLAGS)"),
+    "status": rev2.cmd("STATUS Sent (MESSAGES SIZE DELETED)"),
+    "caps": rev2.cmd("CAPABILITY"),
+    "append": rev1.append("INBOX", "Subject: new\r\n\r\nx\r\n"),
+    "rev1_noop": rev1.cmd("NOOP"), "rev2_noop": rev2.cmd("NOOP"),
+    "count": rev2.cmd("UID SEARCH RETURN (COUNT) ALL")}))
+"#;
+    let r = run_raw(&site, &server, script);
+    assert_eq!(strings(&r["enabled"])[0], "* ENABLED IMAP4rev2");
+    let rev2_select = strings(&r["rev2_select"]);
+    assert!(
+        rev2_select.contains(&"* LIST () \"/\" \"INBOX\"".to_string()),
+        "{rev2_select:?}"
+    );
+    assert!(
+        !rev2_select.iter().any(|l| l.ends_with("RECENT")),
+        "{rev2_select:?}"
+    );
+    let rev1_select = strings(&r["rev1_select"]);
+    assert!(
+        rev1_select.iter().any(|l| l.ends_with(" RECENT")),
+        "{rev1_select:?}"
+    );
+    assert_eq!(
+        strings(&r["rev2_search"])[0],
+        "* ESEARCH (TAG \"t4\") ALL 1:2"
+    );
+    assert_eq!(strings(&r["rev1_search"])[0], "* SEARCH 1 2");
+    assert!(
+        rev1_select.contains(&"* 2 RECENT".to_string()),
+        "{rev1_select:?}"
+    );
+    // The rev1 session claimed the messages as recent and shows \Recent; the rev2 session
+    // never does.
+    assert!(
+        strings(&r["rev2_flags"])
+            .iter()
+            .all(|l| !l.contains("\\Recent")),
+        "{}",
+        r["rev2_flags"]
+    );
+    assert!(
+        strings(&r["rev1_flags"])[0].contains("\\Recent"),
+        "{}",
+        r["rev1_flags"]
+    );
+    assert_eq!(
+        strings(&r["status"])[0],
+        "* STATUS \"Sent\" (MESSAGES 0 SIZE 0 DELETED 0)"
+    );
+    let caps = strings(&r["caps"])[0].clone();
+    for cap in ["IMAP4rev1", "IMAP4rev2", "BINARY", "ESEARCH", "STATUS=SIZE"] {
+        assert!(caps.split(' ').any(|c| c == cap), "{cap} in {caps}");
+    }
+    // An APPEND by the rev1 session: the rev2 session hears EXISTS without RECENT.
+    let noop = strings(&r["rev2_noop"]);
+    assert_eq!(noop[0], "* 3 EXISTS", "{noop:?}");
+    assert!(!noop.iter().any(|l| l.ends_with("RECENT")), "{noop:?}");
+    // The rev1 session's own APPEND is announced at its end, with RECENT.
+    let append = strings(&r["append"]);
+    assert!(append.contains(&"* 3 RECENT".to_string()), "{append:?}");
+    assert_eq!(
+        strings(&r["count"])[0],
+        "* ESEARCH (TAG \"t9\") UID COUNT 3"
+    );
+}
+
+fn binary_fetches_decoded_parts(profile: Profile) {
+    let (site, server) = site_with_mail(profile, 0);
+    let r = run_raw(
+        &site,
+        &server,
+        r#"
+msg = ("From: a@x\r\nSubject: parts\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n"
+  "--b\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+  "caf=C3=A9\r\n"
+  "--b\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+  "AAECAwQ=\r\n"
+  "--b\r\nContent-Type: application/x-odd\r\nContent-Transfer-Encoding: x-uuencode\r\n\r\nbegin\r\n"
+  "--b--\r\n")
+c = session(select=None)
+c.append("INBOX", msg)
+c.cmd("SELECT INBOX")
+out = {
+  "text": c.cmd("FETCH 1 (BINARY.PEEK[1] BINARY.SIZE[1])"),
+  "octets": c.cmd("FETCH 1 (BINARY.PEEK[2] BINARY.SIZE[2])"),
+  "partial": c.cmd("FETCH 1 (BINARY.PEEK[2]<1.2>)"),
+  "unknown": c.cmd("FETCH 1 (BINARY.PEEK[3])"),
+  "unseen": c.cmd("FETCH 1 (FLAGS)"),
+  "seen": c.cmd("FETCH 1 (BINARY[1])"),
+}
+print(json.dumps(out))
+"#,
+    );
+    let text = strings(&r["text"])[0].clone();
+    assert_eq!(text, "* 1 FETCH (BINARY[1] {5}\r\ncafé BINARY.SIZE[1] 5)");
+    let octets = strings(&r["octets"])[0].clone();
+    assert_eq!(
+        octets,
+        "* 1 FETCH (BINARY[2] ~{5}\r\n\u{0}\u{1}\u{2}\u{3}\u{4} BINARY.SIZE[2] 5)"
+    );
+    assert_eq!(
+        strings(&r["partial"])[0],
+        "* 1 FETCH (BINARY[2]<1> {2}\r\n\u{1}\u{2})"
+    );
+    let unknown = strings(&r["unknown"]);
+    assert!(
+        unknown.last().unwrap().contains("NO [UNKNOWN-CTE]"),
+        "{unknown:?}"
+    );
+    assert_eq!(strings(&r["unseen"])[0], "* 1 FETCH (FLAGS (\\Recent))");
+    assert!(
+        strings(&r["seen"])[0].contains("FLAGS (\\Seen \\Recent)"),
+        "BINARY without PEEK sets \\Seen: {}",
+        r["seen"]
+    );
+}
