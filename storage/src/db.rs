@@ -176,6 +176,7 @@ impl Database {
         let migrator = self.backend.migrator();
         let before = self.applied_versions().await;
         migrator.run(&self.pool).await?;
+        self.utf8_mailbox_names().await?;
         let applied = migrator
             .iter()
             .filter(|m| !before.contains(&m.version))
@@ -185,6 +186,55 @@ impl Database {
             applied,
             known: migrator.iter().count(),
         })
+    }
+
+    /// Converts the mailbox and subscription names stored in modified UTF-7 to UTF-8, once
+    /// (migration 0008 leaves a `pending_fixups` row; the conversion and its removal are one
+    /// transaction). A name that is not valid modified UTF-7, or whose UTF-8 form is taken
+    /// already, stays as it is.
+    async fn utf8_mailbox_names(&self) -> Result<(), DbError> {
+        let mut tx = self.pool.begin().await?;
+        let pending: Option<String> = sqlx::query_scalar(
+            "DELETE FROM pending_fixups WHERE name = 'utf8_mailbox_names' RETURNING name",
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
+        if pending.is_none() {
+            tx.rollback().await?;
+            return Ok(());
+        }
+        for table in ["mailboxes", "subscriptions"] {
+            let rows: Vec<(i64, String)> = sqlx::query_as(&format!(
+                "SELECT user_id, name FROM {table} WHERE name LIKE '%&%'"
+            ))
+            .fetch_all(&mut *tx)
+            .await?;
+            for (user_id, name) in rows {
+                let Some(utf8) = crate::mailstore::utf7::decode(&name) else {
+                    continue;
+                };
+                let taken: Option<i64> = sqlx::query_scalar(&format!(
+                    "SELECT user_id FROM {table} WHERE user_id = $1 AND name = $2"
+                ))
+                .bind(user_id)
+                .bind(&utf8)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if utf8 == name || taken.is_some() {
+                    continue;
+                }
+                sqlx::query(&format!(
+                    "UPDATE {table} SET name = $1 WHERE user_id = $2 AND name = $3"
+                ))
+                .bind(&utf8)
+                .bind(user_id)
+                .bind(&name)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Versions recorded in sqlx's bookkeeping table (none before the first migration).
@@ -259,5 +309,46 @@ mod tests {
         let second = db.migrate().await.unwrap();
         assert!(second.applied.is_empty());
         db.ping().await.unwrap();
+    }
+
+    /// Names stored in modified UTF-7 before migration 0008 become UTF-8 at the first
+    /// start after it, once; names that are not valid modified UTF-7 stay.
+    #[tokio::test]
+    async fn modified_utf7_names_become_utf8_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/t.db", dir.path().display());
+        let db = Database::connect(&url, 2).await.unwrap();
+        db.migrate().await.unwrap();
+        for sql in [
+            "INSERT INTO domains (id, domain_name) VALUES (1, 'example.org')",
+            "INSERT INTO virtual_users (id, email, domain_id, maildir_path) VALUES (1, 'a@example.org', 1, 'a/')",
+            "INSERT INTO mailboxes (user_id, name, uidvalidity) VALUES (1, '&1ozHWA-', 1), (1, 'R&-D/&1ozHWA-', 2), (1, 'A&B', 3)",
+            "INSERT INTO subscriptions (user_id, name) VALUES (1, '&1ozHWA-')",
+            "INSERT INTO pending_fixups (name) VALUES ('utf8_mailbox_names')",
+        ] {
+            sqlx::query(sql).execute(&db.pool).await.unwrap();
+        }
+        db.migrate().await.unwrap();
+        let names = |table: &'static str| {
+            let pool = db.pool.clone();
+            async move {
+                let mut names: Vec<String> =
+                    sqlx::query_scalar(&format!("SELECT name FROM {table}"))
+                        .fetch_all(&pool)
+                        .await
+                        .unwrap();
+                names.sort();
+                names
+            }
+        };
+        assert_eq!(names("mailboxes").await, ["A&B", "R&D/회의", "회의"]);
+        assert_eq!(names("subscriptions").await, ["회의"]);
+        // Once only: a later name that looks like modified UTF-7 is left alone.
+        sqlx::query("INSERT INTO mailboxes (user_id, name, uidvalidity) VALUES (1, '&AOk-', 4)")
+            .execute(&db.pool)
+            .await
+            .unwrap();
+        db.migrate().await.unwrap();
+        assert!(names("mailboxes").await.contains(&"&AOk-".to_string()));
     }
 }

@@ -1,6 +1,7 @@
 //! IMAP4rev2 (RFC 9051) next to IMAP4rev1 on one mailbox at once: a rev2 session gets no
 //! \Recent and no RECENT, a LIST in SELECT and ESEARCH for SEARCH, while a rev1 session keeps
-//! its rev1 answers; BINARY (RFC 3516) undoes transfer encodings; STATUS SIZE and DELETED.
+//! its rev1 answers; BINARY (RFC 3516) undoes transfer encodings; STATUS SIZE and DELETED;
+//! a UTF8=ACCEPT client (RFC 6855) and a modified-UTF-7 client name the same folders.
 
 use baedal_tests::imap::{run_raw, site_with_mail};
 use baedal_tests::{Profile, on_both_profiles};
@@ -9,6 +10,7 @@ use serde_json::Value;
 on_both_profiles!(
     a_rev2_and_a_rev1_session_share_a_mailbox,
     binary_fetches_decoded_parts,
+    utf8_and_modified_utf7_clients_see_one_folder,
 );
 
 fn strings(v: &Value) -> Vec<String> {
@@ -144,5 +146,46 @@ print(json.dumps(out))
         strings(&r["seen"])[0].contains("FLAGS (\\Seen \\Recent)"),
         "BINARY without PEEK sets \\Seen: {}",
         r["seen"]
+    );
+}
+
+/// A Korean folder created by a rev1 client in modified UTF-7 is `회의` to a UTF8=ACCEPT
+/// client, and the reverse; both reach the same mailbox (names are stored in UTF-8).
+fn utf8_and_modified_utf7_clients_see_one_folder(profile: Profile) {
+    let (site, server) = site_with_mail(profile, 0);
+    let r = run_raw(
+        &site,
+        &server,
+        r#"
+rev1 = session(select=None)
+created = rev1.cmd('CREATE "&1ozHWA-/&x5C4zA-"')
+rev1.append("&1ozHWA-/&x5C4zA-", "Subject: x\r\n\r\nx\r\n")
+utf8 = session(select=None)
+enabled = utf8.cmd("ENABLE UTF8=ACCEPT")
+listed = utf8.cmd('LIST "" "*"')
+status = utf8.cmd('STATUS "회의/자료" (MESSAGES)')
+made = utf8.cmd('CREATE "보관함"')
+rev1_list = rev1.cmd('LIST "" "*"')
+rev1_select = rev1.cmd('SELECT "&vPStANVo-"')
+print(json.dumps({"created": created, "enabled": enabled, "listed": listed, "status": status,
+    "made": made, "rev1_list": rev1_list, "rev1_select": rev1_select}))
+"#,
+    );
+    assert_eq!(strings(&r["enabled"])[0], "* ENABLED UTF8=ACCEPT");
+    let listed = strings(&r["listed"]).join("\n");
+    assert!(listed.contains("회의/자료"), "{listed}");
+    assert!(!listed.contains("&1ozHWA-"), "{listed}");
+    assert!(
+        strings(&r["status"])[0].ends_with("(MESSAGES 1)"),
+        "{}",
+        r["status"]
+    );
+    let rev1_list = strings(&r["rev1_list"]).join("\n");
+    assert!(rev1_list.contains("\"&1ozHWA-/&x5C4zA-\""), "{rev1_list}");
+    assert!(rev1_list.contains("\"&vPStANVo-\""), "{rev1_list}");
+    assert!(
+        strings(&r["rev1_select"]).last().unwrap().contains("OK"),
+        "{}",
+        r["rev1_select"]
     );
 }

@@ -22,6 +22,8 @@ pub(super) struct Enabled {
     pub qresync: bool,
     /// IMAP4rev2 (RFC 9051): no \Recent, SEARCH answers with ESEARCH, SELECT sends LIST.
     pub rev2: bool,
+    /// UTF8=ACCEPT (RFC 6855): mailbox names in UTF-8, not modified UTF-7.
+    pub utf8: bool,
 }
 
 /// What a QRESYNC SELECT parameter asks (RFC 7162 §3.2.5).
@@ -47,6 +49,11 @@ impl Session {
                     self.enabled.qresync = true;
                     self.enabled.condstore = true;
                     enabled.push("QRESYNC");
+                }
+                // RFC 6855 §3
+                "UTF8=ACCEPT" if !self.enabled.utf8 => {
+                    self.enabled.utf8 = true;
+                    enabled.push("UTF8=ACCEPT");
                 }
                 // RFC 9051 §6.3.1
                 "IMAP4REV2" if !self.enabled.rev2 => {

@@ -8,7 +8,6 @@ use imap_codec::imap_types::mailbox::Mailbox as ImapMailbox;
 use imap_codec::imap_types::sequence::SequenceSet;
 
 use super::folders::refusal;
-use super::mailboxes::mailbox_name;
 use super::session::{Done, Session, State};
 
 /// `1,3:5`-style list of UIDs for COPYUID/APPENDUID.
@@ -33,7 +32,7 @@ impl Session {
         let target = match self
             .service
             .store
-            .mailbox(user.id, &mailbox_name(mailbox))
+            .mailbox(user.id, &self.mailbox_name(mailbox))
             .await
         {
             Ok(Some(m)) => m,
@@ -95,7 +94,7 @@ impl Session {
         let Some(user) = self.user_id() else {
             return Done::bad("Not authenticated");
         };
-        let name = mailbox_name(mailbox);
+        let name = self.mailbox_name(mailbox);
         let target = match self.service.store.mailbox(user, &name).await {
             Ok(Some(m)) => m,
             Ok(None) => return Done::no("[TRYCREATE] No such mailbox"),

@@ -3,7 +3,6 @@
 use baedal_storage::mailstore::MailStoreError;
 use imap_codec::imap_types::mailbox::Mailbox as ImapMailbox;
 
-use super::mailboxes::mailbox_name;
 use super::session::{Done, Session};
 
 /// The tagged NO for a mail store refusal, with its RFC 5530 response code.
@@ -26,7 +25,7 @@ impl Session {
             return Done::bad("Not authenticated");
         };
         // RFC 3501 §6.3.3: a trailing delimiter only says the name will have children.
-        let name = mailbox_name(mailbox).trim_end_matches('/').to_string();
+        let name = self.mailbox_name(mailbox).trim_end_matches('/').to_string();
         match self.service.store.create_mailbox(user, &name).await {
             Ok(()) => Done::ok("CREATE completed"),
             Err(e) => refusal(self, e),
@@ -40,7 +39,7 @@ impl Session {
         match self
             .service
             .store
-            .delete_mailbox(user, &mailbox_name(mailbox))
+            .delete_mailbox(user, &self.mailbox_name(mailbox))
             .await
         {
             Ok(()) => Done::ok("DELETE completed"),
@@ -55,7 +54,7 @@ impl Session {
         match self
             .service
             .store
-            .rename_mailbox(user, &mailbox_name(from), &mailbox_name(to))
+            .rename_mailbox(user, &self.mailbox_name(from), &self.mailbox_name(to))
             .await
         {
             Ok(()) => Done::ok("RENAME completed"),
@@ -70,7 +69,7 @@ impl Session {
         match self
             .service
             .store
-            .set_subscribed(user, &mailbox_name(mailbox), on)
+            .set_subscribed(user, &self.mailbox_name(mailbox), on)
             .await
         {
             Ok(()) => Done::ok(if on {

@@ -105,6 +105,12 @@ impl Session {
         options: &ListOptions,
     ) -> Done {
         let verb = if options.lsub { "LSUB" } else { "LIST" };
+        let utf8 = self.enabled.utf8;
+        let reference = super::mailboxes::stored_name(reference, utf8);
+        let patterns: Vec<String> = patterns
+            .iter()
+            .map(|p| super::mailboxes::stored_name(p, utf8))
+            .collect();
         let Some(user) = self.user().cloned() else {
             return Done::bad("Not authenticated");
         };
@@ -124,7 +130,7 @@ impl Session {
                 Ok(both) => both,
                 Err(e) => return self.unavailable(e),
             };
-        let patterns = Patterns::new(reference, patterns);
+        let patterns = Patterns::new(&reference, &patterns);
         let entries = if options.lsub || options.select_subscribed {
             subscribed_entries(&mailboxes, &subscribed, &patterns, options)
         } else {
@@ -133,7 +139,7 @@ impl Session {
         for (name, entry) in entries {
             let mut line =
                 format!("* {verb} ({}) \"{DELIMITER}\" ", entry.attributes.join(" ")).into_bytes();
-            wire::string(&mut line, name.as_bytes());
+            wire::string(&mut line, self.client_name(&name).as_bytes());
             if entry.childinfo {
                 line.extend_from_slice(b" (\"CHILDINFO\" (\"SUBSCRIBED\"))");
             }

@@ -7,7 +7,7 @@ use imap_codec::imap_types::command::SelectParameter;
 use imap_codec::imap_types::mailbox::Mailbox as ImapMailbox;
 use imap_codec::imap_types::status::StatusDataItemName;
 
-use baedal_storage::mailstore::{MailStoreError, MailboxView};
+use baedal_storage::mailstore::{MailStoreError, MailboxView, utf7};
 
 use super::condstore::Resync;
 use super::selected::{Selected, announce};
@@ -30,8 +30,8 @@ pub(super) struct ListOptions {
 /// The hierarchy delimiter (RFC 3501 §6.3.8).
 pub(super) const DELIMITER: char = '/';
 
-/// A mailbox name as the store keeps it: INBOX in capitals, others as given.
-pub(super) fn mailbox_name(mailbox: &ImapMailbox<'_>) -> String {
+/// A mailbox name as the client wrote it, INBOX in capitals.
+fn written_name(mailbox: &ImapMailbox<'_>) -> String {
     match mailbox {
         ImapMailbox::Inbox => "INBOX".to_string(),
         ImapMailbox::Other(other) => {
@@ -45,7 +45,31 @@ pub(super) fn mailbox_name(mailbox: &ImapMailbox<'_>) -> String {
     }
 }
 
+/// A name from a client as the store keeps it (UTF-8): a rev1 client's modified UTF-7
+/// decoded (RFC 3501 §5.1.3), a UTF8=ACCEPT client's taken as it is (RFC 6855 §3). A name
+/// that is not valid modified UTF-7 is taken as written.
+pub(super) fn stored_name(written: &str, utf8: bool) -> String {
+    if utf8 {
+        return written.to_string();
+    }
+    utf7::decode(written).unwrap_or_else(|| written.to_string())
+}
+
 impl Session {
+    /// A mailbox argument as the store names it.
+    pub(super) fn mailbox_name(&self, mailbox: &ImapMailbox<'_>) -> String {
+        stored_name(&written_name(mailbox), self.enabled.utf8)
+    }
+
+    /// A stored name as this client reads it: modified UTF-7 unless UTF8=ACCEPT is on.
+    pub(super) fn client_name(&self, stored: &str) -> String {
+        if self.enabled.utf8 {
+            stored.to_string()
+        } else {
+            utf7::encode(stored)
+        }
+    }
+
     pub(super) fn user(&self) -> Option<&User> {
         match &self.state {
             State::NotAuthenticated => None,
@@ -76,7 +100,7 @@ impl Session {
         if names.contains(&"HIGHESTMODSEQ") {
             self.enabled.condstore = true;
         }
-        match self.status_line(&mailbox_name(mailbox), &names).await {
+        match self.status_line(&self.mailbox_name(mailbox), &names).await {
             Ok(()) => Done::ok("STATUS completed"),
             Err(done) => done,
         }
@@ -139,7 +163,7 @@ impl Session {
             })
             .collect();
         let mut line = b"* STATUS ".to_vec();
-        wire::string(&mut line, name.as_bytes());
+        wire::string(&mut line, self.client_name(name).as_bytes());
         line.extend_from_slice(format!(" ({})\r\n", values.join(" ")).as_bytes());
         self.conn.queue(&line);
         Ok(())
@@ -185,7 +209,7 @@ impl Session {
         }
         // RFC 3501 §6.3.1: a failed SELECT leaves no mailbox selected.
         self.state = State::Authenticated(user.clone());
-        let name = mailbox_name(mailbox);
+        let name = self.mailbox_name(mailbox);
         let found = match self.service.store.mailbox(user.id, &name).await {
             Ok(Some(m)) => m,
             Ok(None) => return Done::no("[NONEXISTENT] No such mailbox"),
@@ -225,7 +249,7 @@ impl Session {
         if self.enabled.rev2 {
             // RFC 9051 §6.3.2: the mailbox's name as the server knows it; no RECENT, UNSEEN.
             let mut list = b"* LIST () \"/\" ".to_vec();
-            wire::string(&mut list, name.as_bytes());
+            wire::string(&mut list, self.client_name(&name).as_bytes());
             out.push_str(&String::from_utf8_lossy(&list));
             out.push_str("\r\n");
         } else {

@@ -3,7 +3,6 @@
 use baedal_storage::EmailAddress;
 use imap_codec::imap_types::mailbox::Mailbox as ImapMailbox;
 
-use super::mailboxes::mailbox_name;
 use super::session::{Done, Session};
 use super::wire;
 
@@ -39,14 +38,14 @@ impl Session {
         let Some(user) = self.user_id() else {
             return Done::bad("Not authenticated");
         };
-        let name = mailbox_name(mailbox);
+        let name = self.mailbox_name(mailbox);
         match self.service.store.mailbox(user, &name).await {
             Ok(Some(_)) => {}
             Ok(None) => return Done::no("[NONEXISTENT] No such mailbox"),
             Err(e) => return self.unavailable(e),
         }
         let mut line = b"* QUOTAROOT ".to_vec();
-        wire::string(&mut line, name.as_bytes());
+        wire::string(&mut line, self.client_name(&name).as_bytes());
         let limited = match self
             .service
             .directory

@@ -5,8 +5,9 @@ use baedal_storage::mailstore::StoredMessage;
 use chrono::NaiveDate;
 use imap_codec::imap_types::core::Vec1;
 use imap_codec::imap_types::search::SearchKey;
+use mail_parser::decoders::html::html_to_text;
 use mail_parser::parsers::MessageStream;
-use mail_parser::{HeaderValue, MessageParser};
+use mail_parser::{HeaderValue, MessageParser, PartType};
 
 use super::mailboxes::has_flag;
 use super::session::{Done, Session, State};
@@ -152,6 +153,36 @@ fn field_contains(header: &[u8], name: &[u8], needle: &[u8], addresses: bool) ->
     })
 }
 
+/// RFC 3501 §6.4.4 BODY: the text of the whole body, decoded: the text bodies, and the text
+/// parts that are attachments (a `text/plain` with `Content-Disposition: attachment` is not a
+/// text body, but it is in the body), HTML as text.
+fn body_text(msg: &mail_parser::Message<'_>) -> String {
+    let mut parts: Vec<String> = (0..msg.text_body_count())
+        .filter_map(|i| msg.body_text(i).map(|t| t.into_owned()))
+        .collect();
+    for part in msg.attachments() {
+        match &part.body {
+            PartType::Text(text) => parts.push(text.to_string()),
+            PartType::Html(html) => parts.push(html_to_text(html)),
+            _ => {}
+        }
+    }
+    parts.join("\n")
+}
+
+/// RFC 3501 §6.4.4 TEXT: the header section as written, and each field again with its
+/// encoded words (RFC 2047) decoded, as SUBJECT and HEADER see it.
+fn header_text(header: &[u8]) -> String {
+    let mut text = String::from_utf8_lossy(header).into_owned();
+    for (name, value) in wire::fields(header) {
+        text.push_str(&String::from_utf8_lossy(name));
+        text.push_str(": ");
+        text.push_str(&decoded(&value));
+        text.push('\n');
+    }
+    text
+}
+
 impl Candidate<'_> {
     fn header(&self) -> &[u8] {
         self.header.as_deref().unwrap_or(b"")
@@ -210,16 +241,11 @@ impl Candidate<'_> {
             SearchKey::Body(s) | SearchKey::Text(s) => {
                 let blob = self.blob.as_deref().unwrap_or(b"");
                 let text = match MessageParser::default().parse(blob) {
-                    Some(msg) => {
-                        let bodies: Vec<String> = (0..msg.text_body_count())
-                            .filter_map(|i| msg.body_text(i).map(|t| t.into_owned()))
-                            .collect();
-                        bodies.join("\n")
-                    }
+                    Some(msg) => body_text(&msg),
                     None => String::from_utf8_lossy(blob).into_owned(),
                 };
                 let header = if matches!(key, SearchKey::Text(_)) {
-                    String::from_utf8_lossy(self.header.as_deref().unwrap_or(b"")).into_owned()
+                    header_text(self.header())
                 } else {
                     String::new()
                 };
@@ -390,5 +416,23 @@ Cc: =?UTF-8?B?67CV7KeA7Jew?= <jiyeon@remote.test>, team: ann@t.test;\r\n\r\n";
                 "{field} {needle:?}"
             );
         }
+    }
+
+    #[test]
+    fn body_and_text_see_attachments_and_decoded_headers() {
+        let message = b"Subject: =?UTF-8?B?W+qzteyngF0g7ZqM7J2Y?=\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n\
+See the attachment.\r\n--b\r\nContent-Type: text/plain; name=n.txt\r\n\
+Content-Disposition: attachment; filename=n.txt\r\nContent-Transfer-Encoding: base64\r\n\r\n\
+d29tYmF0IG5vdGVz\r\n--b--\r\n";
+        let msg = MessageParser::default().parse(&message[..]).unwrap();
+        let body = body_text(&msg);
+        assert!(contains(&body, b"attachment."), "{body}");
+        // "wombat notes", base64 in a text attachment.
+        assert!(contains(&body, b"WOMBAT"), "{body}");
+        let end = message.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+        let header = header_text(&message[..end]);
+        assert!(contains(&header, "공지".as_bytes()), "{header}");
+        assert!(contains(&header, b"multipart/mixed"), "{header}");
     }
 }

@@ -157,12 +157,36 @@ impl Session {
         sorted: bool,
     ) {
         let has = |o: ReturnOption| options.contains(&o);
+        let (first, last) = if sorted {
+            (ids.first(), ids.last())
+        } else {
+            (ids.iter().min(), ids.iter().max())
+        };
         if has(ReturnOption::Save) {
-            let uids: Vec<i64> = self
-                .ids(&matched.indexes, true)
-                .into_iter()
-                .map(i64::from)
-                .collect();
+            // RFC 5182 §2.1: SAVE with MIN and/or MAX, and neither ALL nor COUNT, saves only
+            // the message(s) returned as MIN and MAX; otherwise every message found.
+            let uids: Vec<i64> = if (has(ReturnOption::Min) || has(ReturnOption::Max))
+                && !has(ReturnOption::All)
+                && !has(ReturnOption::Count)
+            {
+                let mut kept: Vec<u32> = [(ReturnOption::Min, first), (ReturnOption::Max, last)]
+                    .into_iter()
+                    .filter(|(option, _)| has(*option))
+                    .filter_map(|(_, id)| id.copied())
+                    .collect();
+                if !uid {
+                    let indexes: Vec<usize> = kept.iter().map(|&seq| seq as usize - 1).collect();
+                    kept = self.ids(&indexes, true);
+                }
+                kept.sort_unstable();
+                kept.dedup();
+                kept.into_iter().map(i64::from).collect()
+            } else {
+                self.ids(&matched.indexes, true)
+                    .into_iter()
+                    .map(i64::from)
+                    .collect()
+            };
             self.save_result(&uids);
             // RFC 5182 §2.1: SAVE alone returns nothing.
             if options.iter().all(|o| *o == ReturnOption::Save) {
@@ -175,11 +199,6 @@ impl Session {
         if uid {
             line.push_str(" UID");
         }
-        let (first, last) = if sorted {
-            (ids.first(), ids.last())
-        } else {
-            (ids.iter().min(), ids.iter().max())
-        };
         if has(ReturnOption::Min)
             && let Some(min) = first
         {

@@ -159,6 +159,7 @@ impl Session {
             "QRESYNC",
             "STATUS=SIZE",
             "BINARY",
+            "UTF8=ACCEPT",
             "ESEARCH",
             "SEARCHRES",
             "SORT",

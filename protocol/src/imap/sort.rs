@@ -9,6 +9,7 @@ use std::cmp::Ordering;
 
 use chrono::NaiveDate;
 use imap_codec::imap_types::extensions::sort::{SortCriterion, SortKey};
+use unicode_normalization::UnicodeNormalization;
 
 pub(super) use super::base_subject::base_subject;
 use super::base_subject::decoded;
@@ -207,25 +208,58 @@ fn zone_offset(zone: &str) -> i64 {
     }
 }
 
-/// The first address of an address field that is not a group marker (RFC 3501 §7.4.2).
+/// RFC 5051 i;unicode-casemap, the collation of SORT (RFC 5256 §1: I18NLEVEL=1 of RFC 5255):
+/// each character titlecased, the result decomposed (NFKD, which takes Hangul syllables apart
+/// into their jamo as Dovecot does) and titlecased again (a compatibility decomposition such
+/// as `ﬁ` gives lower-case letters); keys so prepared compare as UTF-8 octets, that is as
+/// strings. Titlecase, not lowercase: `[` (0x5B) sorts after `Z`, and `É` beside `E`.
+pub(super) fn unicode_casemap(text: &str) -> String {
+    text.chars()
+        .map(titlecase)
+        .collect::<String>()
+        .nfkd()
+        .map(titlecase)
+        .collect()
+}
+
+/// The simple titlecase mapping of UnicodeData.txt, as far as it matters after NFKD: the
+/// uppercase letter, except for Georgian Mkhedruli (no titlecase, although it has an
+/// uppercase since Unicode 11) and characters whose uppercase is not one character (`ß`,
+/// `ŉ`: SpecialCasing, which RFC 5051 does not use), which stay as they are. (The titlecase
+/// digraphs such as `ǅ` decompose to their letters, so their uppercase is as good.)
+fn titlecase(c: char) -> char {
+    if matches!(c, '\u{10D0}'..='\u{10FA}' | '\u{10FD}'..='\u{10FF}') {
+        return c;
+    }
+    let mut upper = c.to_uppercase();
+    match (upper.next(), upper.next()) {
+        (Some(u), None) => u,
+        _ => c,
+    }
+}
+
+/// The first address of an address field as ENVELOPE lists it (RFC 3501 §7.4.2): for a field
+/// that starts with a group, the group's start marker, whose addr-mailbox is the group name
+/// (RFC 3501 §9 addr-mailbox), as RFC 5256 §3 and RFC 5957 read "the first address".
 fn first_address(value: Option<&[u8]>) -> Option<address::Address> {
     address::parse(value?)
         .into_iter()
-        .find(|a| !a.is_group_marker())
+        // A stray end marker (all NIL) is no address.
+        .find(|a| a.mailbox.is_some() || a.host.is_some())
 }
 
-/// RFC 5256 §3 FROM, TO, CC: the addr-mailbox of the first address, i;ascii-casemap; empty
-/// when there is none.
-fn mailbox_key(value: Option<&[u8]>) -> Vec<u8> {
-    first_address(value)
+/// RFC 5256 §3 FROM, TO, CC: the addr-mailbox of the first address (the group name for a
+/// group), i;unicode-casemap; empty when there is none.
+fn mailbox_key(value: Option<&[u8]>) -> String {
+    let mailbox = first_address(value)
         .and_then(|a| a.mailbox)
-        .unwrap_or_default()
-        .to_ascii_lowercase()
+        .unwrap_or_default();
+    unicode_casemap(&String::from_utf8_lossy(&mailbox))
 }
 
 /// RFC 5957 §2 DISPLAYFROM, DISPLAYTO: the decoded display name of the first address, else
-/// its addr-spec (`mailbox@host`, the mailbox alone without a host), case-folded; empty when
-/// there is no address.
+/// its addr-spec (`mailbox@host`, the mailbox alone without a host, as for a group, whose
+/// name it then is), i;unicode-casemap; empty when there is no address.
 fn display_key(value: Option<&[u8]>) -> String {
     let Some(address) = first_address(value) else {
         return String::new();
@@ -244,14 +278,13 @@ fn display_key(value: Option<&[u8]>) -> String {
             spec
         }
     };
-    text.chars().flat_map(char::to_lowercase).collect()
+    unicode_casemap(&text)
 }
 
 /// One sort key of one message; the keys of one criterion are always of the same kind.
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Key {
     Number(i64),
-    Octets(Vec<u8>),
     Text(String),
 }
 
@@ -260,10 +293,12 @@ fn key(message: &SortInput<'_>, fields: &Fields, sort_key: &SortKey) -> Key {
         SortKey::Arrival => Key::Number(message.internal_date),
         SortKey::Date => Key::Number(sent_date(fields.date.as_deref(), message.internal_date)),
         SortKey::Size => Key::Number(message.size),
-        SortKey::From => Key::Octets(mailbox_key(fields.from.as_deref())),
-        SortKey::To => Key::Octets(mailbox_key(fields.to.as_deref())),
-        SortKey::Cc => Key::Octets(mailbox_key(fields.cc.as_deref())),
-        SortKey::Subject => Key::Text(base_subject(fields.subject.as_deref().unwrap_or_default())),
+        SortKey::From => Key::Text(mailbox_key(fields.from.as_deref())),
+        SortKey::To => Key::Text(mailbox_key(fields.to.as_deref())),
+        SortKey::Cc => Key::Text(mailbox_key(fields.cc.as_deref())),
+        SortKey::Subject => Key::Text(unicode_casemap(&base_subject(
+            fields.subject.as_deref().unwrap_or_default(),
+        ))),
         SortKey::DisplayFrom => Key::Text(display_key(fields.from.as_deref())),
         SortKey::DisplayTo => Key::Text(display_key(fields.to.as_deref())),
     }
@@ -426,7 +461,7 @@ mod tests {
     #[test]
     fn address_keys() {
         let messages = [
-            // The group marker is not the first address; its first member is.
+            // The group's start marker is the first address: the group name is the key.
             input(1, "To: team: zed@x, amy@y;\r\nCc: b@x\r\n\r\n", 0, 0),
             input(
                 2,
@@ -438,20 +473,28 @@ mod tests {
             input(4, "To: (nobody)\r\n\r\n", 0, 0),
         ];
         use SortKey::*;
+        // "" anna mike team; Cc: a b undisclosed-recipients (no Cc: "")
         assert_eq!(sort(&messages, &criteria(&[(false, To)])), [4, 3, 2, 1]);
-        assert_eq!(sort(&messages, &criteria(&[(false, Cc)])), [2, 4, 3, 1]);
+        assert_eq!(sort(&messages, &criteria(&[(false, Cc)])), [4, 3, 1, 2]);
         assert_eq!(
             sort(&messages, &criteria(&[(false, DisplayTo)])),
             [4, 3, 2, 1]
         );
-        assert_eq!(display_key(Some(b"team: zed@x, amy@y;")), "zed@x");
-        assert_eq!(display_key(Some(b"empty:;")), "");
+        assert_eq!(display_key(Some(b"team: zed@x, amy@y;")), "TEAM");
+        assert_eq!(display_key(Some(b"empty:;")), "EMPTY");
+        assert_eq!(
+            mailbox_key(Some(b"undisclosed-recipients:;")),
+            "UNDISCLOSED-RECIPIENTS"
+        );
         assert_eq!(
             display_key(Some(b"\"\" <Who@Example.ORG>")),
-            "who@example.org"
+            "WHO@EXAMPLE.ORG"
         );
-        assert_eq!(display_key(Some(b"local")), "local");
-        assert_eq!(mailbox_key(Some(b"Bob <Bob.Lee@X>")), b"bob.lee");
+        assert_eq!(display_key(Some(b"local")), "LOCAL");
+        assert_eq!(mailbox_key(Some(b"Bob <Bob.Lee@X>")), "BOB.LEE");
+        // i;ascii-casemap and i;unicode-casemap map to upper case: "_" (0x5F) sorts after
+        // the letters, "[" (0x5B) too.
+        assert!(mailbox_key(Some(b"a_b@x")) > mailbox_key(Some(b"ab@x")));
     }
 
     #[test]
@@ -468,24 +511,58 @@ mod tests {
             input(7, "\r\n", 0, 0),
         ];
         use SortKey::*;
-        assert_eq!(display_key(Some(b"=?EUC-KR?B?sejDtrz2?= <cs@x>")), "김철수");
+        assert_eq!(
+            display_key(Some(b"=?EUC-KR?B?sejDtrz2?= <cs@x>")),
+            unicode_casemap("김철수")
+        );
         assert_eq!(
             display_key(Some(b"=?UTF-8?B?67CV7KeA7Jew?= <j@x>")),
-            "박지연"
+            unicode_casemap("박지연")
         );
-        // "" < "adam" < "mallory@b" < "zoe" < "émile" < "김철수" < "박지연"
+        // "" < "adam" < "émile" (E and a combining accent) < "mallory@b" < "zoe" < "김철수"
+        // < "박지연"
         assert_eq!(
             sort(&messages, &criteria(&[(false, DisplayFrom)])),
-            [7, 6, 4, 3, 5, 2, 1]
+            [7, 6, 5, 4, 3, 2, 1]
         );
         assert_eq!(
             sort(&messages, &criteria(&[(true, DisplayFrom)])),
-            [1, 2, 5, 3, 4, 6, 7]
+            [1, 2, 3, 4, 5, 6, 7]
         );
         // FROM compares the local parts instead: "" cs e jiyeon mallory z zoe
         assert_eq!(
             sort(&messages, &criteria(&[(false, From)])),
             [7, 2, 5, 1, 4, 6, 3]
+        );
+    }
+
+    #[test]
+    fn unicode_casemap_titlecases_and_decomposes() {
+        // (text, prepared key)
+        let cases: &[(&str, &str)] = &[
+            ("[only blob]", "[ONLY BLOB]"),
+            ("Zebra", "ZEBRA"),
+            ("éclair", "E\u{301}CLAIR"),
+            ("Éclair", "E\u{301}CLAIR"),
+            ("e\u{301}clair", "E\u{301}CLAIR"),
+            ("straße", "STRAßE"),
+            ("ǆemal", "DZ\u{30C}EMAL"),
+            ("ǅemal", "DZ\u{30C}EMAL"),
+            ("ﬁle", "FILE"),
+            // Hangul syllables into conjoining jamo: 회 = ᄒ ᅬ.
+            ("회", "\u{1112}\u{116C}"),
+            ("会議", "会議"),
+        ];
+        for (text, key) in cases {
+            assert_eq!(unicode_casemap(text), *key, "for {text:?}");
+        }
+        // The order the RFC 5051 keys give (and Dovecot): "[" after the letters, É with E,
+        // Hangul (jamo, U+11xx) before CJK ideographs (U+4Exx).
+        let mut words = ["会議", "회의", "[x]", "Zebra", "Éclair", "Empty", "apple"];
+        words.sort_by_key(|w| unicode_casemap(w));
+        assert_eq!(
+            words,
+            ["apple", "Empty", "Éclair", "Zebra", "[x]", "회의", "会議"]
         );
     }
 }

@@ -115,7 +115,7 @@ pub(super) fn with_saved(message: &[u8], saved: impl FnOnce() -> Saved) -> Optio
         return None;
     }
     let saved = saved();
-    let words = leading_words(message, 3);
+    let words = leading_words(message, 4);
     let uid_command = words
         .get(1)
         .is_some_and(|(_, w)| w.eq_ignore_ascii_case(b"UID"));

@@ -14,6 +14,7 @@ mod expunge;
 mod flags;
 mod folders;
 pub mod structure;
+pub mod utf7;
 mod vanished;
 mod verify;
 mod view;
