@@ -11,6 +11,7 @@ on_both_profiles!(
     a_rev2_and_a_rev1_session_share_a_mailbox,
     binary_fetches_decoded_parts,
     utf8_and_modified_utf7_clients_see_one_folder,
+    create_special_use_marks_the_new_folder,
 );
 
 fn strings(v: &Value) -> Vec<String> {
@@ -188,4 +189,42 @@ print(json.dumps({"created": created, "enabled": enabled, "listed": listed, "sta
         "{}",
         r["rev1_select"]
     );
+}
+
+/// RFC 6154 §3 CREATE-SPECIAL-USE: the new folder carries the attribute in LIST; an
+/// attribute the server cannot give, or two, is `NO [USEATTR]` and creates nothing.
+fn create_special_use_marks_the_new_folder(profile: Profile) {
+    let (site, server) = site_with_mail(profile, 0);
+    let r = run_raw(
+        &site,
+        &server,
+        r#"
+c = session(select=None)
+out = {
+  "sent": c.cmd(r'CREATE "Sent Items" (USE (\Sent))'),
+  "all": c.cmd(r'CREATE Everything (USE (\All))'),
+  "two": c.cmd(r'CREATE Both (USE (\Sent \Trash))'),
+  "list": c.cmd('LIST "" "*" RETURN (SPECIAL-USE)'),
+  "caps": c.cmd("CAPABILITY"),
+}
+print(json.dumps(out))
+"#,
+    );
+    assert!(strings(&r["sent"])[0].contains(" OK "), "{}", r["sent"]);
+    for k in ["all", "two"] {
+        assert!(strings(&r[k])[0].contains("NO [USEATTR]"), "{k}: {}", r[k]);
+    }
+    let list = strings(&r["list"]);
+    let sent = list
+        .iter()
+        .find(|l| l.ends_with("\"Sent Items\""))
+        .unwrap_or_else(|| panic!("{list:?}"));
+    assert!(sent.contains("\\Sent"), "{sent}");
+    assert!(
+        !list
+            .iter()
+            .any(|l| l.contains("Everything") || l.contains("\"Both\"")),
+        "{list:?}"
+    );
+    assert!(strings(&r["caps"])[0].contains(" CREATE-SPECIAL-USE"));
 }

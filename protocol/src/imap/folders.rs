@@ -19,14 +19,35 @@ pub(super) fn refusal(session: &Session, e: MailStoreError) -> Done {
     }
 }
 
+/// The special-use attributes a created mailbox may have (not the virtual \All, \Flagged).
+const CREATABLE_USES: &[&str] = &["\\Archive", "\\Drafts", "\\Junk", "\\Sent", "\\Trash"];
+
 impl Session {
-    pub(super) async fn create(&mut self, mailbox: &ImapMailbox<'_>) -> Done {
+    pub(super) async fn create(
+        &mut self,
+        mailbox: &ImapMailbox<'_>,
+        special_use: Option<Vec<String>>,
+    ) -> Done {
         let Some(user) = self.user_id() else {
             return Done::bad("Not authenticated");
         };
+        // RFC 6154 §3: one of the attributes a mailbox can hold here, or NO [USEATTR].
+        let attribute = match special_use.as_deref() {
+            None | Some([]) => None,
+            Some([one]) => match CREATABLE_USES.iter().find(|u| u.eq_ignore_ascii_case(one)) {
+                Some(known) => Some(*known),
+                None => return Done::no("[USEATTR] That special-use attribute is not supported"),
+            },
+            Some(_) => return Done::no("[USEATTR] One special-use attribute per mailbox"),
+        };
         // RFC 3501 §6.3.3: a trailing delimiter only says the name will have children.
         let name = self.mailbox_name(mailbox).trim_end_matches('/').to_string();
-        match self.service.store.create_mailbox(user, &name).await {
+        match self
+            .service
+            .store
+            .create_mailbox_for(user, &name, attribute)
+            .await
+        {
             Ok(()) => Done::ok("CREATE completed"),
             Err(e) => refusal(self, e),
         }

@@ -150,6 +150,7 @@ impl Session {
             "MOVE",
             "ENABLE",
             "SPECIAL-USE",
+            "CREATE-SPECIAL-USE",
             "CHILDREN",
             "LIST-EXTENDED",
             "LIST-STATUS",
@@ -391,7 +392,9 @@ impl Session {
             CommandBody::Unsubscribe { mailbox } if authenticated => {
                 self.subscribe(&mailbox, false).await
             }
-            CommandBody::Create { mailbox } if authenticated => self.create(&mailbox).await,
+            CommandBody::Create { mailbox } if authenticated => {
+                self.create(&mailbox, extras.create_use).await
+            }
             CommandBody::GetQuotaRoot { mailbox } if authenticated => {
                 self.get_quota_root(&mailbox).await
             }

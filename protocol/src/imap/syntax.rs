@@ -3,6 +3,8 @@
 //! - `SEARCH RETURN (…)` and `UID SEARCH RETURN (…)` (RFC 4731 ESEARCH, RFC 5182 SAVE) and
 //!   `SORT RETURN (…)` (RFC 5267 ESORT): the options are lifted out, the rest is a plain
 //!   SEARCH or SORT.
+//! - `CREATE name (USE (…))` (RFC 6154 §3 CREATE-SPECIAL-USE): the attributes are lifted
+//!   out.
 //! - `CHANGEDSINCE 0` in FETCH (RFC 7162 says 1*DIGIT non-zero; iOS Mail sends 0 to mean
 //!   "every message"), read as `CHANGEDSINCE 1`, which is the same here: a mailbox starts at
 //!   modseq 1 and every change raises it before it is given to a message, so no message has
@@ -25,6 +27,8 @@ pub(super) enum ReturnOption {
 pub(super) struct Extras {
     /// `Some` when the command had `RETURN (…)`; an empty list means ALL (RFC 4731 §3.1).
     pub return_options: Option<Vec<ReturnOption>>,
+    /// CREATE's `(USE (…))` attributes (RFC 6154 §3).
+    pub create_use: Option<Vec<String>>,
 }
 
 /// The command as the parser should see it and what was taken off; `Err` with a reason for a
@@ -66,6 +70,26 @@ pub(super) fn prepare(message: &[u8]) -> Result<(Cow<'_, [u8]>, Extras), &'stati
             let mut out = message[..after_verb].to_vec();
             out.extend_from_slice(&message[consumed..]);
             return Ok((Cow::Owned(out), extras));
+        }
+    }
+    // RFC 6154 §5.2: `CREATE name (USE (\Sent …))`, at the end of the command (after a
+    // literal name too).
+    if verb.eq_ignore_ascii_case(b"CREATE") {
+        let body = message.strip_suffix(b"\r\n").unwrap_or(message);
+        if body.ends_with(b"))") {
+            let upper = body.to_ascii_uppercase();
+            if let Some(at) = find_last(&upper, b" (USE (") {
+                let inner = &body[at + b" (USE (".len()..body.len() - 2];
+                let attributes = inner
+                    .split(|&b| b == b' ')
+                    .filter(|w| !w.is_empty())
+                    .map(|w| String::from_utf8_lossy(w).into_owned())
+                    .collect();
+                extras.create_use = Some(attributes);
+                let mut out = body[..at].to_vec();
+                out.extend_from_slice(b"\r\n");
+                return Ok((Cow::Owned(out), extras));
+            }
         }
     }
     if verb.eq_ignore_ascii_case(b"FETCH") {
@@ -161,6 +185,10 @@ fn strip_prefix_ci<'a>(bytes: &'a [u8], prefix: &[u8]) -> Option<&'a [u8]> {
         .then(|| &bytes[prefix.len()..])
 }
 
+fn find_last(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).rposition(|w| w == needle)
+}
+
 fn find_ci(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack
         .windows(needle.len())
@@ -206,6 +234,18 @@ mod tests {
         );
         assert!(prepare(b"a SEARCH RETURN (BOGUS) ALL\r\n").is_err());
         assert!(prepare(b"a SEARCH RETURN (MIN ALL\r\n").is_err());
+    }
+
+    #[test]
+    fn create_use_is_lifted_off() {
+        let (bytes, extras) = prepare(b"a CREATE \"My Sent\" (USE (\\Sent))\r\n").unwrap();
+        assert_eq!(&bytes[..], b"a CREATE \"My Sent\"\r\n");
+        assert_eq!(extras.create_use, Some(vec!["\\Sent".to_string()]));
+        let (bytes, extras) =
+            prepare(b"a CREATE {4}\r\nBoth (use (\\Drafts \\Trash))\r\n").unwrap();
+        assert_eq!(&bytes[..], b"a CREATE {4}\r\nBoth\r\n");
+        assert_eq!(extras.create_use.unwrap().len(), 2);
+        assert_eq!(prepare(b"a CREATE x\r\n").unwrap().1.create_use, None);
     }
 
     #[test]

@@ -54,6 +54,17 @@ impl MailStore {
     /// Creates a mailbox and any missing superiors (RFC 3501 §6.3.3); subscribes none of
     /// them (RFC 3501 §6.3.6: only SUBSCRIBE does).
     pub async fn create_mailbox(&self, user_id: i64, name: &str) -> Result<(), MailStoreError> {
+        self.create_mailbox_for(user_id, name, None).await
+    }
+
+    /// As [`MailStore::create_mailbox`], the new mailbox with a special-use attribute
+    /// (RFC 6154 §3 CREATE-SPECIAL-USE: `\Archive`, `\Drafts`, `\Junk`, `\Sent`, `\Trash`).
+    pub async fn create_mailbox_for(
+        &self,
+        user_id: i64,
+        name: &str,
+        special_use: Option<&str>,
+    ) -> Result<(), MailStoreError> {
         check_name(name)?;
         if name.eq_ignore_ascii_case("INBOX") {
             return Err(MailStoreError::MailboxExists);
@@ -74,12 +85,15 @@ impl MailStore {
                 Some(_) => continue,
                 None => {
                     let uidvalidity = next_uidvalidity(&mut tx).await?;
+                    let attribute = special_use.filter(|_| depth == levels.len());
                     sqlx::query(
-                        "INSERT INTO mailboxes (user_id, name, uidvalidity) VALUES ($1, $2, $3)",
+                        "INSERT INTO mailboxes (user_id, name, uidvalidity, special_use) \
+                         VALUES ($1, $2, $3, $4)",
                     )
                     .bind(user_id)
                     .bind(&path)
                     .bind(uidvalidity)
+                    .bind(attribute)
                     .execute(&mut *tx)
                     .await?;
                 }
