@@ -5,6 +5,7 @@
                  (--users u1@d:pw,u2@d:pw,... | --user-pattern 'stress{i}@example.org'
                   --users-count 100 --password pw)
                  [--clients 20] [--duration 60] [--seed 1] [--json out.json]
+                 [--extensions none|condstore|qresync|mixed]
   imap_stress.py --selftest
 
 N sessions (threads, raw sockets + ssl, no imaplib: imaplib loses the order of untagged
@@ -22,6 +23,16 @@ went, and every write of every session's own keyword "$S<k>" with the interval (
 tagged response) in which the server applied it. Times are ticks of one process-wide counter,
 taken before a command is sent and after its tagged response is read, so "A ended before B
 started" in ticks means the server finished A before it received B.
+
+With --extensions condstore or qresync every session sends ENABLE CONDSTORE or ENABLE QRESYNC
+(RFC 7162) after login (mixed: sessions take none, condstore, qresync by turns; none, the
+default, changes nothing). The model then also holds the MODSEQ of each message, the
+HIGHESTMODSEQ of the SELECT and the modseq up to which every change was told; the truth also
+holds every MODSEQ told to any session, as of the tagged response that told it. Such sessions
+also send FETCH (FLAGS MODSEQ), UID FETCH 1:* (FLAGS) (CHANGEDSINCE m [VANISHED]), STORE
+(UNCHANGEDSINCE m) of their own keyword, SEARCH MODSEQ m and (QRESYNC) SELECT (QRESYNC (v m
+known-uids)) from the model they kept, checked by a FETCH 1:n (UID FLAGS) right after; those
+command kinds must then be exercised too. RULES 9-15 are the CONDSTORE/QRESYNC ones.
 
 A response that contradicts the model or the truth is a state error (see the RULE docstrings
 of Session below). The run exits 0 only with no errors, at least --min-commands commands and
@@ -55,7 +66,13 @@ REQUIRED_KINDS = (
     "SELECT", "FETCH", "UID FETCH", "STORE", "UID STORE", "EXPUNGE", "UID EXPUNGE", "APPEND",
     "COPY", "UID COPY", "MOVE", "UID MOVE", "IDLE", "NOOP", "SEARCH", "UID SEARCH", "CHECK",
 )
+# With --extensions, the command kinds of CONDSTORE (every session that enables it) and of
+# QRESYNC (RFC 7162) that a run must exercise too.
+CONDSTORE_KINDS = ("ENABLE", "FETCH MODSEQ", "UID FETCH CHANGEDSINCE", "STORE UNCHANGEDSINCE", "SEARCH MODSEQ")
+QRESYNC_KINDS = ("SELECT QRESYNC", "UID FETCH VANISHED")
+EXTENSION_MODES = ("none", "condstore", "qresync", "mixed")
 KEYWORD_RE = re.compile(r"^\$S(\d+)$", re.I)
+SEARCH_MODSEQ_RE = re.compile(r"\(\s*MODSEQ\s+(\d+)\s*\)", re.I)
 STRESS_ID_RE = re.compile(rb"(?im)^X-Stress-Id:[ \t]*(\S+)")
 # A NO that says the messages it names were expunged meanwhile (RFC 5530 EXPUNGEISSUED,
 # RFC 2180 §4.1.2 is the FETCH case): tolerated for COPY, MOVE and STORE.
@@ -90,6 +107,37 @@ def parse_uid_set(text):
         elif part:
             out.append(int(part))
     return out
+
+
+def session_extension(mode, index):
+    """What session index enables after login under --extensions mode: "none", "condstore"
+    or "qresync" ("mixed": none, condstore, qresync by turns; the final checker: none)."""
+    if index is None or mode in (None, "none"):
+        return "none"
+    if mode == "mixed":
+        return ("none", "condstore", "qresync")[index % 3]
+    return mode
+
+
+def required_kinds(mode, clients=None):
+    """The command kinds a run under --extensions mode must exercise."""
+    modes = {session_extension(mode, k) for k in range(clients if clients else 3)}
+    kinds = list(REQUIRED_KINDS)
+    if modes & {"condstore", "qresync"}:
+        kinds += CONDSTORE_KINDS
+    if "qresync" in modes:
+        kinds += QRESYNC_KINDS
+    return tuple(kinds)
+
+
+def modseq_of(items):
+    """The MODSEQ of FETCH items ("MODSEQ (5)"), or None."""
+    v = items.get("MODSEQ")
+    if isinstance(v, list) and v:
+        v = v[0]
+    if isinstance(v, str) and v.isdigit():
+        return int(v)
+    return None
 
 
 def quote(s):
@@ -150,12 +198,12 @@ class Response:
     response ("[APPENDUID 3 7]" -> "APPENDUID", "3 7"); data the parsed payload (FETCH: dict of
     items; FLAGS/CAPABILITY: list; SEARCH: list of ints; STATUS: (mailbox, dict))."""
 
-    __slots__ = ("kind", "tag", "word", "num", "code", "code_args", "text", "data", "raw")
+    __slots__ = ("kind", "tag", "word", "num", "code", "code_args", "text", "data", "raw", "extra")
 
     def __init__(self, raw):
         self.raw = raw
         self.kind = self.tag = self.word = self.code = self.code_args = None
-        self.num = None
+        self.num = self.extra = None
         self.text = ""
         self.data = None
 
@@ -305,7 +353,21 @@ def parse_response(raw):
     elif r.word in ("CAPABILITY", "ENABLED"):
         r.data = p.rest().upper().split()
     elif r.word == "SEARCH":
-        r.data = [int(x) for x in p.rest().split() if x.isdigit()]
+        rest = p.rest()
+        m = SEARCH_MODSEQ_RE.search(rest)  # RFC 7162 §3.1.5: "* SEARCH 2 5 (MODSEQ 917)"
+        if m:
+            r.extra = int(m.group(1))
+            rest = rest[:m.start()] + rest[m.end():]
+        r.data = [int(x) for x in rest.split() if x.isdigit()]
+    elif r.word == "VANISHED":
+        # RFC 7162 §3.2.10: "* VANISHED [(EARLIER)] uid-set"; data: (earlier, [uids]).
+        rest = p.rest().strip()
+        earlier = False
+        if rest.upper().startswith("(EARLIER)"):
+            earlier, rest = True, rest[len("(EARLIER)"):].strip()
+        if not re.match(r"^\d+(:\d+)?(,\d+(:\d+)?)*$", rest):
+            raise ParseError("VANISHED without a UID set")
+        r.data = (earlier, parse_uid_set(rest))
     elif r.word == "STATUS":
         name = p.value()
         items = p.value()
@@ -488,21 +550,38 @@ class MsgTruth:
     when a session was first told it was gone."""
 
     __slots__ = ("key", "uid", "xid", "size", "created", "deleted_since", "moved_since",
-                 "gone_at", "per_k", "all_w")
+                 "gone_at", "per_k", "all_w", "touched")
 
     def __init__(self, key, uid, xid=None, size=None, created=None):
         self.key, self.uid, self.xid, self.size, self.created = key, uid, xid, size, created
         self.deleted_since = self.moved_since = self.gone_at = None
         self.per_k = {}
         self.all_w = []
+        self.touched = []  # [start, end] of every STORE to it (any flag; end None: unknown)
+
+    def touch(self, start):
+        """Records a STORE to this message starting at tick start; returns its interval (the
+        caller sets [1] at the tagged response, or leaves None when the session was lost)."""
+        iv = [start, None]
+        self.touched = self.touched[-15:]
+        self.touched.append(iv)
+        return iv
+
+    def touched_between(self, cs, ce):
+        """True if a STORE to this message may have been applied between ticks cs and ce."""
+        return any(s < ce and (e is None or e > cs) for s, e in self.touched)
 
     def removable_before(self, tick):
         """True if a command that may remove it started before tick."""
         return any(t is not None and t < tick for t in (self.deleted_since, self.moved_since))
 
-    def add_write(self, w):
+    def add_write(self, w, prune=True):
         """Records w; drops writes that ended before w started (w's result supersedes them
-        for every later query: see keyword_value)."""
+        for every later query: see keyword_value). prune False (a conditional STORE, which
+        may not be applied at all): they stay until settle_write."""
+        if not prune:
+            (self.per_k.setdefault(w.k, []) if w.k is not None else self.all_w).append(w)
+            return w
         if w.k is not None:
             lst = self.per_k.setdefault(w.k, [])
             lst[:] = [o for o in lst if o.end is None or o.end >= w.start]
@@ -513,6 +592,15 @@ class MsgTruth:
                 lst[:] = [o for o in lst if o.end is None or o.end >= w.start]
             self.all_w.append(w)
         return w
+
+    def settle_write(self, w, applied):
+        """A conditional write's outcome: applied (it supersedes the writes that ended before
+        it started), or not (UNCHANGEDSINCE failed: it never happened, so it goes)."""
+        lst = self.per_k.get(w.k, []) if w.k is not None else self.all_w
+        if w in lst:
+            lst.remove(w)
+        if applied:
+            self.add_write(w)
 
     def keyword_value(self, k, cs, ce):
         """Whether $S<k> is set on this message for a command that ran from tick cs to ce, or
@@ -559,6 +647,27 @@ class Truth:
         self.live = collections.defaultdict(set)  # key -> UIDs expected_present may still return
         self.uidvalidity = {}  # (user, mailbox) -> (uidvalidity, where first seen)
         self.scratch = collections.defaultdict(list)  # (user, name) -> [uidvalidity, ...]
+        # key -> [(end tick, modseq, who)]: the MODSEQs (and HIGHESTMODSEQs) told to any
+        # session, kept as a frontier: ends ascending, modseqs strictly ascending.
+        self.told_modseq = collections.defaultdict(list)
+
+    def record_modseq(self, key, end, modseq, who):
+        """A MODSEQ told to session who in a command whose tagged response came at end."""
+        f = self.told_modseq[key]
+        if any(e <= end and m >= modseq for e, m, _ in f):
+            return
+        f[:] = [x for x in f if not (x[0] >= end and x[1] <= modseq)]
+        f.append((end, modseq, who))
+        f.sort()
+
+    def modseq_told_before(self, key, tick):
+        """(modseq, end, who): the highest MODSEQ told for key in a command that ended
+        before tick, or None."""
+        best = None
+        for e, m, who in self.told_modseq.get(key, ()):
+            if e < tick and (best is None or m > best[0]):
+                best = (m, e, who)
+        return best
 
     def get(self, key, uid):
         return self.msgs.get(key, {}).get(uid)
@@ -661,13 +770,16 @@ class Truth:
 
 
 class Slot:
-    """One message of the selected mailbox as the session was told: UID and flags (None:
-    not told yet)."""
+    """One message of the selected mailbox as the session was told: UID, flags and MODSEQ
+    (None: not told yet)."""
 
-    __slots__ = ("uid", "flags")
+    __slots__ = ("uid", "flags", "modseq")
 
-    def __init__(self, uid=None, flags=None):
-        self.uid, self.flags = uid, flags
+    def __init__(self, uid=None, flags=None, modseq=None):
+        self.uid, self.flags, self.modseq = uid, flags, modseq
+
+    def copy(self):
+        return Slot(self.uid, self.flags, self.modseq)
 
 
 class Model:
@@ -682,6 +794,15 @@ class Model:
         self.slots = []
         self.announced = set()  # keywords "* FLAGS" announced since SELECT (upper case)
         self.tainted = False  # an error made the model doubtful: re-SELECT
+        # A VANISHED may have named a message whose UID the session had not learned: the
+        # message count is not known (re-SELECT; responses until then are not judged).
+        self.lost_count = False
+        self.hms = None  # the HIGHESTMODSEQ of the SELECT
+        self.max_told = None  # the highest MODSEQ told since (any FETCH)
+        # A modseq the session may resynchronize from (QRESYNC): every change up to it was
+        # told. The SELECT's HIGHESTMODSEQ; after a command that completed and could send
+        # expunges (so nothing was held back), the highest MODSEQ told so far.
+        self.safe = None
 
     def key(self, user):
         return (user, self.mailbox, self.uidvalidity)
@@ -704,8 +825,18 @@ class Cmd:
 
     def __init__(self, kind, tag, uid=False):
         self.kind, self.tag, self.uid = kind, tag, uid
-        self.verb = kind[4:] if kind.startswith("UID ") else kind
+        # The IMAP command: "UID FETCH CHANGEDSINCE" -> FETCH, "SELECT QRESYNC" -> SELECT.
+        self.verb = (kind[4:] if kind.startswith("UID ") else kind).split(" ")[0]
         self.start = self.end = None
+        # A FETCH's own targets (sequence numbers, or UIDs for UID FETCH; "all": 1:*): its
+        # responses for them are solicited (RFC 7162 §3.2.4 asks UID and MODSEQ of the rest).
+        self.targets = None
+        self.first = {}  # seq (or UID, for UID FETCH) -> the first FETCH items for it
+        self.uid_flags = {}  # UID -> the last FLAGS a FETCH with UID showed
+        self.told_modseqs = {}  # model key -> highest MODSEQ told in this command
+        self.vanished_earlier = []  # UIDs of * VANISHED (EARLIER)
+        self.search_modseq = None  # the (MODSEQ n) of a SEARCH response
+        self.enabled = []  # what * ENABLED said
         self.status = None  # OK, NO, BAD, or LOST (disconnect/timeout)
         self.code = self.code_args = None
         self.text = ""
@@ -747,11 +878,26 @@ class Session:
         self.pending = []  # expectations: (uids, kind, text), checked once UIDs are known
         self.appended = 0
         self.final = False  # the final checker: its flag errors are "final-flags"
+        # --extensions: what this session ENABLEs after login, and what is on now.
+        self.extension = session_extension(getattr(opts, "extensions", None), index)
+        self.condstore = self.qresync = False
+        self.told_modseq = {}  # (mailbox, uidvalidity, uid) -> highest MODSEQ told (rule 10)
+        self.modified_guard = set()  # (key, uid): [MODIFIED] by a STORE of the own keyword
+        self.saved = {}  # mailbox -> (uidvalidity, hms, safe, [Slot]): the model when left
+        self.resync = None  # during a QRESYNC SELECT: what its responses said
+        self.kind_map = {}  # error kinds renamed while a check runs (the QRESYNC check)
+
+    def reset_extensions(self):
+        self.condstore = self.qresync = False
+        self.told_modseq = {}
+        self.modified_guard = set()
+        self.saved = {}
 
     # -- errors ---------------------------------------------------------------------------
 
     def fail(self, kind, message, taint=False):
         """Records a state error with this session's transcript tail."""
+        kind = self.kind_map.get(kind, kind)
         self.note("!! %s: %s" % (kind, message))
         self.run.error(self, kind, message)
         if taint:
@@ -767,16 +913,17 @@ class Session:
     # -- the command engine ---------------------------------------------------------------
 
     def command(self, kind, text, uid=False, before=None, after=None, literal=None,
-                idle=None, cont=None, timeout=RESPONSE_TIMEOUT):
+                idle=None, cont=None, timeout=RESPONSE_TIMEOUT, targets=None):
         """Sends one command and reads until its tagged response; every untagged response
         goes through on_untagged in order. before(cmd) runs under the run lock right after
         the start tick is taken, after(cmd) right after the end tick (also when the session
         is lost: status "LOST"). literal: bytes sent as a LITERAL+ literal (or after "+"
         without LITERAL+). idle: seconds to stay in IDLE before DONE. cont: lines to send on
-        "+" (AUTHENTICATE)."""
+        "+" (AUTHENTICATE). targets: a FETCH's own messages (Cmd.targets)."""
         self.tagn += 1
         tag = "A%04d" % self.tagn
         cmd = Cmd(kind, tag, uid)
+        cmd.targets = targets
         self.run.count(kind)
         chunks = list(cont or [])
         if literal is not None:
@@ -846,12 +993,25 @@ class Session:
         self.check_status(cmd)
         return cmd
 
+    def publish_modseqs(self, cmd):
+        """Into the truth: the MODSEQs cmd told (RULE 11), as of its tagged response."""
+        for key, modseq in cmd.told_modseqs.items():
+            self.truth.record_modseq(key, cmd.end, modseq, self.index)
+
     def finish(self, cmd, status, after):
         with self.run.lock:
             cmd.end = self.run.tick()
             cmd.status = status
+            self.publish_modseqs(cmd)
             if after:
                 after(cmd)
+        m = self.model
+        # Nothing is held back after a command that could send expunges (RFC 7162 §3.2.10;
+        # RFC 5162 erratum 1810 holds MODSEQs back with them): every change up to the highest
+        # MODSEQ told is told.
+        if (status == "OK" and m.mailbox is not None and not m.tainted and m.max_told is not None
+                and (cmd.uid or cmd.verb not in ("FETCH", "STORE", "SEARCH", "SELECT"))):
+            m.safe = max(m.safe or 0, m.max_told)
 
     def check_status(self, cmd):
         """RULE 8: a tagged BAD is always an error; so is NO [UNAVAILABLE] or NO [SERVERBUG]
@@ -886,6 +1046,20 @@ class Session:
 
     def on_untagged(self, r, cmd):
         w = r.word
+        if self.resync is not None and cmd.verb == "SELECT" and w in ("EXISTS", "FETCH", "VANISHED"):
+            # A QRESYNC SELECT: applied to the old model once the tagged OK is in (op_select).
+            if w == "VANISHED" and not r.data[0]:
+                self.fail("protocol", "* VANISHED without (EARLIER) during %s %s" % (cmd.tag, cmd.kind))
+            elif w == "VANISHED":
+                cmd.vanished_earlier += r.data[1]
+            elif w == "EXISTS":
+                self.resync["exists"] = r.num
+            else:
+                self.resync["fetches"].append((r.num, r.data))
+            return
+        if w == "VANISHED":
+            self.on_vanished(r.data[0], r.data[1], cmd)
+            return
         if r.num is not None:
             if w == "EXISTS":
                 self.on_exists(r.num, cmd)
@@ -902,12 +1076,21 @@ class Session:
                 cmd.untagged_codes.append((r.code, r.code_args or ""))
                 if r.code == "UIDVALIDITY" and cmd.verb in ("SELECT", "EXAMINE"):
                     self.model.uidvalidity = int(r.code_args.split()[0])
+                elif r.code == "HIGHESTMODSEQ" and cmd.verb in ("SELECT", "EXAMINE"):
+                    self.model.hms = int(r.code_args.split()[0])
                 elif r.code == "CAPABILITY":
                     self.caps = set(r.code_args.upper().split())
         elif w == "CAPABILITY":
             self.caps = set(r.data)
+        elif w == "ENABLED":
+            cmd.enabled += r.data
         elif w == "SEARCH":
             cmd.search = (cmd.search or []) + r.data
+            if r.extra is not None:
+                cmd.search_modseq = r.extra
+                m = self.model
+                if m.mailbox is not None and not m.tainted:
+                    self.tell_modseq(m.key(self.user), r.extra, cmd, of_message=False)
         elif w == "STATUS":
             cmd.status_data = r.data
         elif w == "BYE":
@@ -921,7 +1104,7 @@ class Session:
         """RULE 1 (RFC 3501 §7.3.1): EXISTS gives the new size of the mailbox; messages
         leave only through EXPUNGE responses, so EXISTS never shrinks the count."""
         m = self.model
-        if m.mailbox is None:
+        if m.mailbox is None or m.lost_count:
             return
         cmd.exists = True
         if n < len(m.slots):
@@ -934,13 +1117,17 @@ class Session:
         """RULE 1 (RFC 3501 §7.4.1): n names a message the session holds (1 <= n <= count),
         and no EXPUNGE response is sent during FETCH, STORE or SEARCH (the UID forms may).
         RULE 5: an expunged message must have been \\Deleted or moved by some session first
-        (a spurious expunge loses mail); the message is gone from then on for every session."""
+        (a spurious expunge loses mail); the message is gone from then on for every session.
+        RULE 9: a session that enabled QRESYNC is told VANISHED, never * n EXPUNGE."""
         m = self.model
-        if m.mailbox is None:
+        if m.mailbox is None or m.lost_count:
             return
         if cmd.verb in ("FETCH", "STORE", "SEARCH") and not cmd.uid:
             self.fail("expunge-forbidden", "* %d EXPUNGE during %s %s (RFC 3501 §7.4.1 forbids "
                       "EXPUNGE responses during FETCH, STORE and SEARCH)" % (n, cmd.tag, cmd.kind))
+        if self.qresync:
+            self.fail("expunge-not-vanished", "* %d EXPUNGE during %s %s, but the session enabled QRESYNC "
+                      "(RFC 7162 §3.2.10: VANISHED replaces EXPUNGE)" % (n, cmd.tag, cmd.kind))
         if n < 1 or n > len(m.slots):
             self.fail("expunge-out-of-range", "* %d EXPUNGE while the session holds %d messages of %s"
                       % (n, len(m.slots), m.mailbox), taint=True)
@@ -951,12 +1138,85 @@ class Session:
         cmd.expunged.add(slot.uid)
         if m.tainted:
             return
-        t = self.truth.ensure(m.key(self.user), slot.uid)
+        self.gone(slot.uid, "* %d EXPUNGE" % n)
+
+    def gone(self, uid, what):
+        """RULE 5 for a message the server said was expunged: some session \\Deleted or moved
+        it first, and from now on it is gone for every session."""
+        m = self.model
+        t = self.truth.ensure(m.key(self.user), uid)
         if t.created and not t.removable_before(self.run._tick + 1):
-            self.fail("spurious-expunge", "* %d EXPUNGE of %s UID %d (X-Stress-Id %s): no session "
-                      "set \\Deleted on it or moved it" % (n, m.mailbox, slot.uid, t.xid))
+            self.fail("spurious-expunge", "%s of %s UID %d (X-Stress-Id %s): no session "
+                      "set \\Deleted on it or moved it" % (what, m.mailbox, uid, t.xid))
         if t.gone_at is None:
             t.gone_at = self.run._tick
+
+    def on_vanished(self, earlier, uids, cmd):
+        """RULE 9 (RFC 7162 §3.2.10): with QRESYNC enabled, expunges come as * VANISHED
+        uid-set (never to a session that did not enable it). VANISHED without (EARLIER)
+        removes every UID of the set the session holds (UIDs it does not hold are ignored:
+        the server may name messages already gone), with the restrictions of EXPUNGE (RULE 1:
+        not during FETCH, STORE or SEARCH) and RULE 5. VANISHED (EARLIER) changes no sequence
+        number: it names UIDs expunged earlier (QRESYNC SELECT, UID FETCH ... VANISHED), never
+        one the session still holds (it has not been told that one is gone: the plain
+        VANISHED that does so would then name a UID the client already dropped)."""
+        m = self.model
+        if not self.qresync:
+            self.fail("vanished-unexpected", "* VANISHED%s %s during %s %s, but the session did not "
+                      "enable QRESYNC (RFC 7162 §3.2.10)" % (" (EARLIER)" if earlier else "", seqset(uids),
+                                                             cmd.tag, cmd.kind))
+        if m.mailbox is None:
+            return
+        if earlier:
+            cmd.vanished_earlier += uids
+            if cmd.verb != "FETCH" or not cmd.uid:
+                self.fail("protocol", "* VANISHED (EARLIER) during %s %s (RFC 7162 §3.2.10: only in "
+                          "reply to SELECT (QRESYNC) or UID FETCH (VANISHED))" % (cmd.tag, cmd.kind))
+            held = sorted(set(uids) & m.known_uids())
+            if held and not m.tainted:
+                self.fail("vanished-earlier-held", "* VANISHED (EARLIER) during %s %s names UIDs %s of %s, "
+                          "which the session holds (not told expunged yet) as messages %s" % (
+                              cmd.tag, cmd.kind, seqset(held), m.mailbox,
+                              ",".join(str(m.seq_of(u)) for u in held)))
+            if not m.tainted:
+                key = m.key(self.user)
+                for u in uids:
+                    t = self.truth.get(key, u)
+                    if t is None or not t.created:
+                        continue
+                    if not t.removable_before(self.run._tick + 1):
+                        self.fail("spurious-expunge", "* VANISHED (EARLIER) names %s UID %d (X-Stress-Id %s): "
+                                  "no session set \\Deleted on it or moved it" % (m.mailbox, u, t.xid))
+                    elif t.gone_at is None:
+                        t.gone_at = self.run._tick
+            return
+        if cmd.verb in ("FETCH", "STORE", "SEARCH") and not cmd.uid:
+            self.fail("expunge-forbidden", "* VANISHED %s during %s %s (RFC 7162 §3.2.10: VANISHED is "
+                      "restricted as EXPUNGE, RFC 3501 §7.4.1)" % (seqset(uids), cmd.tag, cmd.kind))
+        gone = set(uids)
+        # It may name a message announced by EXISTS whose UID is not learned yet (a UID it
+        # does not hold, between the UIDs around such a message): whether it does is not
+        # determined. Start over after it (not an error).
+        ambiguous = False
+        lo = 0
+        unknown_since = None
+        for s in m.slots + [Slot(uid=float("inf"))]:
+            if s.uid is None:
+                unknown_since = lo if unknown_since is None else unknown_since
+                continue
+            if unknown_since is not None and any(unknown_since < u < s.uid for u in gone):
+                ambiguous = True
+            lo, unknown_since = s.uid, None
+        for i in range(len(m.slots) - 1, -1, -1):
+            uid = m.slots[i].uid
+            if uid is not None and uid in gone:
+                m.slots.pop(i)
+                cmd.expunged.add(uid)
+                if not m.tainted:
+                    self.gone(uid, "* VANISHED")
+        if ambiguous:
+            self.note("-- VANISHED may name a message whose UID is not learned yet: re-SELECT")
+            m.tainted = m.lost_count = True
 
     def on_fetch(self, n, items, cmd):
         """RULE 1: a FETCH names a message the session holds (n <= count); a UID in it equals
@@ -964,7 +1224,7 @@ class Session:
         §2.3.1.1). RULE 7 (RFC 3501 §7.2.6): every keyword in FLAGS was announced in "* FLAGS".
         RULE 2/6: a body or X-Stress-Id header shows the message its UID names."""
         m = self.model
-        if m.mailbox is None:
+        if m.mailbox is None or m.lost_count:
             return
         if n < 1 or n > len(m.slots):
             self.fail("fetch-out-of-range", "* %d FETCH while the session holds %d messages of %s"
@@ -977,6 +1237,9 @@ class Session:
             except (TypeError, ValueError):
                 self.fail("unparsable", "FETCH UID %r" % (items["UID"],))
                 return
+            cmd.first.setdefault(uid if cmd.uid else n, dict(items))
+            if "FLAGS" in items:
+                cmd.uid_flags[uid] = items["FLAGS"]
             if slot.uid is None:
                 self.check_uid_order(n, uid)
                 slot.uid = uid
@@ -984,6 +1247,9 @@ class Session:
                 self.fail("fetch-uid-mismatch", "* %d FETCH (UID %d), but message %d of %s has UID %d"
                           % (n, uid, n, m.mailbox, slot.uid), taint=True)
                 return
+        cmd.first.setdefault(slot.uid if cmd.uid else n, dict(items))
+        if self.condstore or "MODSEQ" in items:
+            self.check_modseq(n, slot, items, cmd)
         if "FLAGS" in items:
             flags = norm_flags(items["FLAGS"])
             kws = {f for f in flags if not f.startswith("\\")}
@@ -1023,6 +1289,64 @@ class Session:
                 self.truth.learn(self, key, slot.uid, stress_id(val))
         if size is not None:
             self.truth.learn(self, key, slot.uid, None, size)
+
+    def solicited(self, cmd, n, uid):
+        """Whether a FETCH response for message n (UID uid) answers the FETCH itself."""
+        if cmd.verb != "FETCH" or cmd.targets is None:
+            return False
+        if cmd.targets == "all":
+            return True
+        return (uid if cmd.uid else n) in cmd.targets
+
+    def check_modseq(self, n, slot, items, cmd):
+        """RULE 10 (RFC 7162 §3.1, §3.2.4), for sessions that enabled CONDSTORE:
+        (a) the MODSEQ of a message never goes down (per session);
+        (b) a FETCH whose FLAGS differ from the flags last told for the message carries a
+            MODSEQ above the one last told for it; and every FETCH that is not the answer to
+            the session's own FETCH (a flag change of another session, a STORE's response)
+            carries UID and MODSEQ (§3.2.4: "MUST automatically include both UID and
+            mod-sequence data in all subsequent untagged FETCH responses", with the exception
+            of a FETCH without UID or MODSEQ items)."""
+        m = self.model
+        modseq = modseq_of(items)
+        if "MODSEQ" in items and modseq is None:
+            self.fail("unparsable", "* %d FETCH MODSEQ %r" % (n, items["MODSEQ"]))
+            return
+        if self.condstore and ("FLAGS" in items or "MODSEQ" in items) and not self.solicited(cmd, n, slot.uid):
+            for item, kind in (("MODSEQ", "fetch-without-modseq"), ("UID", "fetch-without-uid")):
+                if item not in items:
+                    self.fail(kind, "* %d FETCH (%s) during %s %s without %s, but the session enabled "
+                              "CONDSTORE (RFC 7162 §3.2.4: UID and MODSEQ in every untagged FETCH but "
+                              "the answer to a FETCH without them)" % (
+                                  n, " ".join(k for k in items), cmd.tag, cmd.kind, item))
+        if modseq is None or m.tainted:
+            return
+        self.run.checked["MODSEQs (rule 10)"] += 1
+        if slot.uid is not None:
+            k = (m.mailbox, m.uidvalidity, slot.uid)
+            prev = self.told_modseq.get(k)
+            if prev is not None and modseq < prev:
+                self.fail("modseq-decreased", "* %d FETCH (UID %d ... MODSEQ (%d)) of %s, but the session "
+                          "was told MODSEQ %d for it before (RFC 7162 §3.1: mod-sequences only grow)"
+                          % (n, slot.uid, modseq, m.mailbox, prev))
+            self.told_modseq[k] = max(prev or 0, modseq)
+        if "FLAGS" in items and slot.flags is not None and slot.modseq is not None:
+            flags = norm_flags(items["FLAGS"])
+            if flags != slot.flags and modseq <= slot.modseq:
+                self.fail("modseq-not-raised", "* %d FETCH (FLAGS (%s) MODSEQ (%d)) of %s UID %s: the flags "
+                          "differ from those last told (%s, MODSEQ %d), but the MODSEQ did not grow "
+                          "(RFC 7162 §3.1: every flag change gets a new, higher mod-sequence)" % (
+                              n, " ".join(sorted(flags)), modseq, m.mailbox, slot.uid,
+                              " ".join(sorted(slot.flags)), slot.modseq))
+        slot.modseq = max(slot.modseq or 0, modseq)
+        self.tell_modseq(m.key(self.user), modseq, cmd)
+
+    def tell_modseq(self, key, modseq, cmd, of_message=True):
+        """Notes a MODSEQ told for key (RULE 11 compares later HIGHESTMODSEQs with it); one of
+        a message (not a SEARCH's) also counts for the session's resync point (Model.safe)."""
+        cmd.told_modseqs[key] = max(cmd.told_modseqs.get(key, 0), modseq)
+        if of_message and key == self.model.key(self.user):
+            self.model.max_told = max(self.model.max_told or 0, modseq)
 
     @staticmethod
     def merge_fetched(cmd, n, uid, items):
@@ -1070,13 +1394,23 @@ class Session:
         must have told every change committed before it began). Writes overlapping the
         command, or racing each other, make the keyword undetermined and are skipped; so are
         messages some session may have expunged meanwhile (the session can hold their flags
-        frozen until it is told)."""
+        frozen until it is told). With CONDSTORE on, a server holds back every update during a
+        FETCH while an expunge it may not report yet is pending (RFC 5162 erratum 1810: no
+        MODSEQ may pass an unreported expunge): then a FETCH shows the flags last told, and
+        is not judged. A wrong own keyword on a message a conditional STORE of it reported
+        [MODIFIED] is RULE 12."""
         m = self.model
         if m.mailbox is None or m.tainted:
             return
+        key = m.key(self.user)
+        if self.condstore and cmd.verb == "FETCH" and not cmd.uid:
+            for s in m.slots:
+                t = self.truth.get(key, s.uid) if s.uid is not None else None
+                if t is not None and (t.gone_at is not None or t.removable_before(cmd.end)):
+                    self.run.checked["FETCH flag checks not judged: an expunge may be pending (CONDSTORE)"] += 1
+                    return
         kind, what = ("final-flags", "final check: ") if self.final else ("lost-flag-update", "")
         skip_removable = skip_removable and not self.final
-        key = m.key(self.user)
         for seq in seqs:
             if seq < 1 or seq > len(m.slots):
                 continue
@@ -1088,6 +1422,7 @@ class Session:
                 continue
             have = keywords_of(slot.flags)
             wrong = []
+            guarded = False
             for k in range(self.run.clients):
                 v = t.keyword_value(k, cmd.start, cmd.end)
                 if v is not None:
@@ -1095,8 +1430,12 @@ class Session:
                 if v is not None and (k in have) != v:
                     wrong.append("%s should be %s (%s)" % (keyword(k), "set" if v else "clear",
                                                           t.last_write(k, cmd.start)))
+                    if k == self.index and (key, slot.uid) in self.modified_guard:
+                        guarded = True
+                        wrong[-1] += "; a STORE (UNCHANGEDSINCE) of it by this session got [MODIFIED]"
             if wrong:
-                self.fail(kind, "%s%s UID %d (X-Stress-Id %s, message %d) has FLAGS (%s) after %s %s, "
+                self.fail("unchangedsince-stored" if guarded else kind,
+                          "%s%s UID %d (X-Stress-Id %s, message %d) has FLAGS (%s) after %s %s, "
                           "but %s" % (what, m.mailbox, slot.uid, t.xid, seq, " ".join(sorted(slot.flags)),
                                       cmd.tag, cmd.kind, "; ".join(wrong)))
 
@@ -1181,7 +1520,27 @@ class Session:
                 raise SessionLost from None
         self.login(user, password)
         self.command("CAPABILITY", "CAPABILITY")
+        self.enable()
         self.prepare_user()
+
+    def enable(self):
+        """--extensions: ENABLE CONDSTORE or QRESYNC (RFC 5161, RFC 7162 §3.1, §3.2.3) once
+        logged in; the server must advertise it and answer * ENABLED with it."""
+        self.reset_extensions()
+        if self.extension == "none":
+            return
+        name = self.extension.upper()
+        if name not in self.caps:
+            self.fail("protocol", "--extensions %s, but the server does not advertise %s (capabilities: %s)"
+                      % (self.extension, name, " ".join(sorted(self.caps))))
+            return
+        cmd = self.command("ENABLE", "ENABLE %s" % name)
+        enabled = cmd.enabled
+        if cmd.status != "OK" or name not in enabled:
+            self.fail("protocol", "%s ENABLE %s: %s, * ENABLED %s" % (cmd.tag, name, cmd.status, " ".join(enabled)))
+            return
+        self.condstore = True  # QRESYNC implies CONDSTORE (RFC 7162 §3.2.3)
+        self.qresync = name == "QRESYNC"
 
     def login(self, user, password):
         if self.rng.random() < 0.5:
@@ -1236,11 +1595,27 @@ class Session:
 
     # -- operations ---------------------------------------------------------------------------
 
-    def op_select(self, mailbox):
-        """SELECT; the model starts over (RFC 3501 §6.3.1). RULE 2: UIDVALIDITY is stable."""
+    def op_select(self, mailbox, qresync=False, since=None):
+        """SELECT; the model starts over (RFC 3501 §6.3.1). RULE 2: UIDVALIDITY is stable.
+        RULE 11 (RFC 7162 §3.1.2.1): its HIGHESTMODSEQ is at least every MODSEQ (and
+        HIGHESTMODSEQ) of the mailbox told to any session in a command that ended before this
+        SELECT was sent. qresync: SELECT mailbox (QRESYNC (uidvalidity modseq known-uids))
+        from the state the session kept of it (RULE 13, apply_resync)."""
+        old = self.resync_base(mailbox, since) if qresync else None
+        self.save_model()
         self.model.reset(mailbox)
         self.pending = []
-        cmd = self.command("SELECT", "SELECT %s" % quote(mailbox))
+        if old is not None:
+            v, since, slots = old
+            known = seqset(s.uid for s in slots)
+            self.resync = {"exists": None, "fetches": []}
+            try:
+                cmd = self.command("SELECT QRESYNC", "SELECT %s (QRESYNC (%d %d%s))" % (
+                    quote(mailbox), v, since, " " + known if known else ""))
+            finally:
+                resync, self.resync = self.resync, None
+        else:
+            cmd = self.command("SELECT", "SELECT %s" % quote(mailbox))
         if cmd.status != "OK":
             self.judge_no(cmd)
             self.model.reset(None)
@@ -1249,24 +1624,213 @@ class Session:
             self.fail("protocol", "SELECT %s sent no UIDVALIDITY" % mailbox)
             self.model.reset(None)
             return cmd
+        m = self.model
         with self.run.lock:
-            self.truth.check_uidvalidity(self, self.user, mailbox, self.model.uidvalidity,
+            self.truth.check_uidvalidity(self, self.user, mailbox, m.uidvalidity,
                                          "SELECT at tick %d" % cmd.start)
-        self.settle()
+            self.check_hms(cmd)
+        m.safe = m.hms
+        if old is not None:
+            self.apply_resync(cmd, old, resync)
+        else:
+            self.settle()
         return cmd
 
+    def check_hms(self, cmd):
+        """RULE 11 (see op_select), for the HIGHESTMODSEQ the SELECT just told."""
+        m = self.model
+        if m.hms is None or not self.condstore:
+            return
+        key = m.key(self.user)
+        best = self.truth.modseq_told_before(key, cmd.start)
+        if best is not None:
+            self.run.checked["HIGHESTMODSEQ against MODSEQs told before (rule 11)"] += 1
+            if m.hms < best[0]:
+                self.fail("highestmodseq-too-low", "%s %s %s: HIGHESTMODSEQ %d, but session %s was told "
+                          "MODSEQ %d for %s UIDVALIDITY %d in a command that ended at tick %d, before "
+                          "this SELECT (tick %d)" % (cmd.tag, cmd.kind, m.mailbox, m.hms, best[2], best[0],
+                                                      m.mailbox, m.uidvalidity, best[1], cmd.start))
+        self.truth.record_modseq(key, cmd.end, m.hms, self.index)
+
+    def save_model(self):
+        """Keeps the model of the selected mailbox (if whole and sound) for a later QRESYNC
+        SELECT of it."""
+        m = self.model
+        if (self.qresync and m.mailbox is not None and not m.tainted and m.uidvalidity is not None
+                and m.safe is not None and not m.unknown_seqs()):
+            self.saved[m.mailbox] = (m.uidvalidity, m.hms, m.safe, [s.copy() for s in m.slots])
+
+    def resync_base(self, mailbox, since=None):
+        """(uidvalidity, modseq, slots) to resynchronize mailbox from, or None: the model the
+        session kept of it, from its SELECT's HIGHESTMODSEQ or (at random) from the later
+        point up to which it was told every change (Model.safe)."""
+        if not self.qresync:
+            return None
+        if mailbox == self.model.mailbox:
+            self.save_model()
+        base = self.saved.pop(mailbox, None)
+        if base is None:
+            return None
+        v, hms, safe, slots = base
+        if since is None:
+            since = hms if self.rng.random() < 0.5 or safe is None else safe
+        return v, since, slots
+
+    def apply_resync(self, cmd, old, resync):
+        """RULE 13 (RFC 7162 §3.2.5.1): a QRESYNC SELECT brings the model the session kept up
+        to date. Its * VANISHED (EARLIER) names only UIDs some session \\Deleted or moved
+        (RULE 5); removed from the old model, the UIDs left are the first messages of the
+        EXISTS count (the rest are new), each * n FETCH (UID u FLAGS (...) MODSEQ (m)) has u
+        at n, m above the modseq given (and not above HIGHESTMODSEQ, RULE 11); the result
+        shows every keyword as its truth is (RULE 3), no message known expunged before
+        (RULE 5), every message created before (RULE 4); and a FETCH 1:n (UID FLAGS) right
+        after agrees with it, UID for UID and flag for flag (flags another session's STORE
+        may have changed meanwhile are not judged), and shows no UID the VANISHED (EARLIER)
+        named."""
+        v, since, old_slots = old
+        m = self.model
+        n = resync["exists"]
+        if n is None:
+            self.fail("protocol", "%s %s sent no EXISTS" % (cmd.tag, cmd.kind))
+            m.tainted = True
+            self.settle()
+            return
+        vanished = set(cmd.vanished_earlier)
+        if m.uidvalidity != v:
+            # Another mailbox under that name now: nothing to resynchronize (RULE 2 judges).
+            if vanished or resync["fetches"]:
+                self.fail("qresync-mismatch", "%s %s: UIDVALIDITY %d is not the %d given, yet VANISHED "
+                          "(EARLIER) or FETCH responses came" % (cmd.tag, cmd.kind, m.uidvalidity, v))
+            m.slots = [Slot() for _ in range(n)]
+            self.settle()
+            return
+        key = m.key(self.user)
+        self.run.checked["QRESYNC SELECTs checked (rule 13)"] += 1
+        self.kind_map = {k: "qresync-mismatch" for k in (
+            "fetch-uid-mismatch", "fetch-out-of-range", "uid-order", "lost-flag-update", "unannounced-expunge")}
+        try:
+            with self.run.lock:
+                for u in sorted(vanished):
+                    t = self.truth.get(key, u)
+                    if t is None or not t.created:
+                        continue
+                    if not t.removable_before(self.run._tick + 1):
+                        self.fail("spurious-expunge", "%s %s: * VANISHED (EARLIER) names %s UID %d (X-Stress-Id "
+                                  "%s): no session set \\Deleted on it or moved it" % (
+                                      cmd.tag, cmd.kind, m.mailbox, u, t.xid))
+                    elif t.gone_at is None:
+                        t.gone_at = self.run._tick
+            surviving = [s.copy() for s in old_slots if s.uid not in vanished]
+            if len(surviving) > n:
+                self.fail("qresync-mismatch", "%s %s: after * VANISHED (EARLIER) %s the session holds %d of its "
+                          "%d messages, but * %d EXISTS: expunges went unreported" % (
+                              cmd.tag, cmd.kind, seqset(vanished) or "(none)", len(surviving), len(old_slots), n),
+                          taint=True)
+                m.slots = [Slot() for _ in range(n)]
+            else:
+                m.slots = surviving + [Slot() for _ in range(n - len(surviving))]
+            for num, items in resync["fetches"]:
+                if str(items.get("UID")) in {str(u) for u in vanished}:
+                    self.fail("vanished-earlier-present", "%s %s: * %d FETCH (UID %s ...) of a UID its own "
+                              "* VANISHED (EARLIER) named" % (cmd.tag, cmd.kind, num, items["UID"]))
+            for num, items in ([] if m.tainted else resync["fetches"]):
+                ms = modseq_of(items)
+                if "UID" not in items or "FLAGS" not in items or ms is None:
+                    self.fail("qresync-mismatch", "%s %s: * %d FETCH (%s) lacks UID, FLAGS or MODSEQ "
+                              "(RFC 7162 §3.2.5.1)" % (cmd.tag, cmd.kind, num, " ".join(items)))
+                elif ms <= since:
+                    self.fail("qresync-mismatch", "%s %s: * %d FETCH (UID %s ... MODSEQ (%d)), not changed "
+                              "since the modseq %d given" % (cmd.tag, cmd.kind, num, items["UID"], ms, since))
+                elif m.hms is not None and ms > m.hms:
+                    self.fail("highestmodseq-too-low", "%s %s: * %d FETCH (UID %s ... MODSEQ (%d)) above the "
+                              "HIGHESTMODSEQ %d of the same SELECT" % (cmd.tag, cmd.kind, num, items["UID"],
+                                                                       ms, m.hms))
+                with self.run.lock:
+                    self.on_fetch(num, items, cmd)
+                if m.tainted:
+                    break
+            with self.run.lock:
+                self.publish_modseqs(cmd)
+            if not m.tainted:
+                self.check_after_poll(cmd, kind="qresync-mismatch")
+        finally:
+            self.kind_map = {}
+        self.resync_check(cmd, vanished)
+
+    def resync_check(self, sel, vanished):
+        """The FETCH 1:n (UID FLAGS) right after a QRESYNC SELECT (RULE 13, apply_resync).
+        When the resync already went wrong, the model starts over from this FETCH (all its
+        messages unknown), which still shows whether a UID VANISHED (EARLIER) named is there."""
+        m = self.model
+        n = len(m.slots)
+        if m.mailbox is None or n == 0 or m.lost_count:
+            self.settle()
+            return
+        if m.tainted:
+            m.slots = [Slot() for _ in m.slots]
+            m.tainted = False
+            self.pending = []
+        expected = [(s.uid, s.flags) for s in m.slots]
+        self.kind_map = {k: "qresync-mismatch" for k in ("fetch-uid-mismatch", "fetch-out-of-range", "uid-order")}
+        try:
+            chk = self.command("FETCH", "FETCH 1:%d (UID FLAGS)" % n, targets=set(range(1, n + 1)))
+        finally:
+            self.kind_map = {}
+        if chk.status != "OK":
+            self.judge_no(chk)
+            self.settle()
+            return
+        key = m.key(self.user)
+        with self.run.lock:
+            for seq, (uid, flags) in enumerate(expected, 1):
+                first = chk.first.get(seq)
+                got = first.get("UID") if first else None
+                if not (isinstance(got, str) and got.isdigit()):
+                    self.fail("qresync-mismatch", "%s FETCH 1:%d (UID FLAGS) after %s %s: no UID for message %d"
+                              % (chk.tag, n, sel.tag, sel.kind, seq), taint=True)
+                    break
+                got = int(got)
+                self.run.checked["messages compared after a QRESYNC SELECT (rule 13)"] += 1
+                if got in vanished:
+                    self.fail("vanished-earlier-present", "%s %s: * VANISHED (EARLIER) named UID %d, but %s "
+                              "FETCH shows it as message %d of %s" % (sel.tag, sel.kind, got, chk.tag, seq,
+                                                                      m.mailbox))
+                if uid is None or got != uid or flags is None or "FLAGS" not in first:
+                    continue  # a new message (learned now), or a mismatch on_fetch reported
+                shown = norm_flags(first["FLAGS"])
+                t = self.truth.get(key, uid)
+                if shown != flags and not (t is not None and t.touched_between(sel.start, chk.end)):
+                    self.fail("qresync-mismatch", "%s %s left %s UID %d (message %d) with FLAGS (%s), but %s "
+                              "FETCH right after shows FLAGS (%s), and no STORE to it ran meanwhile" % (
+                                  sel.tag, sel.kind, m.mailbox, uid, seq, " ".join(sorted(flags)), chk.tag,
+                                  " ".join(sorted(shown))))
+            if m.tainted and not m.lost_count:
+                # The resync went wrong: the model starts over from what this FETCH showed.
+                firsts = [chk.first.get(seq) or {} for seq in range(1, n + 1)]
+                if all(str(f.get("UID", "")).isdigit() and "FLAGS" in f for f in firsts):
+                    m.slots = [Slot(int(f["UID"]), norm_flags(chk.uid_flags.get(int(f["UID"]), f["FLAGS"])))
+                               for f in firsts] + m.slots[n:]
+                    m.tainted = False
+                    self.pending = []
+        self.settle()
+
     def op_learn(self):
-        """FETCH (UID FLAGS) of the messages whose UID or flags the session was not told."""
+        """FETCH (UID FLAGS) of the messages whose UID or flags the session was not told
+        (with CONDSTORE: (UID FLAGS MODSEQ))."""
         seqs = self.model.unknown_seqs()
         if not seqs:
             return None
-        cmd = self.command("FETCH", "FETCH %s (UID FLAGS)" % seqset(seqs))
+        spec = "(UID FLAGS MODSEQ)" if self.condstore else "(UID FLAGS)"
+        cmd = self.command("FETCH", "FETCH %s %s" % (seqset(seqs), spec), targets=set(seqs))
         if cmd.status == "OK":
             for seq in seqs:
                 if seq not in cmd.fetched or cmd.fetched[seq].get("_uid") is None:
-                    self.fail("fetch-missing", "%s FETCH %d (UID FLAGS): no UID for message %d of %s"
-                              % (cmd.tag, seq, seq, self.model.mailbox), taint=True)
+                    self.fail("fetch-missing", "%s FETCH %d %s: no UID for message %d of %s"
+                              % (cmd.tag, seq, spec, seq, self.model.mailbox), taint=True)
                     break
+                if self.condstore and "MODSEQ" not in cmd.fetched[seq]:
+                    self.fail("fetch-missing", "%s FETCH %d %s: no MODSEQ for message %d of %s"
+                              % (cmd.tag, seq, spec, seq, self.model.mailbox))
             with self.run.lock:
                 self.check_flags(cmd, seqs)
         else:
@@ -1284,7 +1848,7 @@ class Session:
         else:
             self.resolve_expectations()
 
-    def op_fetch(self, seqs, items, uid=False):
+    def op_fetch(self, seqs, items, uid=False, kind=None):
         """FETCH / UID FETCH of messages the session holds.
 
         RULE 6 (RFC 3501 §7.4.1, RFC 2180 §4.1.1 keeps them fetchable): a FETCH by sequence
@@ -1298,9 +1862,11 @@ class Session:
             return None
         spec = "(%s)" % " ".join(items)
         if uid:
-            cmd = self.command("UID FETCH", "UID FETCH %s %s" % (seqset(u for _, u in targets), spec), uid=True)
+            cmd = self.command(kind or "UID FETCH", "UID FETCH %s %s" % (seqset(u for _, u in targets), spec),
+                               uid=True, targets={u for _, u in targets})
         else:
-            cmd = self.command("FETCH", "FETCH %s %s" % (seqset(s for s, _ in targets), spec))
+            cmd = self.command(kind or "FETCH", "FETCH %s %s" % (seqset(s for s, _ in targets), spec),
+                               targets={s for s, _ in targets})
         wants_body = "BODY.PEEK[]" in items
         what = "BODY[]" if wants_body else "FETCH data"
         if m.tainted:
@@ -1325,6 +1891,9 @@ class Session:
                 continue
             if uid and "UID" not in rec:
                 self.fail("protocol", "%s UID FETCH response for UID %s without UID" % (cmd.tag, u))
+            if "MODSEQ" in items and "MODSEQ" not in rec:
+                self.fail("fetch-missing", "%s %s: no MODSEQ for message %d (UID %s) of %s"
+                          % (cmd.tag, cmd.kind, seq, u, m.mailbox))
             cur = m.seq_of(u) if u is not None else seq
             if cur:
                 got.append(cur)
@@ -1334,12 +1903,21 @@ class Session:
         self.settle()
         return cmd
 
-    def op_store(self, seqs, mode, flags, silent=False, uid=False):
+    def op_store(self, seqs, mode, flags, silent=False, uid=False, unchangedsince=None, stale=False):
         """STORE / UID STORE (+FLAGS, -FLAGS, FLAGS; .SILENT). The keyword writes are recorded
         in the truth before the command is sent and completed (or made unknown, on NO or loss)
         with its tagged response. RULE 3: the flags the server returns must show every other
         session's committed keyword changes (a STORE that rewrote flags from a stale snapshot
-        loses them)."""
+        loses them).
+
+        RULE 12 (RFC 7162 §3.1.3), unchangedsince m: a message whose mod-sequence is above m
+        is not stored and is listed in [MODIFIED] (sequence numbers; UIDs for UID STORE). So
+        with stale (m below the MODSEQ the session was told for it, so certainly above m) the
+        tagged OK must list it (unless another session may have expunged it); and a message
+        listed keeps its flags: the write of the own keyword is dropped from the truth, and
+        the own keyword showing otherwise later is "unchangedsince-stored". RULE 10 (b) also
+        holds for what .SILENT lets the session assume: a change of the flags needs a higher
+        MODSEQ in the STORE's FETCH."""
         m = self.model
         targets = [(s, m.slots[s - 1].uid) for s in seqs if 1 <= s <= len(m.slots) and m.slots[s - 1].uid]
         if not targets:
@@ -1347,38 +1925,79 @@ class Session:
         item = {"+": "+FLAGS", "-": "-FLAGS", "": "FLAGS"}[mode] + (".SILENT" if silent else "")
         given = norm_flags(flags)
         key = m.key(self.user)
-        writes = []
+        writes = []  # (uid, Write)
+        touched = []
+        conditional = unchangedsince is not None
         verb = ("UID STORE" if uid else "STORE") + " " + item
+        modseq_before = {u: m.slots[s - 1].modseq for s, u in targets}
+        modified = set()  # UIDs the tagged OK listed in [MODIFIED]
 
         def before(cmd):
             for _, u in targets:
                 t = self.truth.ensure(key, u)
+                touched.append(t.touch(cmd.start))
                 if mode == "":
                     present = keywords_of(given)
-                    writes.append(t.add_write(Write(cmd.start, self.index, verb, values={k: True for k in present},
-                                                    default=False)))
+                    writes.append((u, t.add_write(Write(cmd.start, self.index, verb, values={k: True for k in present},
+                                                        default=False))))
                 elif self.index is not None and self.own.upper() in given:
-                    writes.append(t.add_write(Write(cmd.start, self.index, verb, k=self.index, value=(mode == "+"))))
+                    writes.append((u, t.add_write(Write(cmd.start, self.index, verb, k=self.index, value=(mode == "+")),
+                                                  prune=not conditional)))
                 if "\\DELETED" in given and mode in ("+", ""):
                     if t.deleted_since is None:
                         t.deleted_since = cmd.start
 
         def after(cmd):
-            for w in writes:
+            if cmd.status == "OK" and cmd.code == "MODIFIED":
+                try:
+                    listed = set(parse_uid_set(cmd.code_args))
+                except ValueError:
+                    listed = set()
+                    self.fail("protocol", "%s %s: unreadable [MODIFIED %s]" % (cmd.tag, cmd.kind, cmd.code_args))
+                by_seq = dict(targets)
+                named = {u for _, u in targets} if uid else set(by_seq)
+                if listed - named or not conditional:
+                    self.fail("protocol", "%s %s: [MODIFIED %s] names %s not STOREd conditionally" % (
+                        cmd.tag, cmd.kind, cmd.code_args, seqset(listed - named) or "messages"))
+                modified.update(listed if uid else {by_seq[s] for s in listed if s in by_seq})
+            for iv in touched:
+                iv[1] = None if cmd.status == "LOST" else cmd.end
+            for u, w in writes:
+                t = self.truth.ensure(key, u)
                 if cmd.status == "LOST":
                     w.make_unknown()  # the server may still apply it, at any time: never ends
                     continue
                 w.end = cmd.end
                 if cmd.status != "OK":
                     w.make_unknown()
+                elif conditional:
+                    t.settle_write(w, applied=u not in modified)
+                if cmd.status == "OK" and u not in modified and w.k in (None, self.index):
+                    self.modified_guard.discard((key, u))
+            if cmd.status == "OK" and self.index is not None and self.own.upper() in given:
+                for u in modified:
+                    self.modified_guard.add((key, u))
 
         ids = seqset(u for _, u in targets) if uid else seqset(s for s, _ in targets)
-        cmd = self.command("UID STORE" if uid else "STORE", "%s%s %s %s (%s)" % (
-            "UID " if uid else "", "STORE", ids, item, " ".join(flags)), uid=uid, before=before, after=after)
+        cond = " (UNCHANGEDSINCE %d)" % unchangedsince if conditional else ""
+        kind = ("UID STORE" if uid else "STORE") + (" UNCHANGEDSINCE" if conditional else "")
+        cmd = self.command(kind, "%s%s %s%s %s (%s)" % (
+            "UID " if uid else "", "STORE", ids, cond, item, " ".join(flags)), uid=uid, before=before, after=after)
         if cmd.status != "OK":
             self.judge_no(cmd, expunge_tolerated=True)
             self.settle()
             return cmd
+        if conditional:
+            self.run.checked["conditional STOREs (rule 12)"] += 1
+        if stale and not m.tainted:
+            with self.run.lock:
+                for s, u in targets:
+                    t = self.truth.get(key, u)
+                    if u in modified or t is None or t.gone_at is not None or t.removable_before(cmd.end):
+                        continue
+                    self.fail("unchangedsince-ignored", "%s %s: UID %d of %s was told MODSEQ %s, above "
+                              "UNCHANGEDSINCE %d, yet the tagged OK has no [MODIFIED] for it (RFC 7162 §3.1.3)"
+                              % (cmd.tag, cmd.kind, u, m.mailbox, modseq_before.get(u), unchangedsince))
         # What the client may assume of its own change where the server said nothing
         # (.SILENT, RFC 3501 §6.4.6), applied to the messages it still holds.
         told = []
@@ -1387,10 +2006,21 @@ class Session:
             if cur is None:
                 continue
             rec = cmd.fetched_uid.get(u)
+            if u in modified:
+                if rec is not None and "FLAGS" in rec:
+                    told.append(cur)
+                continue
             if silent or rec is None or "FLAGS" not in rec:
                 slot = m.slots[cur - 1]
                 old = slot.flags or frozenset()
                 slot.flags = {"+": old | given, "-": old - given, "": given}[mode]
+                reported = modseq_of(rec) if rec is not None else None
+                was = modseq_before.get(u)
+                if (self.condstore and slot.flags != old and reported is not None and was is not None
+                        and reported <= was and not m.tainted):
+                    self.fail("modseq-not-raised", "%s %s changed the flags of %s UID %d to (%s), but its FETCH "
+                              "says MODSEQ (%d), not above the MODSEQ %d told before (RFC 7162 §3.1)" % (
+                                  cmd.tag, cmd.kind, m.mailbox, u, " ".join(sorted(slot.flags)), reported, was))
             else:
                 told.append(cur)
         with self.run.lock:
@@ -1565,8 +2195,8 @@ class Session:
         self.settle()
         return cmd
 
-    def check_after_poll(self, cmd):
-        """The checks after a poll (NOOP, or the final SELECT): RULES 3, 4 and 5."""
+    def check_after_poll(self, cmd, kind="unannounced-message"):
+        """The checks after a poll (NOOP, the final SELECT, a QRESYNC SELECT): RULES 3, 4, 5."""
         m = self.model
         if m.mailbox is None or m.tainted:
             return
@@ -1574,7 +2204,7 @@ class Session:
             self.check_flags(cmd, range(1, len(m.slots) + 1))
             self.check_gone(cmd)
             expected = self.truth.expected_present(m.key(self.user), cmd.start, cmd.end)
-        self.expect(expected, "unannounced-message", "%safter %s %s (started at tick %d)" % (
+        self.expect(expected, kind, "%safter %s %s (started at tick %d)" % (
             "final check: " if self.final else "", cmd.tag, cmd.kind, cmd.start))
 
     def op_check(self):
@@ -1599,8 +2229,10 @@ class Session:
         m = self.model
         count_before = len(m.slots)
         told = {s.uid: keywords_of(s.flags or ()) for s in m.slots if s.uid is not None}
-        cmd = self.command("UID SEARCH" if uid else "SEARCH", "%sSEARCH %s" % ("UID " if uid else "", criteria),
-                           uid=uid)
+        told_modseq = {s.uid: s.modseq for s in m.slots if s.uid is not None}
+        by_modseq = re.match(r"MODSEQ (\d+)$", criteria, re.I)
+        cmd = self.command(("UID SEARCH" if uid else "SEARCH") + (" MODSEQ" if by_modseq else ""),
+                           "%sSEARCH %s" % ("UID " if uid else "", criteria), uid=uid)
         if cmd.status != "OK":
             self.judge_no(cmd)
             return cmd
@@ -1610,6 +2242,8 @@ class Session:
             if beyond:
                 self.fail("search-out-of-range", "%s SEARCH %s returned %s, but the session holds %d "
                           "messages" % (cmd.tag, criteria, seqset(beyond), len(m.slots)))
+        if by_modseq and not m.tainted:
+            self.check_search_modseq(cmd, int(by_modseq.group(1)), results, told_modseq, count_before)
         kw = re.match(r"KEYWORD \$S(\d+)$", criteria, re.I)
         if kw and not m.tainted:
             k = int(kw.group(1))
@@ -1630,6 +2264,80 @@ class Session:
                                                           "found" if found else "did not find", slot.uid,
                                                           t.xid, i + 1, keyword(k), "set" if v else "clear",
                                                           t.last_write(k, cmd.start)))
+        self.settle()
+        return cmd
+
+    def check_search_modseq(self, cmd, since, results, told_modseq, count_before):
+        """RULE 14 (RFC 7162 §3.1.5): SEARCH MODSEQ m finds every message whose mod-sequence
+        is m or more: at least each the session was told such a MODSEQ for (mod-sequences
+        only grow; messages another session may have expunged are not judged); a non-empty
+        result ends with (MODSEQ n), n the highest mod-sequence of the messages found, so at
+        least every MODSEQ the session was told for one of them."""
+        m = self.model
+        found = set(results) if cmd.uid else {m.slots[n - 1].uid for n in results if 1 <= n <= count_before}
+        if results and cmd.search_modseq is None:
+            self.fail("search-modseq-mismatch", "%s %s: results without (MODSEQ n) (RFC 7162 §3.1.5)"
+                      % (cmd.tag, cmd.kind))
+        key = m.key(self.user)
+        with self.run.lock:
+            for u, ms in sorted(told_modseq.items()):
+                t = self.truth.get(key, u)
+                if ms is None or t is None or t.gone_at is not None or t.removable_before(cmd.end):
+                    continue
+                self.run.checked["SEARCH MODSEQ results (rule 14)"] += 1
+                if ms >= since and u not in found:
+                    self.fail("search-modseq-mismatch", "%s %s did not find %s UID %d (message %s), told "
+                              "MODSEQ %d >= %d" % (cmd.tag, cmd.kind, m.mailbox, u, m.seq_of(u), ms, since))
+                elif u in found and cmd.search_modseq is not None and ms > cmd.search_modseq:
+                    self.fail("search-modseq-mismatch", "%s %s found %s UID %d, told MODSEQ %d, but says "
+                              "(MODSEQ %d) is the highest of the messages found" % (
+                                  cmd.tag, cmd.kind, m.mailbox, u, ms, cmd.search_modseq))
+
+    def op_changedsince(self, vanished=False, since=None):
+        """UID FETCH 1:* (FLAGS) (CHANGEDSINCE m [VANISHED]), m the session's last
+        HIGHESTMODSEQ (or the point it resynchronizes from: Model.safe).
+
+        RULE 15 (RFC 7162 §3.1.4.1, §3.2.6): the answer has every message of mod-sequence
+        above m: at least each the session was told such a MODSEQ for, unless another session
+        may have expunged it; none with a MODSEQ of m or less; UIDs the session does not hold
+        can only be new ones (RULE 1 judges numbers beyond its count). With VANISHED (QRESYNC),
+        a * VANISHED (EARLIER) comes first (RULE 9 judges what it names)."""
+        m = self.model
+        if since is None:
+            since = m.safe if (m.safe is not None and self.rng.random() < 0.5) else m.hms
+        if since is None or not m.slots:
+            return None
+        told_modseq = {s.uid: s.modseq for s in m.slots if s.uid is not None}
+        kind = "UID FETCH VANISHED" if vanished else "UID FETCH CHANGEDSINCE"
+        cmd = self.command(kind, "UID FETCH 1:* (FLAGS) (CHANGEDSINCE %d%s)" % (since, " VANISHED" if vanished else ""),
+                           uid=True, targets="all")
+        if cmd.status != "OK":
+            self.judge_no(cmd)
+            self.settle()
+            return cmd
+        if m.tainted:
+            self.settle()
+            return cmd
+        key = m.key(self.user)
+        with self.run.lock:
+            for u, first in sorted(cmd.first.items()):
+                ms = modseq_of(first)
+                if ms is None:
+                    self.fail("changedsince-mismatch", "%s %s: * FETCH for UID %s without MODSEQ (RFC 7162 "
+                              "§3.1.4.1: CHANGEDSINCE implies MODSEQ)" % (cmd.tag, cmd.kind, u))
+                elif ms <= since:
+                    self.fail("changedsince-mismatch", "%s %s: UID %s has MODSEQ %d, not above CHANGEDSINCE %d"
+                              % (cmd.tag, cmd.kind, u, ms, since))
+            for u, ms in sorted(told_modseq.items()):
+                t = self.truth.get(key, u)
+                if ms is None or t is None or t.gone_at is not None or t.removable_before(cmd.end):
+                    continue
+                if u in cmd.expunged or u in cmd.vanished_earlier:
+                    continue
+                self.run.checked["CHANGEDSINCE results (rule 15)"] += 1
+                if ms > since and u not in cmd.first:
+                    self.fail("changedsince-mismatch", "%s %s: no FETCH for %s UID %d (message %s), told MODSEQ "
+                              "%d > %d" % (cmd.tag, cmd.kind, m.mailbox, u, m.seq_of(u), ms, since))
         self.settle()
         return cmd
 
@@ -1712,6 +2420,10 @@ class Session:
             "uid move": 3, "idle": 2, "noop": 12, "search": 3, "uid search": 3, "check": 1,
             "scratch": 0.3,
         }
+        if self.condstore:
+            weights.update({"fetch modseq": 4, "changedsince": 4, "unchangedsince": 5, "search modseq": 3})
+        if self.qresync:
+            weights["qresync select"] = 3
         op = rng.choices(list(weights), list(weights.values()))[0]
         if op == "select":
             self.op_select(rng.choice(STRESS_FOLDERS))
@@ -1765,6 +2477,23 @@ class Session:
             self.op_check()
         elif op == "scratch":
             self.op_scratch()
+        elif op == "fetch modseq":
+            self.op_fetch(self.pick(), ["FLAGS", "MODSEQ"], kind="FETCH MODSEQ")
+        elif op == "changedsince":
+            self.op_changedsince(vanished=self.qresync and rng.random() < 0.5)
+        elif op == "unchangedsince":
+            known = [i + 1 for i, s in enumerate(m.slots) if s.uid is not None and s.modseq is not None]
+            if known:
+                seq = rng.choice(known)
+                told = m.slots[seq - 1].modseq
+                stale = told > 0 and rng.random() < 0.3
+                self.op_store([seq], rng.choice("+-"), [self.own], silent=rng.random() < 0.3,
+                              uid=rng.random() < 0.5, unchangedsince=told - 1 if stale else told, stale=stale)
+        elif op == "search modseq":
+            told = [s.modseq for s in m.slots if s.modseq is not None] + [m.hms or 0]
+            self.op_search("MODSEQ %d" % rng.choice(told), uid=rng.random() < 0.3)
+        elif op == "qresync select":
+            self.op_select(m.mailbox if rng.random() < 0.7 else self.other(), qresync=True)
 
     def trim(self):
         """Keeps the mailbox bounded: \\Deleted on a quarter of it, then EXPUNGE or UID EXPUNGE."""
@@ -1923,13 +2652,14 @@ def stress(o):
 
 
 def report(run, o, elapsed, work, busy, users):
-    missing = [k for k in REQUIRED_KINDS if busy.get(k, 0) == 0]
+    missing = [k for k in required_kinds(o.extensions, o.clients) if busy.get(k, 0) == 0]
     errors = sum(run.errors.values())
     ok = errors == 0 and work >= o.min_commands and not missing
     return {
         "ok": ok,
         "server": "%s:%d" % (o.host, o.port),
         "clients": o.clients,
+        "extensions": o.extensions,
         "users": len(users.users),
         "users_used": len(users.used),
         "duration": round(elapsed, 2),
@@ -1949,8 +2679,9 @@ def report(run, o, elapsed, work, busy, users):
 
 def print_report(r, out=sys.stdout):
     p = lambda *a: print(*a, file=out)
-    p("imap_stress: %s, %d clients over %d users (%d used), %.1f s, seed %d" % (
-        r["server"], r["clients"], r["users"], r["users_used"], r["duration"], r["seed"]))
+    p("imap_stress: %s, %d clients over %d users (%d used), %.1f s, seed %d%s" % (
+        r["server"], r["clients"], r["users"], r["users_used"], r["duration"], r["seed"],
+        ", extensions %s" % r["extensions"] if r["extensions"] != "none" else ""))
     p("commands: %d (%.1f/s)" % (r["commands"], r["commands_per_second"]))
     p("  " + ", ".join("%s %d" % kv for kv in r["commands_by_kind"].items()))
     p("tolerated NO (messages expunged meanwhile): %d %s" % (r["tolerated_no"], r["tolerated_by_kind"] or ""))
@@ -2039,10 +2770,14 @@ class World:
         self.opts = argparse.Namespace(run_id="self", login_timeout=30, prepared=set(), user_locks={})
         self.sessions = []
 
-    def session(self, k):
+    def session(self, k, ext="none"):
+        """A scripted session; ext "condstore" or "qresync": as if ENABLEd after login."""
         s = Session(self.run, k, conn=FakeConn(), opts=self.opts, rng=random.Random(k))
         s.user = "u@t"
-        s.caps = {"LITERAL+", "UIDPLUS", "MOVE", "IDLE"}
+        s.caps = {"LITERAL+", "UIDPLUS", "MOVE", "IDLE", "CONDSTORE", "QRESYNC"}
+        s.extension = ext
+        s.condstore = ext in ("condstore", "qresync")
+        s.qresync = ext == "qresync"
         self.sessions.append(s)
         return s
 
@@ -2052,19 +2787,27 @@ class World:
         s.new_message = lambda: (xid, message_with(xid).encode())
         s.conn.on("APPEND", *(([exists] if exists else []) + ["TAG OK [APPENDUID %d %d] done" % (uidvalidity, uid)]))
         if exists and mailbox == s.model.mailbox:
-            s.conn.on("FETCH", "* %s FETCH (UID %d FLAGS (%s))" % (exists.split()[1], uid, " ".join(flags)), "TAG OK")
+            s.conn.on("FETCH", "* %s FETCH (UID %d FLAGS (%s)%s)" % (
+                exists.split()[1], uid, " ".join(flags), " MODSEQ (%d)" % (uid + 1) if s.condstore else ""), "TAG OK")
         cmd = s.op_append(mailbox, list(flags))
         del s.new_message
         return cmd
 
-    def select(self, s, mailbox, uids, flags=None, uidvalidity=7, announce=FLAGS):
-        """s SELECTs mailbox holding uids (flags: uid -> "flag list"), then learns them."""
+    def select(self, s, mailbox, uids, flags=None, uidvalidity=7, announce=FLAGS, modseqs=None, hms=None):
+        """s SELECTs mailbox holding uids (flags: uid -> "flag list"), then learns them. A
+        CONDSTORE session is told HIGHESTMODSEQ (hms, default the highest of modseqs) and the
+        MODSEQs (modseqs: uid -> modseq, default uid + 1)."""
         flags = flags or {}
+        modseqs = modseqs or {u: u + 1 for u in uids}
+        extra = []
+        if s.condstore:
+            extra = ["* OK [HIGHESTMODSEQ %d] h" % (hms if hms is not None else max(modseqs.values(), default=1))]
         s.conn.on("SELECT", announce, "* %d EXISTS" % len(uids), "* OK [UIDVALIDITY %d] ok" % uidvalidity,
-                  "TAG OK [READ-WRITE] done")
+                  *extra, "TAG OK [READ-WRITE] done")
         if uids:
-            s.conn.on("FETCH", *["* %d FETCH (UID %d FLAGS (%s))" % (i + 1, u, flags.get(u, ""))
-                                 for i, u in enumerate(uids)], "TAG OK")
+            s.conn.on("FETCH", *["* %d FETCH (UID %d FLAGS (%s)%s)" % (
+                i + 1, u, flags.get(u, ""), " MODSEQ (%d)" % modseqs[u] if s.condstore else "")
+                for i, u in enumerate(uids)], "TAG OK")
         s.op_select(mailbox)
 
     def errors(self):
@@ -2081,10 +2824,11 @@ def selftest_cases():
             return fn
         return deco
 
-    def two(w, uids=(1, 2, 3), flags=None):
+    def two(w, uids=(1, 2, 3), flags=None, ext="none"):
         """Session 0 appends uids to INBOX (with flags: uid -> "flag list"); sessions 0 and 1
-        select it."""
-        a, b = w.session(0), w.session(1)
+        (with ext: as if ENABLE CONDSTORE or QRESYNC; then MODSEQ of UID u is u + 1, and
+        HIGHESTMODSEQ 4) select it."""
+        a, b = w.session(0, ext), w.session(1, ext)
         for u in uids:
             w.append(a, "INBOX", u, flags=(flags or {}).get(u, "").split())
         w.select(a, "INBOX", list(uids), flags)
@@ -2591,6 +3335,281 @@ def selftest_cases():
         b.conn.on("NOOP", "* 1 FETCH (FLAGS", "TAG OK")
         b.op_noop()
 
+    # -- rules 9-15: CONDSTORE and QRESYNC (--extensions) ----------------------------------
+    # In two(w, ext=...), UID u has MODSEQ u + 1 and the SELECTs say HIGHESTMODSEQ 4.
+
+    @case("--extensions: ENABLE QRESYNC answered with * ENABLED")
+    def _(w):
+        s = w.session(0)
+        s.extension = "qresync"
+        s.conn.on("ENABLE QRESYNC", "* ENABLED QRESYNC", "TAG OK")
+        s.enable()
+        if not (s.qresync and s.condstore):
+            raise AssertionError("QRESYNC not on after * ENABLED QRESYNC")
+
+    @case("--extensions: ENABLE without * ENABLED", {"protocol"})
+    def _(w):
+        s = w.session(0)
+        s.extension = "condstore"
+        s.conn.on("ENABLE CONDSTORE", "TAG OK")
+        s.enable()
+
+    @case("correct server (QRESYNC): VANISHED, MODSEQ, CHANGEDSINCE, UNCHANGEDSINCE, SEARCH MODSEQ, "
+          "QRESYNC SELECT")
+    def _(w):
+        a, b = two(w, ext="qresync")
+        a.conn.on("STORE 1 +FLAGS ($S0)", "* 1 FETCH (FLAGS ($S0) UID 1 MODSEQ (5))", "TAG OK")
+        a.op_store([1], "+", ["$S0"])
+        b.conn.on("NOOP", "* 1 FETCH (UID 1 FLAGS ($S0) MODSEQ (5))", "TAG OK")
+        b.op_noop()
+        a.conn.on("STORE 3 +FLAGS.SILENT (\\Deleted)", "* 3 FETCH (UID 3 MODSEQ (6))", "TAG OK")
+        a.op_store([3], "+", ["\\Deleted"], silent=True)
+        a.conn.on("EXPUNGE", "* VANISHED 3", "TAG OK")
+        a.op_expunge()
+        b.conn.on("NOOP", "* VANISHED 3,99", "TAG OK")  # 99: unknown, ignored
+        b.op_noop()
+        b.conn.on("UID FETCH 1:* (FLAGS) (CHANGEDSINCE 4 VANISHED)", "* VANISHED (EARLIER) 3",
+                  "* 1 FETCH (UID 1 FLAGS ($S0) MODSEQ (5))", "TAG OK")
+        b.op_changedsince(vanished=True, since=4)
+        b.conn.on("STORE 1 (UNCHANGEDSINCE 5) +FLAGS ($S1)", "* 1 FETCH (FLAGS ($S0 $S1) UID 1 MODSEQ (8))", "TAG OK")
+        b.op_store([1], "+", ["$S1"], unchangedsince=5)
+        b.conn.on("STORE 2 (UNCHANGEDSINCE 2) +FLAGS.SILENT ($S1)",
+                  "TAG OK [MODIFIED 2] some failed")  # stale: must be listed
+        b.op_store([2], "+", ["$S1"], silent=True, unchangedsince=2, stale=True)
+        b.conn.on("SEARCH MODSEQ 5", "* SEARCH 1 (MODSEQ 8)", "TAG OK")
+        b.op_search("MODSEQ 5")
+        c = w.session(2, "qresync")
+        w.append(c, "INBOX", 4)
+        b.conn.on("SELECT \"INBOX\" (QRESYNC (7 4 1:2))", "* OK [CLOSED] x", World.FLAGS, "* 3 EXISTS",
+                  "* OK [UIDVALIDITY 7] x", "* OK [HIGHESTMODSEQ 10] x", "* VANISHED (EARLIER) 3",
+                  "* 1 FETCH (UID 1 FLAGS ($S0 $S1) MODSEQ (8))", "TAG OK")
+        b.conn.on("FETCH 1:3 (UID FLAGS)", "* 1 FETCH (UID 1 FLAGS ($S0 $S1))", "* 2 FETCH (UID 2 FLAGS ())",
+                  "* 3 FETCH (UID 4 FLAGS ())", "TAG OK")
+        b.op_select("INBOX", qresync=True, since=4)
+        if [s.uid for s in b.model.slots] != [1, 2, 4]:
+            raise AssertionError("model after QRESYNC: %r" % [s.uid for s in b.model.slots])
+
+    def expunged_by_a(w, ext, uid=2):
+        a, b = two(w, ext=ext)
+        a.conn.on("STORE %d +FLAGS (\\Deleted)" % uid, "* %d FETCH (FLAGS (\\Deleted) UID %d MODSEQ (%d))"
+                  % (uid, uid, 10 + uid), "TAG OK")
+        a.op_store([uid], "+", ["\\Deleted"])
+        a.conn.on("EXPUNGE", "* VANISHED %d" % uid if ext == "qresync" else "* %d EXPUNGE" % uid, "TAG OK")
+        a.op_expunge()
+        return a, b
+
+    @case("rule 9: a QRESYNC session is told * n EXPUNGE", {"expunge-not-vanished"})
+    def _(w):
+        a, b = expunged_by_a(w, "qresync")
+        b.conn.on("NOOP", "* 2 EXPUNGE", "TAG OK")
+        b.op_noop()
+
+    @case("rule 9: * VANISHED to a session that did not enable QRESYNC", {"vanished-unexpected"})
+    def _(w):
+        a, b = two(w)
+        a.conn.on("STORE 2 +FLAGS (\\Deleted)", "* 2 FETCH (FLAGS (\\Deleted))", "TAG OK")
+        a.op_store([2], "+", ["\\Deleted"])
+        a.conn.on("EXPUNGE", "* 2 EXPUNGE", "TAG OK")
+        a.op_expunge()
+        b.conn.on("NOOP", "* VANISHED 2", "TAG OK")
+        b.op_noop()
+
+    @case("rule 9: * VANISHED during FETCH", {"expunge-forbidden"})
+    def _(w):
+        a, b = expunged_by_a(w, "qresync")
+        b.conn.on("FETCH 1 (FLAGS)", "* VANISHED 2", "* 1 FETCH (FLAGS ())", "TAG OK")
+        b.op_fetch([1], ["FLAGS"])
+
+    @case("rule 9: NOOP after another session's expunge sends no VANISHED", {"unannounced-expunge"})
+    def _(w):
+        a, b = expunged_by_a(w, "qresync")
+        b.conn.on("NOOP", "TAG OK")
+        b.op_noop()
+
+    @case("rule 9: VANISHED (EARLIER) of UID FETCH names a UID the session still holds", {"vanished-earlier-held"})
+    def _(w):
+        a, b = expunged_by_a(w, "qresync")
+        b.conn.on("UID FETCH 1:* (FLAGS) (CHANGEDSINCE 4 VANISHED)", "* VANISHED (EARLIER) 2",
+                  "* VANISHED 2", "TAG OK")
+        b.op_changedsince(vanished=True, since=4)
+
+    @case("correct server: a VANISHED during IDLE may name a message whose UID is not learned yet")
+    def _(w):
+        a, b = two(w, ext="qresync")
+        c = w.session(2)
+        w.append(c, "INBOX", 4)
+        c.conn.on("UID STORE 4 +FLAGS (\\Deleted)", "TAG OK")
+        c.model.mailbox, c.model.uidvalidity, c.model.slots = "INBOX", 7, [Slot(4, frozenset())]
+        c.op_store([1], "+", ["\\Deleted"], uid=True)
+        b.conn.on("IDLE", "+ idling", "* 4 EXISTS", "* VANISHED 4", "* 3 EXISTS")
+        b.conn.on("DONE", "TAG OK idle done")
+        b.conn.on("SELECT", World.FLAGS, "* 3 EXISTS", "* OK [UIDVALIDITY 7] x", "* OK [HIGHESTMODSEQ 9] x", "TAG OK")
+        b.conn.on("FETCH 1:3 (UID FLAGS MODSEQ)", "* 1 FETCH (UID 1 FLAGS () MODSEQ (2))",
+                  "* 2 FETCH (UID 2 FLAGS () MODSEQ (3))", "* 3 FETCH (UID 3 FLAGS () MODSEQ (4))", "TAG OK")
+        b.op_idle(0.01)
+
+    @case("rule 10: a message's MODSEQ goes down", {"modseq-decreased"})
+    def _(w):
+        a, b = two(w, ext="condstore")
+        b.conn.on("FETCH 1 (FLAGS MODSEQ)", "* 1 FETCH (FLAGS () MODSEQ (5))", "TAG OK")
+        b.op_fetch([1], ["FLAGS", "MODSEQ"], kind="FETCH MODSEQ")
+        b.conn.on("NOOP", "* 1 FETCH (UID 1 FLAGS () MODSEQ (4))", "TAG OK")
+        b.op_noop()
+
+    @case("rule 10: new flags with the old MODSEQ", {"modseq-not-raised"})
+    def _(w):
+        a, b = two(w, ext="condstore")
+        a.conn.on("STORE 1 +FLAGS ($S0)", "* 1 FETCH (FLAGS ($S0) UID 1 MODSEQ (5))", "TAG OK")
+        a.op_store([1], "+", ["$S0"])
+        b.conn.on("NOOP", "* 1 FETCH (UID 1 FLAGS ($S0) MODSEQ (2))", "TAG OK")
+        b.op_noop()
+
+    @case("rule 10: a .SILENT STORE changes flags, its FETCH keeps the old MODSEQ", {"modseq-not-raised"})
+    def _(w):
+        a, b = two(w, ext="condstore")
+        b.conn.on("STORE 1 +FLAGS.SILENT ($S1)", "* 1 FETCH (UID 1 MODSEQ (2))", "TAG OK")
+        b.op_store([1], "+", ["$S1"], silent=True)
+
+    @case("rule 10: another session's flag change without MODSEQ", {"fetch-without-modseq"})
+    def _(w):
+        a, b = two(w, ext="condstore")
+        a.conn.on("STORE 1 +FLAGS ($S0)", "* 1 FETCH (FLAGS ($S0) UID 1 MODSEQ (5))", "TAG OK")
+        a.op_store([1], "+", ["$S0"])
+        b.conn.on("NOOP", "* 1 FETCH (UID 1 FLAGS ($S0))", "TAG OK")
+        b.op_noop()
+
+    @case("rule 10: a STORE's FETCH without UID (RFC 7162 §3.2.4)", {"fetch-without-uid"})
+    def _(w):
+        a, b = two(w, ext="condstore")
+        a.conn.on("STORE 1 +FLAGS ($S0)", "* 1 FETCH (FLAGS ($S0) MODSEQ (5))", "TAG OK")
+        a.op_store([1], "+", ["$S0"])
+
+    @case("correct server: a FETCH without UID and MODSEQ items answers without them; MODSEQ unchanged "
+          "with the flags is fine")
+    def _(w):
+        a, b = two(w, ext="condstore")
+        b.conn.on("FETCH 1 (FLAGS)", "* 1 FETCH (FLAGS ())", "TAG OK")
+        b.op_fetch([1], ["FLAGS"])
+        b.conn.on("NOOP", "* 1 FETCH (UID 1 FLAGS () MODSEQ (7))", "TAG OK")  # changed and changed back
+        b.op_noop()
+
+    @case("correct server: with CONDSTORE, a FETCH while an expunge is pending shows the flags last told")
+    def _(w):
+        a, b = two(w, ext="condstore")
+        a.conn.on("STORE 1 +FLAGS ($S0)", "* 1 FETCH (FLAGS ($S0) UID 1 MODSEQ (5))", "TAG OK")
+        a.op_store([1], "+", ["$S0"])
+        a.conn.on("STORE 3 +FLAGS (\\Deleted)", "* 3 FETCH (FLAGS (\\Deleted) UID 3 MODSEQ (6))", "TAG OK")
+        a.op_store([3], "+", ["\\Deleted"])
+        a.conn.on("EXPUNGE", "* 3 EXPUNGE", "TAG OK")
+        a.op_expunge()
+        b.conn.on("FETCH 1 (FLAGS)", "* 1 FETCH (FLAGS ())", "TAG OK")  # RFC 5162 erratum 1810
+        b.op_fetch([1], ["FLAGS"])
+        b.conn.on("NOOP", "* 3 EXPUNGE", "* 1 FETCH (UID 1 FLAGS ($S0) MODSEQ (5))", "TAG OK")
+        b.op_noop()
+
+    @case("rule 11: a SELECT's HIGHESTMODSEQ below a MODSEQ told before", {"highestmodseq-too-low"})
+    def _(w):
+        a, b = two(w, ext="condstore")
+        a.conn.on("STORE 1 +FLAGS ($S0)", "* 1 FETCH (FLAGS ($S0) UID 1 MODSEQ (5))", "TAG OK")
+        a.op_store([1], "+", ["$S0"])
+        w.select(b, "INBOX", [1, 2, 3], {1: "$S0"}, modseqs={1: 5, 2: 3, 3: 4}, hms=4)
+
+    @case("rule 11: a MODSEQ told while the SELECT ran is not judged")
+    def _(w):
+        a, b = two(w, ext="condstore")
+
+        def race():
+            a.conn.on("STORE 1 +FLAGS ($S0)", "* 1 FETCH (FLAGS ($S0) UID 1 MODSEQ (5))", "TAG OK")
+            a.op_store([1], "+", ["$S0"])
+
+        b.conn.on("SELECT", race, World.FLAGS, "* 3 EXISTS", "* OK [UIDVALIDITY 7] x", "* OK [HIGHESTMODSEQ 4] x",
+                  "TAG OK")
+        b.conn.on("FETCH", "* 1 FETCH (UID 1 FLAGS ($S0) MODSEQ (5))", "* 2 FETCH (UID 2 FLAGS () MODSEQ (3))",
+                  "* 3 FETCH (UID 3 FLAGS () MODSEQ (4))", "TAG OK")
+        b.op_select("INBOX")
+
+    @case("rule 12: a message listed in [MODIFIED] got the keyword anyway", {"unchangedsince-stored"})
+    def _(w):
+        a, b = two(w, ext="condstore")
+        b.conn.on("STORE 1 (UNCHANGEDSINCE 2) +FLAGS ($S1)", "TAG OK [MODIFIED 1] failed")
+        b.op_store([1], "+", ["$S1"], unchangedsince=2)
+        b.conn.on("NOOP", "* 1 FETCH (UID 1 FLAGS ($S1) MODSEQ (9))", "TAG OK")
+        b.op_noop()
+
+    @case("rule 12: [MODIFIED] after another session's change; the own keyword stays clear")
+    def _(w):
+        a, b = two(w, ext="condstore")
+        a.conn.on("STORE 1 +FLAGS (\\Seen)", "* 1 FETCH (FLAGS (\\Seen) UID 1 MODSEQ (5))", "TAG OK")
+        a.op_store([1], "+", ["\\Seen"])
+        b.conn.on("UID STORE 1 (UNCHANGEDSINCE 2) +FLAGS ($S1)", "TAG OK [MODIFIED 1] failed")
+        b.op_store([1], "+", ["$S1"], uid=True, unchangedsince=2)
+        b.conn.on("NOOP", "* 1 FETCH (UID 1 FLAGS (\\Seen) MODSEQ (5))", "TAG OK")
+        b.op_noop()
+
+    @case("rule 12: UNCHANGEDSINCE below the MODSEQ told, stored without [MODIFIED]", {"unchangedsince-ignored"})
+    def _(w):
+        a, b = two(w, ext="condstore")
+        b.conn.on("STORE 1 (UNCHANGEDSINCE 1) +FLAGS ($S1)", "* 1 FETCH (FLAGS ($S1) UID 1 MODSEQ (5))", "TAG OK")
+        b.op_store([1], "+", ["$S1"], unchangedsince=1, stale=True)
+
+    @case("rule 13: a QRESYNC SELECT does not report an expunge", {"qresync-mismatch"})
+    def _(w):
+        a, b = expunged_by_a(w, "qresync")
+        b.conn.on("SELECT \"INBOX\" (QRESYNC (7 4 1:3))", "* OK [CLOSED] x", World.FLAGS, "* 2 EXISTS",
+                  "* OK [UIDVALIDITY 7] x", "* OK [HIGHESTMODSEQ 13] x", "TAG OK")
+        b.conn.on("FETCH 1:2 (UID FLAGS)", "* 1 FETCH (UID 1 FLAGS ())", "* 2 FETCH (UID 3 FLAGS ())", "TAG OK")
+        b.op_select("INBOX", qresync=True, since=4)
+
+    @case("rule 13: a QRESYNC SELECT does not report a flag change", {"qresync-mismatch"})
+    def _(w):
+        a, b = two(w, ext="qresync")
+        a.conn.on("STORE 1 +FLAGS ($S0)", "* 1 FETCH (FLAGS ($S0) UID 1 MODSEQ (5))", "TAG OK")
+        a.op_store([1], "+", ["$S0"])
+        b.conn.on("SELECT \"INBOX\" (QRESYNC (7 4 1:3))", "* OK [CLOSED] x", World.FLAGS, "* 3 EXISTS",
+                  "* OK [UIDVALIDITY 7] x", "* OK [HIGHESTMODSEQ 5] x", "TAG OK")
+        b.conn.on("FETCH 1:3 (UID FLAGS)", "* 1 FETCH (UID 1 FLAGS ($S0))", "* 2 FETCH (UID 2 FLAGS ())",
+                  "* 3 FETCH (UID 3 FLAGS ())", "TAG OK")
+        b.op_select("INBOX", qresync=True, since=4)
+
+    @case("rule 13: VANISHED (EARLIER) of a QRESYNC SELECT names a message it still counts",
+          {"vanished-earlier-present", "qresync-mismatch"})
+    def _(w):
+        a, b = two(w, ext="qresync")
+        a.conn.on("STORE 2 +FLAGS (\\Deleted)", "* 2 FETCH (FLAGS (\\Deleted) UID 2 MODSEQ (5))", "TAG OK")
+        a.op_store([2], "+", ["\\Deleted"])  # an EXPUNGE could come; it does not
+        b.conn.on("NOOP", "* 2 FETCH (UID 2 FLAGS (\\Deleted) MODSEQ (5))", "TAG OK")
+        b.op_noop()
+        b.conn.on("SELECT \"INBOX\" (QRESYNC (7 4 1:3))", "* OK [CLOSED] x", World.FLAGS, "* 3 EXISTS",
+                  "* OK [UIDVALIDITY 7] x", "* OK [HIGHESTMODSEQ 5] x", "* VANISHED (EARLIER) 2", "TAG OK")
+        b.conn.on("FETCH 1:3 (UID FLAGS)", "* 1 FETCH (UID 1 FLAGS ())", "* 2 FETCH (UID 2 FLAGS (\\Deleted))",
+                  "* 3 FETCH (UID 3 FLAGS ())", "TAG OK")
+        b.op_select("INBOX", qresync=True, since=4)
+
+    @case("rule 14: SEARCH MODSEQ misses a message told a higher MODSEQ", {"search-modseq-mismatch"})
+    def _(w):
+        a, b = two(w, ext="condstore")
+        b.conn.on("SEARCH MODSEQ 3", "* SEARCH 3 (MODSEQ 4)", "TAG OK")
+        b.op_search("MODSEQ 3")
+
+    @case("rule 14: SEARCH MODSEQ results without (MODSEQ n)", {"search-modseq-mismatch"})
+    def _(w):
+        a, b = two(w, ext="condstore")
+        b.conn.on("UID SEARCH MODSEQ 3", "* SEARCH 2 3", "TAG OK")
+        b.op_search("MODSEQ 3", uid=True)
+
+    @case("rule 15: CHANGEDSINCE misses a message told a higher MODSEQ", {"changedsince-mismatch"})
+    def _(w):
+        a, b = two(w, ext="condstore")
+        b.conn.on("UID FETCH 1:* (FLAGS) (CHANGEDSINCE 2)", "* 3 FETCH (UID 3 FLAGS () MODSEQ (4))", "TAG OK")
+        b.op_changedsince(since=2)
+
+    @case("rule 15: CHANGEDSINCE returns a message not changed since", {"changedsince-mismatch"})
+    def _(w):
+        a, b = two(w, ext="condstore")
+        b.conn.on("UID FETCH 1:* (FLAGS) (CHANGEDSINCE 2)", "* 1 FETCH (UID 1 FLAGS () MODSEQ (2))",
+                  "* 2 FETCH (UID 2 FLAGS () MODSEQ (3))", "* 3 FETCH (UID 3 FLAGS () MODSEQ (4))", "TAG OK")
+        b.op_changedsince(since=2)
+
     return cases
 
 
@@ -2649,6 +3668,9 @@ def main(argv=None):
                     help="mean seconds before a session moves to another user (0: never)")
     ap.add_argument("--login-timeout", type=float, default=60,
                     help="seconds a LOGIN may take (bcrypt under load); other responses: 15")
+    ap.add_argument("--extensions", choices=EXTENSION_MODES, default="none",
+                    help="what sessions ENABLE after login (RFC 7162): none, condstore, qresync, or mixed "
+                         "(sessions take none, condstore, qresync by turns)")
     ap.add_argument("--min-commands", type=int, default=100)
     ap.add_argument("--json", help="write the report as JSON to this file")
     ap.add_argument("--trace", help="write every session's transcript to this file")
