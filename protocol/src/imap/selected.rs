@@ -203,6 +203,8 @@ pub(super) fn announce(
             .filter(|m| !present(m.uid))
             .map(|m| m.uid)
             .collect();
+        // Claimed now, announced with the rest.
+        selected.recent.extend(recent_claimed);
         return;
     }
     let told = selected.view.messages.clone();

@@ -138,11 +138,22 @@ pub(super) fn with_saved(message: &[u8], saved: impl FnOnce() -> Saved) -> Optio
     if positions.is_empty() {
         return None;
     }
-    let saved = saved();
     let words = leading_words(message, 4);
     let uid_command = words
         .get(1)
         .is_some_and(|(_, w)| w.eq_ignore_ascii_case(b"UID"));
+    // Only where a sequence set may stand (RFC 5182 §2.1): a `$` elsewhere (a password, a
+    // mailbox name) is itself.
+    const TAKES_SETS: &[&[u8]] = &[
+        b"FETCH", b"STORE", b"COPY", b"MOVE", b"SEARCH", b"SORT", b"THREAD", b"EXPUNGE",
+    ];
+    let verb = words
+        .get(if uid_command { 2 } else { 1 })
+        .map(|(_, w)| *w)?;
+    if !TAKES_SETS.iter().any(|v| verb.eq_ignore_ascii_case(v)) {
+        return None;
+    }
+    let saved = saved();
     let first_argument = words
         .get(if uid_command { 3 } else { 2 })
         .map(|(at, _)| *at);
@@ -284,6 +295,8 @@ mod tests {
             "a UID SEARCH UID 10,12 SEEN 3:4\r\n"
         );
         assert_eq!(with("a STORE 1 +FLAGS ($Label1)\r\n"), None);
+        assert_eq!(with("a LOGIN alice $\r\n"), None);
+        assert_eq!(with("a SELECT $\r\n"), None);
         assert_eq!(
             with("a SEARCH OR ($) 1\r\n").unwrap(),
             "a SEARCH OR (3:4) 1\r\n"
