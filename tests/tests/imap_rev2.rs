@@ -12,6 +12,7 @@ on_both_profiles!(
     binary_fetches_decoded_parts,
     utf8_and_modified_utf7_clients_see_one_folder,
     create_special_use_marks_the_new_folder,
+    object_ids_survive_copy_and_rename,
 );
 
 fn strings(v: &Value) -> Vec<String> {
@@ -227,4 +228,60 @@ print(json.dumps(out))
         "{list:?}"
     );
     assert!(strings(&r["caps"])[0].contains(" CREATE-SPECIAL-USE"));
+}
+
+/// OBJECTID (RFC 8474): a mailbox keeps its MAILBOXID through RENAME, a message keeps its
+/// EMAILID through COPY and MOVE, different messages have different ones, and SEARCH
+/// EMAILID finds a message wherever it is.
+fn object_ids_survive_copy_and_rename(profile: Profile) {
+    let (site, server) = site_with_mail(profile, 2);
+    let r = run_raw(
+        &site,
+        &server,
+        r#"
+import re
+c = session(select=None)
+made = c.cmd("CREATE Projects")
+status = c.cmd("STATUS Projects (MAILBOXID)")
+c.cmd("RENAME Projects Work")
+renamed = c.cmd("STATUS Work (MESSAGES MAILBOXID)")
+sel = c.cmd("SELECT INBOX")
+ids = c.cmd("FETCH 1:2 (EMAILID THREADID)")
+c.cmd("COPY 1 Work")
+c.cmd("SELECT Work")
+copied = c.cmd("UID FETCH 1 (EMAILID)")
+first = re.search(r"EMAILID \((\S+)\)", ids[0]).group(1)
+found = c.cmd(f"UID SEARCH EMAILID {first}")
+print(json.dumps({"made": made, "status": status, "renamed": renamed, "sel": sel, "ids": ids,
+    "copied": copied, "first": first, "found": found}))
+"#,
+    );
+    let made = strings(&r["made"]).last().unwrap().clone();
+    let id = made
+        .split("[MAILBOXID (")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .unwrap_or_else(|| panic!("{made}"))
+        .to_string();
+    assert_eq!(
+        strings(&r["status"])[0],
+        format!("* STATUS \"Projects\" (MAILBOXID ({id}))")
+    );
+    assert_eq!(
+        strings(&r["renamed"])[0],
+        format!("* STATUS \"Work\" (MESSAGES 0 MAILBOXID ({id}))")
+    );
+    assert!(
+        strings(&r["sel"])
+            .iter()
+            .any(|l| l.starts_with("* OK [MAILBOXID (M")),
+        "{}",
+        r["sel"]
+    );
+    let ids = strings(&r["ids"]);
+    let first = r["first"].as_str().unwrap();
+    assert!(ids[0].contains("THREADID NIL"), "{ids:?}");
+    assert!(!ids[1].contains(first), "different messages: {ids:?}");
+    assert!(strings(&r["copied"])[0].contains(first), "{}", r["copied"]);
+    assert_eq!(strings(&r["found"])[0], "* SEARCH 1");
 }

@@ -15,6 +15,7 @@ use tokio::io::AsyncReadExt;
 
 use super::mailboxes::has_flag;
 use super::session::{Done, Session, State};
+use super::syntax::ObjectIds;
 use super::wire;
 use crate::conn::Closed;
 
@@ -28,6 +29,7 @@ impl Session {
         names: MacroOrMessageDataItemNames<'static>,
         uid: bool,
         modifiers: &[FetchModifier],
+        object_ids: &ObjectIds,
     ) -> Result<Done, Closed> {
         let mut items: Vec<MessageDataItemName<'static>> = match names {
             MacroOrMessageDataItemNames::Macro(m) => m
@@ -180,6 +182,14 @@ impl Session {
                     Err(ItemError::Unavailable(e)) => return Ok(self.unavailable(e)),
                     Err(ItemError::Refused(done)) => return Ok(done),
                 }
+            }
+            // RFC 8474 §5: THREADID is NIL: threads are not kept.
+            if object_ids.email_id {
+                let id = super::syntax::email_id(&message.blob_key);
+                line.extend_from_slice(format!(" EMAILID ({id})").as_bytes());
+            }
+            if object_ids.thread_id {
+                line.extend_from_slice(b" THREADID NIL");
             }
             if sets_seen {
                 if !items.contains(&MessageDataItemName::Flags) {
@@ -461,6 +471,21 @@ fn part_path(section: &[NonZeroU32]) -> String {
 }
 
 impl Session {
+    /// The UIDs (as a sequence set) of the selected messages with an EMAILID, for the
+    /// EMAILID search key (RFC 8474 §6).
+    pub(super) fn uids_with_email_id(&self, id: &str) -> String {
+        let State::Selected(_, selected) = &self.state else {
+            return String::new();
+        };
+        let uids: Vec<i64> = selected
+            .messages()
+            .iter()
+            .filter(|m| super::syntax::email_id(&m.blob_key) == id)
+            .map(|m| m.uid)
+            .collect();
+        super::condstore::uid_set(&uids)
+    }
+
     async fn binary_of(
         &self,
         m: &StoredMessage,

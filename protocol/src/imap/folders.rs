@@ -48,7 +48,14 @@ impl Session {
             .create_mailbox_for(user, &name, attribute)
             .await
         {
-            Ok(()) => Done::ok("CREATE completed"),
+            // RFC 8474 §4.1
+            Ok(()) => match self.service.store.mailbox(user, &name).await {
+                Ok(Some(made)) => Done::ok(format!(
+                    "[MAILBOXID ({})] CREATE completed",
+                    super::mailboxes::mailbox_id(&made)
+                )),
+                _ => Done::ok("CREATE completed"),
+            },
             Err(e) => refusal(self, e),
         }
     }

@@ -27,6 +27,12 @@ pub(super) struct ListOptions {
     pub status: Vec<String>,
 }
 
+/// A mailbox's MAILBOXID (RFC 8474 §4): from its UIDVALIDITY, which no other mailbox ever
+/// had and which a RENAME keeps.
+pub(super) fn mailbox_id(mailbox: &baedal_storage::mailstore::Mailbox) -> String {
+    format!("M{}", mailbox.uidvalidity)
+}
+
 /// The hierarchy delimiter (RFC 3501 §6.3.8).
 pub(super) const DELIMITER: char = '/';
 
@@ -81,8 +87,9 @@ impl Session {
         &mut self,
         mailbox: &ImapMailbox<'_>,
         items: &[StatusDataItemName],
+        object_ids: &super::syntax::ObjectIds,
     ) -> Done {
-        let names: Vec<&str> = items
+        let mut names: Vec<&str> = items
             .iter()
             .filter_map(|item| match item {
                 StatusDataItemName::Messages => Some("MESSAGES"),
@@ -96,6 +103,13 @@ impl Session {
                 _ => None,
             })
             .collect();
+        // RFC 8474 §4.2 (the stand-in the parser needed is not answered).
+        if object_ids.mailbox_id_only {
+            names.clear();
+        }
+        if object_ids.mailbox_id {
+            names.push("MAILBOXID");
+        }
         // RFC 7162 §3.1: STATUS HIGHESTMODSEQ is a CONDSTORE-enabling command.
         if names.contains(&"HIGHESTMODSEQ") {
             self.enabled.condstore = true;
@@ -159,6 +173,7 @@ impl Session {
                 )),
                 // RFC 7162 §3.1.2.3
                 "HIGHESTMODSEQ" => Some(format!("HIGHESTMODSEQ {}", view.highest_modseq)),
+                "MAILBOXID" => Some(format!("MAILBOXID ({})", mailbox_id(&found))),
                 _ => None,
             })
             .collect();
@@ -260,6 +275,11 @@ impl Session {
         }
         out.push_str(&format!(
             "* OK [UIDVALIDITY {uidvalidity}] UIDs valid\r\n* OK [UIDNEXT {uidnext}] Predicted next UID\r\n"
+        ));
+        // RFC 8474 §4.1
+        out.push_str(&format!(
+            "* OK [MAILBOXID ({})] Ok\r\n",
+            mailbox_id(&selected.mailbox)
         ));
         // RFC 7162 §3.1.2.1: every mailbox keeps modseqs, so every SELECT reports it.
         out.push_str(&format!(

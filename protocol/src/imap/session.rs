@@ -151,6 +151,7 @@ impl Session {
             "ENABLE",
             "SPECIAL-USE",
             "CREATE-SPECIAL-USE",
+            "OBJECTID",
             "CHILDREN",
             "LIST-EXTENDED",
             "LIST-STATUS",
@@ -305,8 +306,16 @@ impl Session {
         let bytes = self.fragmentizer.message_bytes();
         let substituted = super::syntax::with_saved(bytes, || self.saved_result());
         let source = substituted.as_deref().unwrap_or(bytes);
-        let (prepared, extras) =
+        let keyed = super::syntax::with_object_id_keys(source, |id| self.uids_with_email_id(id));
+        let source = keyed.as_deref().unwrap_or(source);
+        let taken = super::syntax::take_object_ids(source);
+        let (source, object_ids) = match &taken {
+            Some((bytes, ids)) => (&bytes[..], ids.clone()),
+            None => (source, Default::default()),
+        };
+        let (prepared, mut extras) =
             super::syntax::prepare(source).map_err(|_| "BAD Invalid RETURN options")?;
+        extras.object_ids = object_ids;
         Ok(match CommandCodec::default().decode(&prepared) {
             Ok((b"", command)) => Some((command.into_static(), extras)),
             _ => None,
@@ -377,7 +386,7 @@ impl Session {
             CommandBody::Status {
                 mailbox,
                 item_names,
-            } if authenticated => self.status(&mailbox, &item_names).await,
+            } if authenticated => self.status(&mailbox, &item_names, &extras.object_ids).await,
             CommandBody::Select {
                 mailbox,
                 parameters,
@@ -469,8 +478,14 @@ impl Session {
                 uid,
                 modifiers,
             } if selected => {
-                self.fetch(&sequence_set, macro_or_item_names, uid, &modifiers)
-                    .await?
+                self.fetch(
+                    &sequence_set,
+                    macro_or_item_names,
+                    uid,
+                    &modifiers,
+                    &extras.object_ids,
+                )
+                .await?
             }
             CommandBody::Store {
                 sequence_set,

@@ -29,6 +29,21 @@ pub(super) struct Extras {
     pub return_options: Option<Vec<ReturnOption>>,
     /// CREATE's `(USE (…))` attributes (RFC 6154 §3).
     pub create_use: Option<Vec<String>>,
+    /// OBJECTID items (RFC 8474) taken off a FETCH or STATUS.
+    pub object_ids: ObjectIds,
+}
+
+/// The RFC 8474 items a command asked for, which the parser does not know.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(super) struct ObjectIds {
+    /// FETCH EMAILID.
+    pub email_id: bool,
+    /// FETCH THREADID.
+    pub thread_id: bool,
+    /// STATUS MAILBOXID.
+    pub mailbox_id: bool,
+    /// STATUS asked for MAILBOXID only: the stand-in item is not answered.
+    pub mailbox_id_only: bool,
 }
 
 /// The command as the parser should see it and what was taken off; `Err` with a reason for a
@@ -170,6 +185,146 @@ pub(super) fn with_saved(message: &[u8], saved: impl FnOnce() -> Saved) -> Optio
     Some(out)
 }
 
+/// `message` with the OBJECTID items (RFC 8474 §4, §5) taken off a FETCH (`EMAILID`,
+/// `THREADID`) or STATUS (`MAILBOXID`) item list, and what they were; `None` when there were
+/// none. A list left empty gets a stand-in the parser reads (FETCH: `UID`, which a client
+/// may always be sent; STATUS: `UIDNEXT`, not answered).
+pub(super) fn take_object_ids(message: &[u8]) -> Option<(Vec<u8>, ObjectIds)> {
+    let words = leading_words(message, 3);
+    let uid = words
+        .get(1)
+        .is_some_and(|(_, w)| w.eq_ignore_ascii_case(b"UID"));
+    let verb = words.get(if uid { 2 } else { 1 }).map(|(_, w)| *w)?;
+    let fetch = verb.eq_ignore_ascii_case(b"FETCH");
+    let status = verb.eq_ignore_ascii_case(b"STATUS") && !uid;
+    if !fetch && !status {
+        return None;
+    }
+    let names: &[&[u8]] = if fetch {
+        &[b"EMAILID", b"THREADID"]
+    } else {
+        &[b"MAILBOXID"]
+    };
+    // The item list is on the last line (after any literal mailbox name).
+    let line_start = message[..message.len().saturating_sub(2)]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let line = &message[line_start..];
+    let delimiter = |b: Option<&u8>| b.is_none_or(|b| matches!(b, b' ' | b'(' | b')' | b'\r'));
+    let mut ids = ObjectIds::default();
+    let mut kept = Vec::with_capacity(line.len());
+    let mut i = 0;
+    'scan: while i < line.len() {
+        for name in names {
+            let end = i + name.len();
+            if end <= line.len()
+                && line[i..end].eq_ignore_ascii_case(name)
+                && delimiter(i.checked_sub(1).and_then(|p| line.get(p)))
+                && delimiter(line.get(end))
+            {
+                match *name {
+                    b"EMAILID" => ids.email_id = true,
+                    b"THREADID" => ids.thread_id = true,
+                    _ => ids.mailbox_id = true,
+                }
+                // The space before the item goes with it.
+                if kept.last() == Some(&b' ') {
+                    kept.pop();
+                }
+                i = end;
+                continue 'scan;
+            }
+        }
+        kept.push(line[i]);
+        i += 1;
+    }
+    if ids == ObjectIds::default() {
+        return None;
+    }
+    let mut text = String::from_utf8_lossy(&kept).replace("( ", "(");
+    let stand_in = if fetch { "UID" } else { "UIDNEXT" };
+    if text.contains("()") {
+        text = text.replacen("()", &format!("({stand_in})"), 1);
+        ids.mailbox_id_only = status;
+    } else if fetch && text.trim_end().split(' ').count() == 3 + usize::from(uid) {
+        // `FETCH 1 EMAILID`: the single item went.
+        text = format!("{} {stand_in}\r\n", text.trim_end());
+    }
+    let mut out = message[..line_start].to_vec();
+    out.extend_from_slice(text.as_bytes());
+    Some((out, ids))
+}
+
+/// `message` with the OBJECTID search keys (RFC 8474 §6) of a SEARCH, SORT or THREAD on
+/// its first line replaced by the UIDs they name: `EMAILID id` by `UID` and the messages
+/// with that id (`lookup`), `THREADID id` by a UID no message has (THREADID is NIL here).
+pub(super) fn with_object_id_keys(
+    message: &[u8],
+    lookup: impl Fn(&str) -> String,
+) -> Option<Vec<u8>> {
+    let words = leading_words(message, 3);
+    let uid = words
+        .get(1)
+        .is_some_and(|(_, w)| w.eq_ignore_ascii_case(b"UID"));
+    let verb = words.get(if uid { 2 } else { 1 }).map(|(_, w)| *w)?;
+    if ![&b"SEARCH"[..], b"SORT", b"THREAD"]
+        .iter()
+        .any(|v| verb.eq_ignore_ascii_case(v))
+    {
+        return None;
+    }
+    let line_end = message
+        .iter()
+        .position(|&b| b == b'\r' || b == b'\n')
+        .unwrap_or(message.len());
+    let line = String::from_utf8_lossy(&message[..line_end]).into_owned();
+    let mut tokens: Vec<String> = line.split(' ').map(str::to_string).collect();
+    let mut changed = false;
+    let mut i = 0;
+    while i + 1 < tokens.len() {
+        let key = tokens[i].trim_start_matches('(').to_ascii_uppercase();
+        if key == "EMAILID" || key == "THREADID" {
+            let opening = tokens[i][..tokens[i].len() - key.len()].to_string();
+            let value = tokens[i + 1].trim_end_matches(')').to_string();
+            let closing = tokens[i + 1][value.len()..].to_string();
+            let uids = if key == "EMAILID" {
+                lookup(&value)
+            } else {
+                String::new()
+            };
+            let uids = if uids.is_empty() {
+                "4294967295".to_string()
+            } else {
+                uids
+            };
+            tokens[i] = format!("{opening}UID");
+            tokens[i + 1] = format!("{uids}{closing}");
+            changed = true;
+            i += 2;
+            continue;
+        }
+        i += 1;
+    }
+    if !changed {
+        return None;
+    }
+    let mut out = tokens.join(" ").into_bytes();
+    out.extend_from_slice(&message[line_end..]);
+    Some(out)
+}
+
+/// The EMAILID of a message (RFC 8474 §5.1): from the object it shows, so a COPY keeps it
+/// and a different message never has it. FNV-1a, stable across versions and nodes.
+pub(super) fn email_id(blob_key: &str) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in blob_key.bytes() {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("E{hash:016x}")
+}
+
 /// The first `n` space-separated words of the first line, with their offsets.
 fn leading_words(message: &[u8], n: usize) -> Vec<(usize, &[u8])> {
     let mut out = Vec::new();
@@ -301,5 +456,56 @@ mod tests {
             with("a SEARCH OR ($) 1\r\n").unwrap(),
             "a SEARCH OR (3:4) 1\r\n"
         );
+    }
+
+    #[test]
+    fn object_id_items_are_taken_off() {
+        let take = |l: &str| {
+            take_object_ids(l.as_bytes()).map(|(b, ids)| (String::from_utf8(b).unwrap(), ids))
+        };
+        let (line, ids) = take("a FETCH 1:* (FLAGS EMAILID THREADID)\r\n").unwrap();
+        assert_eq!(line, "a FETCH 1:* (FLAGS)\r\n");
+        assert!(ids.email_id && ids.thread_id);
+        assert_eq!(
+            take("a UID FETCH 1 (EMAILID)\r\n").unwrap().0,
+            "a UID FETCH 1 (UID)\r\n"
+        );
+        assert_eq!(
+            take("a FETCH 1 EMAILID\r\n").unwrap().0,
+            "a FETCH 1 UID\r\n"
+        );
+        let (line, ids) = take("a STATUS INBOX (MAILBOXID)\r\n").unwrap();
+        assert_eq!(line, "a STATUS INBOX (UIDNEXT)\r\n");
+        assert!(ids.mailbox_id && ids.mailbox_id_only);
+        let (line, ids) = take("a STATUS {5}\r\nINBOX (MESSAGES MAILBOXID)\r\n").unwrap();
+        assert_eq!(line, "a STATUS {5}\r\nINBOX (MESSAGES)\r\n");
+        assert!(ids.mailbox_id && !ids.mailbox_id_only);
+        assert_eq!(take("a FETCH 1 (FLAGS)\r\n"), None);
+        assert_eq!(take("a STORE 1 +FLAGS (EMAILID)\r\n"), None);
+    }
+
+    #[test]
+    fn object_id_search_keys_become_uid_sets() {
+        let lookup = |id: &str| {
+            if id == "Eabc" {
+                "3,7".to_string()
+            } else {
+                String::new()
+            }
+        };
+        let with = |l: &str| {
+            with_object_id_keys(l.as_bytes(), lookup).map(|b| String::from_utf8(b).unwrap())
+        };
+        assert_eq!(
+            with("a SEARCH EMAILID Eabc\r\n").unwrap(),
+            "a SEARCH UID 3,7\r\n"
+        );
+        assert_eq!(
+            with("a UID SEARCH OR (EMAILID Exyz) THREADID T1\r\n").unwrap(),
+            "a UID SEARCH OR (UID 4294967295) UID 4294967295\r\n"
+        );
+        assert_eq!(with("a SEARCH UNSEEN\r\n"), None);
+        assert_eq!(email_id("k1"), email_id("k1"));
+        assert_ne!(email_id("k1"), email_id("k2"));
     }
 }
