@@ -2010,6 +2010,12 @@ class Session:
                 if rec is not None and "FLAGS" in rec:
                     told.append(cur)
                 continue
+            if self.condstore and rec is None:
+                # With CONDSTORE every message stored gets a FETCH with its MODSEQ (RFC 7162
+                # §3.1.3), .SILENT or not: none, so it was not stored (another session
+                # expunged it meanwhile). Its flags are not known now.
+                m.slots[cur - 1].flags = None
+                continue
             if silent or rec is None or "FLAGS" not in rec:
                 slot = m.slots[cur - 1]
                 old = slot.flags or frozenset()
@@ -3506,6 +3512,21 @@ def selftest_cases():
         b.op_fetch([1], ["FLAGS"])
         b.conn.on("NOOP", "* 3 EXPUNGE", "* 1 FETCH (UID 1 FLAGS ($S0) MODSEQ (5))", "TAG OK")
         b.op_noop()
+
+    @case("correct server (CONDSTORE): a STORE answers nothing for a message expunged meanwhile")
+    def _(w):
+        a, b = two(w, ext="condstore")
+        b.conn.on("STORE 2 +FLAGS (\\Deleted)", "* 2 FETCH (FLAGS (\\Deleted) UID 2 MODSEQ (5))", "TAG OK")
+        b.op_store([2], "+", ["\\Deleted"])
+        a.conn.on("NOOP", "* 2 FETCH (UID 2 FLAGS (\\Deleted) MODSEQ (5))", "TAG OK")
+        a.op_noop()
+        b.conn.on("EXPUNGE", "* 2 EXPUNGE", "TAG OK")
+        b.op_expunge()
+        a.conn.on("STORE 2 +FLAGS ($S0)", "TAG OK")  # not stored: nothing to say, no MODSEQ
+        a.conn.on("FETCH 2 (UID FLAGS MODSEQ)", "* 2 FETCH (UID 2 FLAGS (\\Deleted) MODSEQ (5))", "TAG OK")
+        a.op_store([2], "+", ["$S0"])
+        a.conn.on("UID FETCH 1:* (FLAGS) (CHANGEDSINCE 4)", "* 2 FETCH (UID 2 FLAGS (\\Deleted) MODSEQ (5))", "TAG OK")
+        a.op_changedsince(since=4)
 
     @case("rule 11: a SELECT's HIGHESTMODSEQ below a MODSEQ told before", {"highestmodseq-too-low"})
     def _(w):

@@ -3,7 +3,10 @@
 //! not imaplib, which loses the order of untagged responses). See its docstring for the rules:
 //! EXISTS/EXPUNGE/FETCH consistency, UID and UIDVALIDITY stability, no lost flag updates, new
 //! and expunged messages announced by NOOP, bodies of expunged-but-unannounced messages still
-//! fetchable, keywords announced by FLAGS, no BAD / NO [UNAVAILABLE] / disconnects.
+//! fetchable, keywords announced by FLAGS, no BAD / NO [UNAVAILABLE] / disconnects; with
+//! CONDSTORE and QRESYNC sessions among them (`--extensions mixed`): MODSEQs that only rise,
+//! VANISHED instead of EXPUNGE, conditional STOREs, CHANGEDSINCE, SEARCH MODSEQ and QRESYNC
+//! resyncs checked against each session's model.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -72,6 +75,8 @@ fn concurrent_sessions_on_shared_mailboxes_see_a_consistent_state(profile: Profi
         .args(["--users-count", &USERS.to_string()])
         .args(["--clients", &CLIENTS.to_string()])
         .args(["--duration", &DURATION_SECS.to_string()])
+        // Sessions take turns: plain IMAP4rev1, CONDSTORE and QRESYNC, on shared mailboxes.
+        .args(["--extensions", "mixed"])
         .arg("--json")
         .arg(&report_file)
         .output()

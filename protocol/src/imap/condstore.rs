@@ -96,7 +96,12 @@ pub(super) fn resync_responses(
             .is_none_or(|set| contains(set, uid as u32, largest))
     };
     let gone: Vec<i64> = match vanished {
-        Some(uids) => uids.into_iter().filter(|&u| known(u)).collect(),
+        // A UID still in the picture was expunged after the view was read: it is reported
+        // as VANISHED with the next announcement, not as gone before its own FETCH.
+        Some(uids) => uids
+            .into_iter()
+            .filter(|&u| known(u) && selected.index_of_uid(u).is_none())
+            .collect(),
         None => {
             let present: Vec<i64> = messages.iter().map(|m| m.uid).collect();
             missing_uids(resync.known_uids.as_ref(), largest, &present)

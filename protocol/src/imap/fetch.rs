@@ -99,9 +99,14 @@ impl Session {
                 .vanished_since(mailbox_id, since.min(i64::MAX as u64) as i64)
                 .await
             {
+                // Only what the session no longer holds: a UID expunged since its picture
+                // was brought up to date goes out as VANISHED in the announcement.
                 Ok(Some(uids)) => uids
                     .into_iter()
-                    .filter(|&u| super::selected::contains(set, u as u32, largest))
+                    .filter(|&u| {
+                        super::selected::contains(set, u as u32, largest)
+                            && present.binary_search(&u).is_err()
+                    })
                     .collect(),
                 Ok(None) => super::condstore::missing_uids(Some(set), largest, &present),
                 Err(e) => return Ok(self.unavailable(e)),

@@ -96,7 +96,9 @@ impl Session {
                     selected.flags(&selected.messages()[i])
                 ));
             }
-            if uid {
+            // RFC 7162 §3.2.4 (RFC 5162 erratum 1807): with CONDSTORE every FETCH of a flag
+            // change carries UID and MODSEQ.
+            if uid || condstore {
                 items.push(format!("UID {}", update.uid));
             }
             if condstore {
