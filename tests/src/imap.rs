@@ -101,3 +101,12 @@ pub fn run_raw(site: &Site, server: &Server, body: &str) -> Value {
     ];
     python::run(&format!("{RAW_PRELUDE}\n{body}"), &env)
 }
+
+/// A JSON array of strings (the response lines a raw-client script returns).
+pub fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .unwrap_or_else(|| panic!("not an array: {v}"))
+        .iter()
+        .map(|s| s.as_str().unwrap_or_default().to_string())
+        .collect()
+}

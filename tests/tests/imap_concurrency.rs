@@ -5,6 +5,7 @@
 //! checked as sent.
 
 use baedal_tests::imap::site_with_mail;
+use baedal_tests::imap::strings;
 use baedal_tests::{Profile, Server, Site, on_both_profiles};
 use serde_json::Value;
 
@@ -20,14 +21,6 @@ on_both_profiles!(
 
 fn run(site: &Site, server: &Server, body: &str) -> Value {
     baedal_tests::imap::run_raw(site, server, body)
-}
-
-fn strings(v: &Value) -> Vec<String> {
-    v.as_array()
-        .unwrap_or_else(|| panic!("not an array: {v}"))
-        .iter()
-        .map(|s| s.as_str().unwrap_or_default().to_string())
-        .collect()
 }
 
 /// Defect 1: `+FLAGS` and `-FLAGS` are set operations on the stored flags, not on a

@@ -3,9 +3,8 @@
 //! its rev1 answers; BINARY (RFC 3516) undoes transfer encodings; STATUS SIZE and DELETED;
 //! a UTF8=ACCEPT client (RFC 6855) and a modified-UTF-7 client name the same folders.
 
-use baedal_tests::imap::{run_raw, site_with_mail};
+use baedal_tests::imap::{run_raw, site_with_mail, strings};
 use baedal_tests::{Profile, on_both_profiles};
-use serde_json::Value;
 
 on_both_profiles!(
     a_rev2_and_a_rev1_session_share_a_mailbox,
@@ -14,14 +13,6 @@ on_both_profiles!(
     create_special_use_marks_the_new_folder,
     object_ids_survive_copy_and_rename,
 );
-
-fn strings(v: &Value) -> Vec<String> {
-    v.as_array()
-        .unwrap_or_else(|| panic!("not an array: {v}"))
-        .iter()
-        .map(|s| s.as_str().unwrap_or_default().to_string())
-        .collect()
-}
 
 fn a_rev2_and_a_rev1_session_share_a_mailbox(profile: Profile) {
     let (site, server) = site_with_mail(profile, 2);

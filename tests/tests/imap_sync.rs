@@ -3,7 +3,7 @@
 //! what changed; `STORE (UNCHANGEDSINCE)` loses no concurrent change; every change raises
 //! HIGHESTMODSEQ. Raw clients (tests/clients/imap_raw.py) see the responses in order.
 
-use baedal_tests::imap::{deliver, run_raw, site_with_mail};
+use baedal_tests::imap::{deliver, run_raw, site_with_mail, strings};
 use baedal_tests::{Profile, Site, on_both_profiles};
 use serde_json::Value;
 
@@ -16,14 +16,6 @@ on_both_profiles!(
     replayed_thunderbird_and_ios_sessions_with_compress_and_condstore,
     a_resync_from_before_the_pruned_history_gets_every_gone_uid,
 );
-
-fn strings(v: &Value) -> Vec<String> {
-    v.as_array()
-        .unwrap_or_else(|| panic!("not an array: {v}"))
-        .iter()
-        .map(|s| s.as_str().unwrap_or_default().to_string())
-        .collect()
-}
 
 /// Python helpers every script here uses.
 const HELPERS: &str = r#"
