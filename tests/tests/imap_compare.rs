@@ -264,4 +264,8 @@ fn sort_thread_search_and_esearch_agree_with_dovecot() {
          result changed)\n{shown}"
     );
     assert!(out.status.success(), "{shown}");
+    // The figures, for `--nocapture`.
+    if let Some(line) = stdout.lines().find(|l| l.starts_with("summary:")) {
+        println!("{line}");
+    }
 }
