@@ -41,17 +41,7 @@ impl Session {
         // RFC 9051 §6.4.4: an IMAP4rev2 SEARCH answers with ESEARCH, ALL by default.
         let returning = returning.or_else(|| self.enabled.rev2.then(Vec::new));
         match returning {
-            None => {
-                let mut line = String::from("* SEARCH");
-                for id in &ids {
-                    line.push_str(&format!(" {id}"));
-                }
-                if let Some(modseq) = matched.modseq {
-                    line.push_str(&format!(" (MODSEQ {modseq})"));
-                }
-                line.push_str("\r\n");
-                self.conn.queue(line.as_bytes());
-            }
+            None => self.queue_ids("SEARCH", &ids, matched.modseq),
             Some(options) => {
                 let mut sorted = ids.clone();
                 sorted.sort_unstable();
@@ -87,17 +77,7 @@ impl Session {
             sort(&inputs, criteria)
         };
         match returning {
-            None => {
-                let mut line = String::from("* SORT");
-                for id in &ordered {
-                    line.push_str(&format!(" {id}"));
-                }
-                if let Some(modseq) = matched.modseq {
-                    line.push_str(&format!(" (MODSEQ {modseq})"));
-                }
-                line.push_str("\r\n");
-                self.conn.queue(line.as_bytes());
-            }
+            None => self.queue_ids("SORT", &ordered, matched.modseq),
             Some(options) => self.esearch(tag, uid, &options, &ordered, &matched, true),
         }
         Done::ok(if uid {
@@ -225,6 +205,20 @@ impl Session {
             && !ids.is_empty()
         {
             line.push_str(&format!(" MODSEQ {modseq}"));
+        }
+        line.push_str("\r\n");
+        self.conn.queue(line.as_bytes());
+    }
+
+    /// `* SEARCH 1 2 3` or `* SORT 3 1 2`, with `(MODSEQ n)` when the criteria used MODSEQ
+    /// (RFC 7162 §3.1.5).
+    fn queue_ids(&mut self, verb: &str, ids: &[u32], modseq: Option<i64>) {
+        let mut line = format!("* {verb}");
+        for id in ids {
+            line.push_str(&format!(" {id}"));
+        }
+        if let Some(modseq) = modseq {
+            line.push_str(&format!(" (MODSEQ {modseq})"));
         }
         line.push_str("\r\n");
         self.conn.queue(line.as_bytes());
