@@ -1,7 +1,9 @@
 //! IMAP4rev2 (RFC 9051) next to IMAP4rev1 on one mailbox at once: a rev2 session gets no
 //! \Recent and no RECENT, a LIST in SELECT and ESEARCH for SEARCH, while a rev1 session keeps
 //! its rev1 answers; BINARY (RFC 3516) undoes transfer encodings; STATUS SIZE and DELETED;
-//! a UTF8=ACCEPT client (RFC 6855) and a modified-UTF-7 client name the same folders.
+//! a UTF8=ACCEPT client (RFC 6855) and a modified-UTF-7 client name the same folders;
+//! MULTIAPPEND (RFC 3502) stores all or none, SAVEDATE (RFC 8514) tells when a message came
+//! into its mailbox, PREVIEW (RFC 8970) shows its first words.
 
 use baedal_tests::imap::{run_raw, site_with_mail, strings};
 use baedal_tests::{Profile, on_both_profiles};
@@ -12,6 +14,7 @@ on_both_profiles!(
     utf8_and_modified_utf7_clients_see_one_folder,
     create_special_use_marks_the_new_folder,
     object_ids_survive_copy_and_rename,
+    multiappend_savedate_and_preview,
 );
 
 fn a_rev2_and_a_rev1_session_share_a_mailbox(profile: Profile) {
@@ -275,4 +278,85 @@ print(json.dumps({"made": made, "status": status, "renamed": renamed, "sel": sel
     assert!(!ids[1].contains(first), "different messages: {ids:?}");
     assert!(strings(&r["copied"])[0].contains(first), "{}", r["copied"]);
     assert_eq!(strings(&r["found"])[0], "* SEARCH 1");
+}
+
+fn multiappend_savedate_and_preview(profile: Profile) {
+    let (site, server) = site_with_mail(profile, 2);
+    let r = run_raw(
+        &site,
+        &server,
+        r#"
+import time
+c = session()
+m1 = b"Subject: one\r\n\r\nHello   Bob,\r\n> quoted line\r\nsee you\r\n"
+m2 = (b"Subject: two\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+      + "<p>안녕하세요 <b>팀</b></p>".encode() + b"\r\n")
+def multi(tag, mailbox, tail=b"\r\n"):
+    c.send(b"%s APPEND %s (\\Seen) \"01-Jan-2020 10:00:00 +0000\" {%d+}\r\n" % (tag, mailbox, len(m1))
+           + m1 + b" (\\Flagged) {%d+}\r\n" % len(m2) + m2 + tail)
+    return c._until_tagged(tag.decode())
+appended = multi(b"m1", b"INBOX")
+missing = multi(b"m2", b"Nowhere")
+broken = multi(b"m3", b"INBOX", b" junk\r\n")
+after = c.cmd("UID SEARCH ALL")
+fetched = c.cmd("UID FETCH 3:* (FLAGS INTERNALDATE SAVEDATE PREVIEW)")
+lazy = c.cmd("UID FETCH 3 (PREVIEW (LAZY))")
+today = time.strftime("%d-%b-%Y", time.gmtime())
+since = c.cmd("UID SEARCH SAVEDSINCE " + today)
+before = c.cmd("UID SEARCH SAVEDBEFORE 1-Jan-2021")
+old = c.cmd("UID SEARCH BEFORE 1-Jan-2021")
+supported = c.cmd("UID SEARCH SAVEDATESUPPORTED")
+caps = c.cmd("CAPABILITY")
+print(json.dumps({"appended": appended, "missing": missing, "broken": broken, "after": after,
+    "fetched": fetched, "lazy": lazy, "since": since, "before": before, "old": old,
+    "supported": supported, "caps": caps, "year": time.strftime("%Y", time.gmtime())}))
+"#,
+    );
+    let appended = strings(&r["appended"]).last().unwrap().clone();
+    assert!(
+        appended.starts_with("m1 OK [APPENDUID ") && appended.contains(" 3:4] "),
+        "{appended}"
+    );
+    let missing = strings(&r["missing"]).last().unwrap().clone();
+    assert!(missing.starts_with("m2 NO [TRYCREATE]"), "{missing}");
+    let broken = strings(&r["broken"]).last().unwrap().clone();
+    assert!(broken.starts_with("m3 BAD"), "{broken}");
+    // Neither the refused nor the broken MULTIAPPEND stored anything.
+    assert_eq!(strings(&r["after"])[0], "* SEARCH 1 2 3 4");
+    let fetched = strings(&r["fetched"]);
+    let year = r["year"].as_str().unwrap();
+    assert!(fetched[0].contains("FLAGS (\\Seen"), "{fetched:?}");
+    assert!(fetched[1].contains("FLAGS (\\Flagged"), "{fetched:?}");
+    // The first message was given an INTERNALDATE, the second was not.
+    assert!(
+        fetched[0].contains("INTERNALDATE \"01-Jan-2020 10:00:00 +0000\""),
+        "{fetched:?}"
+    );
+    for line in &fetched[..2] {
+        assert!(
+            line.contains("SAVEDATE \"") && line.contains(&format!("-{year} ")),
+            "saved this year: {line}"
+        );
+    }
+    assert!(
+        fetched[0].contains("PREVIEW \"Hello Bob, see you\""),
+        "{fetched:?}"
+    );
+    assert!(
+        fetched[1].contains("PREVIEW {") && fetched[1].ends_with("안녕하세요 팀)"),
+        "{fetched:?}"
+    );
+    assert!(
+        strings(&r["lazy"])[0].contains("PREVIEW \"Hello Bob, see you\""),
+        "{}",
+        r["lazy"]
+    );
+    assert_eq!(strings(&r["since"])[0], "* SEARCH 1 2 3 4");
+    assert_eq!(strings(&r["before"])[0], "* SEARCH");
+    assert_eq!(strings(&r["old"])[0], "* SEARCH 3");
+    assert_eq!(strings(&r["supported"])[0], "* SEARCH 1 2 3 4");
+    let caps = strings(&r["caps"])[0].clone();
+    for cap in ["MULTIAPPEND", "SAVEDATE", "PREVIEW"] {
+        assert!(caps.split(' ').any(|c| c == cap), "{cap} in {caps}");
+    }
 }

@@ -1,9 +1,5 @@
-//! COPY, MOVE (RFC 6851) and APPEND, answering with UIDPLUS codes (RFC 4315).
+//! COPY and MOVE (RFC 6851), answering with UIDPLUS codes (RFC 4315).
 
-use baedal_storage::DeliveryTarget;
-use imap_codec::imap_types::datetime::DateTime;
-use imap_codec::imap_types::extensions::binary::LiteralOrLiteral8;
-use imap_codec::imap_types::flag::Flag;
 use imap_codec::imap_types::mailbox::Mailbox as ImapMailbox;
 use imap_codec::imap_types::sequence::SequenceSet;
 
@@ -82,78 +78,5 @@ impl Session {
             return Done::ok("MOVE completed");
         }
         Done::ok(format!("{code} COPY completed"))
-    }
-
-    pub(super) async fn append(
-        &mut self,
-        mailbox: &ImapMailbox<'_>,
-        flags: &[Flag<'_>],
-        date: Option<&DateTime>,
-        message: &LiteralOrLiteral8<'_>,
-    ) -> Done {
-        let Some(user) = self.user_id() else {
-            return Done::bad("Not authenticated");
-        };
-        let name = self.mailbox_name(mailbox);
-        let target = match self.service.store.mailbox(user, &name).await {
-            Ok(Some(m)) => m,
-            Ok(None) => return Done::no("[TRYCREATE] No such mailbox"),
-            Err(e) => return self.unavailable(e),
-        };
-        let data: &[u8] = match message {
-            LiteralOrLiteral8::Literal(l) => l.data(),
-            LiteralOrLiteral8::Literal8(l) => &l.data,
-        };
-        let Some(address) = self
-            .user_email()
-            .and_then(|e| baedal_storage::EmailAddress::parse(&e).ok())
-        else {
-            return Done::bad("Not authenticated");
-        };
-        let owner = match self.service.directory.require_user(&address).await {
-            Ok(owner) => owner,
-            Err(e) => return self.unavailable(e),
-        };
-        if owner.quota > 0 && owner.used_quota + data.len() as i64 > owner.quota {
-            return Done::no("[OVERQUOTA] Mailbox is full");
-        }
-        let mut spool = match self.service.spool.create().await {
-            Ok(s) => s,
-            Err(e) => return self.unavailable(e),
-        };
-        if let Err(e) = spool.write(data).await {
-            return self.unavailable(e);
-        }
-        let message = match spool.finish().await {
-            Ok(m) => m,
-            Err(e) => return self.unavailable(e),
-        };
-        let internal_date = date
-            .map(|d| d.as_ref().timestamp())
-            .unwrap_or_else(baedal_storage::clock::now_secs);
-        let flags: Vec<String> = flags.iter().map(|f| f.to_string()).collect();
-        let target_of = DeliveryTarget {
-            user_id: user,
-            maildir: owner.maildir_path.clone(),
-            mailbox: name,
-        };
-        match self
-            .service
-            .store
-            .append(
-                message,
-                &target_of,
-                target.id,
-                &flags.join(" "),
-                internal_date,
-            )
-            .await
-        {
-            Ok(uid) => Done::ok(format!(
-                "[APPENDUID {} {uid}] APPEND completed",
-                target.uidvalidity
-            )),
-            Err(e) => refusal(self, e),
-        }
     }
 }

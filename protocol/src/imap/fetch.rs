@@ -15,7 +15,8 @@ use tokio::io::AsyncReadExt;
 
 use super::mailboxes::has_flag;
 use super::session::{Done, Session, State};
-use super::syntax::ObjectIds;
+use super::syntax::ExtraItems;
+use super::syntax::ExtraKey;
 use super::wire;
 use crate::conn::Closed;
 
@@ -29,7 +30,7 @@ impl Session {
         names: MacroOrMessageDataItemNames<'static>,
         uid: bool,
         modifiers: &[FetchModifier],
-        object_ids: &ObjectIds,
+        extra_items: &ExtraItems,
     ) -> Result<Done, Closed> {
         let mut items: Vec<MessageDataItemName<'static>> = match names {
             MacroOrMessageDataItemNames::Macro(m) => m
@@ -189,12 +190,28 @@ impl Session {
                 }
             }
             // RFC 8474 §5: THREADID is NIL: threads are not kept.
-            if object_ids.email_id {
+            if extra_items.email_id {
                 let id = super::syntax::email_id(&message.blob_key);
                 line.extend_from_slice(format!(" EMAILID ({id})").as_bytes());
             }
-            if object_ids.thread_id {
+            if extra_items.thread_id {
                 line.extend_from_slice(b" THREADID NIL");
+            }
+            // RFC 8514 §4.
+            if extra_items.save_date {
+                let date = wire::internal_date(message.saved_at);
+                line.extend_from_slice(format!(" SAVEDATE \"{date}\"").as_bytes());
+            }
+            // RFC 8970 §3.
+            if extra_items.preview {
+                match self.blob_of(&message).await {
+                    Ok(blob) => {
+                        let text = super::preview::preview(&blob);
+                        line.extend_from_slice(b" PREVIEW ");
+                        wire::string(&mut line, text.as_bytes());
+                    }
+                    Err(e) => return Ok(self.unavailable(e)),
+                }
             }
             if sets_seen {
                 if !items.contains(&MessageDataItemName::Flags) {
@@ -476,16 +493,23 @@ fn part_path(section: &[NonZeroU32]) -> String {
 }
 
 impl Session {
-    /// The UIDs (as a sequence set) of the selected messages with an EMAILID, for the
-    /// EMAILID search key (RFC 8474 §6).
-    pub(super) fn uids_with_email_id(&self, id: &str) -> String {
+    /// The UIDs (as a sequence set) of the selected messages a search key the parser does
+    /// not know names: EMAILID (RFC 8474 §6), SAVEDBEFORE/SAVEDON/SAVEDSINCE (RFC 8514 §3,
+    /// days in UTC like INTERNALDATE's BEFORE/ON/SINCE).
+    pub(super) fn uids_with_key(&self, key: &ExtraKey) -> String {
         let State::Selected(_, selected) = &self.state else {
             return String::new();
         };
+        let day = |m: &StoredMessage| super::search::day(m.saved_at);
         let uids: Vec<i64> = selected
             .messages()
             .iter()
-            .filter(|m| super::syntax::email_id(&m.blob_key) == id)
+            .filter(|m| match key {
+                ExtraKey::EmailId(id) => super::syntax::email_id(&m.blob_key) == *id,
+                ExtraKey::SavedBefore(d) => day(m) < *d,
+                ExtraKey::SavedOn(d) => day(m) == *d,
+                ExtraKey::SavedSince(d) => day(m) >= *d,
+            })
             .map(|m| m.uid)
             .collect();
         super::condstore::uid_set(&uids)

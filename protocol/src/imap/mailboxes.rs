@@ -87,7 +87,7 @@ impl Session {
         &mut self,
         mailbox: &ImapMailbox<'_>,
         items: &[StatusDataItemName],
-        object_ids: &super::syntax::ObjectIds,
+        extra_items: &super::syntax::ExtraItems,
     ) -> Done {
         let mut names: Vec<&str> = items
             .iter()
@@ -104,10 +104,10 @@ impl Session {
             })
             .collect();
         // RFC 8474 §4.2 (the stand-in the parser needed is not answered).
-        if object_ids.mailbox_id_only {
+        if extra_items.mailbox_id_only {
             names.clear();
         }
-        if object_ids.mailbox_id {
+        if extra_items.mailbox_id {
             names.push("MAILBOXID");
         }
         // RFC 7162 §3.1: STATUS HIGHESTMODSEQ is a CONDSTORE-enabling command.

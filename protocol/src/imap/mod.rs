@@ -30,6 +30,7 @@
 //! - `wire`: response syntax (strings, literals, dates, ENVELOPE).
 
 mod address;
+mod append;
 mod auth;
 mod base_subject;
 mod binary;
@@ -42,6 +43,8 @@ mod idle;
 mod list;
 mod list_extended;
 mod mailboxes;
+mod multiappend;
+mod preview;
 mod quota;
 mod search;
 mod search_commands;

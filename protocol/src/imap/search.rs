@@ -121,7 +121,7 @@ fn written_date(value: &[u8]) -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(year, month, day)
 }
 
-fn day(secs: i64) -> NaiveDate {
+pub(super) fn day(secs: i64) -> NaiveDate {
     chrono::DateTime::from_timestamp(secs, 0)
         .map(|d| d.date_naive())
         .unwrap_or_default()

@@ -315,6 +315,7 @@ mod tests {
             internal_date: 0,
             modseq: uid,
             blob_key: format!("k{uid}"),
+            saved_at: 0,
         }
     }
 

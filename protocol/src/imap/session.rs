@@ -152,6 +152,9 @@ impl Session {
             "SPECIAL-USE",
             "CREATE-SPECIAL-USE",
             "OBJECTID",
+            "SAVEDATE",
+            "PREVIEW",
+            "MULTIAPPEND",
             "CHILDREN",
             "LIST-EXTENDED",
             "LIST-STATUS",
@@ -304,18 +307,33 @@ impl Session {
     /// read was taken off (`syntax`): `None` for a syntax error, `Err` for a BAD reason.
     fn prepared_command(&self) -> Result<Option<(Command<'static>, Extras)>, &'static str> {
         let bytes = self.fragmentizer.message_bytes();
+        if let Some(appends) = super::multiappend::split(bytes) {
+            let mut commands = Vec::with_capacity(appends.len());
+            for append in &appends {
+                match CommandCodec::default().decode(append) {
+                    Ok((b"", command)) => commands.push(command.into_static()),
+                    _ => return Ok(None),
+                }
+            }
+            let first = commands.remove(0);
+            let extras = Extras {
+                more_appends: commands,
+                ..Extras::default()
+            };
+            return Ok(Some((first, extras)));
+        }
         let substituted = super::syntax::with_saved(bytes, || self.saved_result());
         let source = substituted.as_deref().unwrap_or(bytes);
-        let keyed = super::syntax::with_object_id_keys(source, |id| self.uids_with_email_id(id));
+        let keyed = super::syntax::with_extra_keys(source, |key| self.uids_with_key(key));
         let source = keyed.as_deref().unwrap_or(source);
-        let taken = super::syntax::take_object_ids(source);
-        let (source, object_ids) = match &taken {
+        let taken = super::syntax::take_extra_items(source);
+        let (source, extra_items) = match &taken {
             Some((bytes, ids)) => (&bytes[..], ids.clone()),
             None => (source, Default::default()),
         };
         let (prepared, mut extras) =
             super::syntax::prepare(source).map_err(|_| "BAD Invalid RETURN options")?;
-        extras.object_ids = object_ids;
+        extras.extra_items = extra_items;
         Ok(match CommandCodec::default().decode(&prepared) {
             Ok((b"", command)) => Some((command.into_static(), extras)),
             _ => None,
@@ -386,7 +404,10 @@ impl Session {
             CommandBody::Status {
                 mailbox,
                 item_names,
-            } if authenticated => self.status(&mailbox, &item_names, &extras.object_ids).await,
+            } if authenticated => {
+                self.status(&mailbox, &item_names, &extras.extra_items)
+                    .await
+            }
             CommandBody::Select {
                 mailbox,
                 parameters,
@@ -418,7 +439,21 @@ impl Session {
                 flags,
                 date,
                 message,
-            } if authenticated => self.append(&mailbox, &flags, date.as_ref(), &message).await,
+            } if authenticated => {
+                let mut messages = vec![super::append::Appended::of(flags, date, message)];
+                for more in extras.more_appends {
+                    if let CommandBody::Append {
+                        flags,
+                        date,
+                        message,
+                        ..
+                    } = more.body
+                    {
+                        messages.push(super::append::Appended::of(flags, date, message));
+                    }
+                }
+                self.append(&mailbox, messages).await
+            }
             CommandBody::Copy {
                 sequence_set,
                 mailbox,
@@ -483,7 +518,7 @@ impl Session {
                     macro_or_item_names,
                     uid,
                     &modifiers,
-                    &extras.object_ids,
+                    &extras.extra_items,
                 )
                 .await?
             }

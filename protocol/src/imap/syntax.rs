@@ -30,12 +30,19 @@ pub(super) struct Extras {
     /// CREATE's `(USE (…))` attributes (RFC 6154 §3).
     pub create_use: Option<Vec<String>>,
     /// OBJECTID items (RFC 8474) taken off a FETCH or STATUS.
-    pub object_ids: ObjectIds,
+    pub extra_items: ExtraItems,
+    /// The second and later messages of a MULTIAPPEND (RFC 3502), each as a single APPEND.
+    pub more_appends: Vec<imap_codec::imap_types::command::Command<'static>>,
 }
 
-/// The RFC 8474 items a command asked for, which the parser does not know.
+/// The items a FETCH or STATUS asked for which the parser does not know: OBJECTID (RFC
+/// 8474), SAVEDATE (RFC 8514) and PREVIEW (RFC 8970).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub(super) struct ObjectIds {
+pub(super) struct ExtraItems {
+    /// FETCH SAVEDATE.
+    pub save_date: bool,
+    /// FETCH PREVIEW (with or without the LAZY modifier: the preview is always made).
+    pub preview: bool,
     /// FETCH EMAILID.
     pub email_id: bool,
     /// FETCH THREADID.
@@ -189,7 +196,7 @@ pub(super) fn with_saved(message: &[u8], saved: impl FnOnce() -> Saved) -> Optio
 /// `THREADID`) or STATUS (`MAILBOXID`) item list, and what they were; `None` when there were
 /// none. A list left empty gets a stand-in the parser reads (FETCH: `UID`, which a client
 /// may always be sent; STATUS: `UIDNEXT`, not answered).
-pub(super) fn take_object_ids(message: &[u8]) -> Option<(Vec<u8>, ObjectIds)> {
+pub(super) fn take_extra_items(message: &[u8]) -> Option<(Vec<u8>, ExtraItems)> {
     let words = leading_words(message, 3);
     let uid = words
         .get(1)
@@ -201,7 +208,14 @@ pub(super) fn take_object_ids(message: &[u8]) -> Option<(Vec<u8>, ObjectIds)> {
         return None;
     }
     let names: &[&[u8]] = if fetch {
-        &[b"EMAILID", b"THREADID"]
+        // `PREVIEW (LAZY)` before `PREVIEW`: the modifier goes with the item (RFC 8970 §3).
+        &[
+            b"EMAILID",
+            b"THREADID",
+            b"SAVEDATE",
+            b"PREVIEW (LAZY)",
+            b"PREVIEW",
+        ]
     } else {
         &[b"MAILBOXID"]
     };
@@ -212,7 +226,7 @@ pub(super) fn take_object_ids(message: &[u8]) -> Option<(Vec<u8>, ObjectIds)> {
         .map_or(0, |i| i + 1);
     let line = &message[line_start..];
     let delimiter = |b: Option<&u8>| b.is_none_or(|b| matches!(b, b' ' | b'(' | b')' | b'\r'));
-    let mut ids = ObjectIds::default();
+    let mut ids = ExtraItems::default();
     let mut kept = Vec::with_capacity(line.len());
     let mut i = 0;
     'scan: while i < line.len() {
@@ -226,6 +240,8 @@ pub(super) fn take_object_ids(message: &[u8]) -> Option<(Vec<u8>, ObjectIds)> {
                 match *name {
                     b"EMAILID" => ids.email_id = true,
                     b"THREADID" => ids.thread_id = true,
+                    b"SAVEDATE" => ids.save_date = true,
+                    b"PREVIEW" | b"PREVIEW (LAZY)" => ids.preview = true,
                     _ => ids.mailbox_id = true,
                 }
                 // The space before the item goes with it.
@@ -239,7 +255,7 @@ pub(super) fn take_object_ids(message: &[u8]) -> Option<(Vec<u8>, ObjectIds)> {
         kept.push(line[i]);
         i += 1;
     }
-    if ids == ObjectIds::default() {
+    if ids == ExtraItems::default() {
         return None;
     }
     let mut text = String::from_utf8_lossy(&kept).replace("( ", "(");
@@ -256,12 +272,27 @@ pub(super) fn take_object_ids(message: &[u8]) -> Option<(Vec<u8>, ObjectIds)> {
     Some((out, ids))
 }
 
-/// `message` with the OBJECTID search keys (RFC 8474 §6) of a SEARCH, SORT or THREAD on
-/// its first line replaced by the UIDs they name: `EMAILID id` by `UID` and the messages
-/// with that id (`lookup`), `THREADID id` by a UID no message has (THREADID is NIL here).
-pub(super) fn with_object_id_keys(
+/// A search key the parser does not know, to be answered with the UIDs it names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum ExtraKey {
+    /// `EMAILID id` (RFC 8474 §6).
+    EmailId(String),
+    /// `SAVEDBEFORE date` (RFC 8514 §3): saved on an earlier day.
+    SavedBefore(chrono::NaiveDate),
+    /// `SAVEDON date`.
+    SavedOn(chrono::NaiveDate),
+    /// `SAVEDSINCE date`: saved on that day or later.
+    SavedSince(chrono::NaiveDate),
+}
+
+/// `message` with the search keys of a SEARCH, SORT or THREAD the parser does not know, on
+/// its first line, replaced by what it does know: `EMAILID id` and the SAVEDATE keys (RFC
+/// 8514 §3) by `UID` and the messages they name (`lookup`), `THREADID id` by a UID no
+/// message has (THREADID is NIL here), `SAVEDATESUPPORTED` by `ALL` (every mailbox keeps
+/// save dates).
+pub(super) fn with_extra_keys(
     message: &[u8],
-    lookup: impl Fn(&str) -> String,
+    lookup: impl Fn(&ExtraKey) -> String,
 ) -> Option<Vec<u8>> {
     let words = leading_words(message, 3);
     let uid = words
@@ -282,29 +313,49 @@ pub(super) fn with_object_id_keys(
     let mut tokens: Vec<String> = line.split(' ').map(str::to_string).collect();
     let mut changed = false;
     let mut i = 0;
-    while i + 1 < tokens.len() {
+    while i < tokens.len() {
         let key = tokens[i].trim_start_matches('(').to_ascii_uppercase();
-        if key == "EMAILID" || key == "THREADID" {
-            let opening = tokens[i][..tokens[i].len() - key.len()].to_string();
-            let value = tokens[i + 1].trim_end_matches(')').to_string();
-            let closing = tokens[i + 1][value.len()..].to_string();
-            let uids = if key == "EMAILID" {
-                lookup(&value)
-            } else {
-                String::new()
-            };
-            let uids = if uids.is_empty() {
-                "4294967295".to_string()
-            } else {
-                uids
-            };
-            tokens[i] = format!("{opening}UID");
-            tokens[i + 1] = format!("{uids}{closing}");
+        let opening =
+            tokens[i][..tokens[i].len() - tokens[i].trim_start_matches('(').len()].to_string();
+        if key.trim_end_matches(')') == "SAVEDATESUPPORTED" {
+            let closing = &key["SAVEDATESUPPORTED".len()..];
+            tokens[i] = format!("{opening}ALL{closing}");
             changed = true;
-            i += 2;
+            i += 1;
             continue;
         }
-        i += 1;
+        if i + 1 >= tokens.len() {
+            break;
+        }
+        let value = tokens[i + 1].trim_end_matches(')').to_string();
+        let closing = tokens[i + 1][value.len()..].to_string();
+        let date = || chrono::NaiveDate::parse_from_str(value.trim_matches('"'), "%d-%b-%Y").ok();
+        let extra = match key.as_str() {
+            "EMAILID" => Some(ExtraKey::EmailId(value.clone())),
+            "THREADID" => None,
+            "SAVEDBEFORE" => date().map(ExtraKey::SavedBefore),
+            "SAVEDON" => date().map(ExtraKey::SavedOn),
+            "SAVEDSINCE" => date().map(ExtraKey::SavedSince),
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        if extra.is_none() && key != "THREADID" {
+            // A date that does not parse stays for the parser to refuse.
+            i += 1;
+            continue;
+        }
+        let uids = extra.map(|k| lookup(&k)).unwrap_or_default();
+        let uids = if uids.is_empty() {
+            "4294967295".to_string()
+        } else {
+            uids
+        };
+        tokens[i] = format!("{opening}UID");
+        tokens[i + 1] = format!("{uids}{closing}");
+        changed = true;
+        i += 2;
     }
     if !changed {
         return None;
@@ -461,7 +512,7 @@ mod tests {
     #[test]
     fn object_id_items_are_taken_off() {
         let take = |l: &str| {
-            take_object_ids(l.as_bytes()).map(|(b, ids)| (String::from_utf8(b).unwrap(), ids))
+            take_extra_items(l.as_bytes()).map(|(b, ids)| (String::from_utf8(b).unwrap(), ids))
         };
         let (line, ids) = take("a FETCH 1:* (FLAGS EMAILID THREADID)\r\n").unwrap();
         assert_eq!(line, "a FETCH 1:* (FLAGS)\r\n");
@@ -480,22 +531,25 @@ mod tests {
         let (line, ids) = take("a STATUS {5}\r\nINBOX (MESSAGES MAILBOXID)\r\n").unwrap();
         assert_eq!(line, "a STATUS {5}\r\nINBOX (MESSAGES)\r\n");
         assert!(ids.mailbox_id && !ids.mailbox_id_only);
+        let (line, ids) = take("a UID FETCH 1:* (SAVEDATE PREVIEW (LAZY) FLAGS)\r\n").unwrap();
+        assert_eq!(line, "a UID FETCH 1:* (FLAGS)\r\n");
+        assert!(ids.save_date && ids.preview && !ids.email_id);
+        let (line, ids) = take("a FETCH 2 PREVIEW\r\n").unwrap();
+        assert_eq!(line, "a FETCH 2 UID\r\n");
+        assert!(ids.preview);
         assert_eq!(take("a FETCH 1 (FLAGS)\r\n"), None);
         assert_eq!(take("a STORE 1 +FLAGS (EMAILID)\r\n"), None);
     }
 
     #[test]
     fn object_id_search_keys_become_uid_sets() {
-        let lookup = |id: &str| {
-            if id == "Eabc" {
-                "3,7".to_string()
-            } else {
-                String::new()
-            }
+        let lookup = |key: &ExtraKey| match key {
+            ExtraKey::EmailId(id) if id == "Eabc" => "3,7".to_string(),
+            ExtraKey::SavedSince(d) if d.to_string() == "2026-12-07" => "5:6".to_string(),
+            _ => String::new(),
         };
-        let with = |l: &str| {
-            with_object_id_keys(l.as_bytes(), lookup).map(|b| String::from_utf8(b).unwrap())
-        };
+        let with =
+            |l: &str| with_extra_keys(l.as_bytes(), lookup).map(|b| String::from_utf8(b).unwrap());
         assert_eq!(
             with("a SEARCH EMAILID Eabc\r\n").unwrap(),
             "a SEARCH UID 3,7\r\n"
@@ -505,6 +559,16 @@ mod tests {
             "a UID SEARCH OR (UID 4294967295) UID 4294967295\r\n"
         );
         assert_eq!(with("a SEARCH UNSEEN\r\n"), None);
+        // RFC 8514 §3.
+        assert_eq!(
+            with("a UID SEARCH (SAVEDSINCE 7-Dec-2026 SAVEDATESUPPORTED)\r\n").unwrap(),
+            "a UID SEARCH (UID 5:6 ALL)\r\n"
+        );
+        assert_eq!(
+            with("a SEARCH SAVEDBEFORE \"1-Jan-2000\"\r\n").unwrap(),
+            "a SEARCH UID 4294967295\r\n"
+        );
+        assert_eq!(with("a SEARCH SAVEDON 99-Foo-1\r\n"), None);
         assert_eq!(email_id("k1"), email_id("k1"));
         assert_ne!(email_id("k1"), email_id("k2"));
     }

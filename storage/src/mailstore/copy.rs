@@ -69,8 +69,8 @@ impl MailStore {
             let (new_uid, modseq) = next_uid(&mut tx, to).await?;
             let size: i64 = row.try_get("size")?;
             sqlx::query(
-                "INSERT INTO messages (mailbox_id, uid, blob_id, size, flags, internal_date, modseq) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                "INSERT INTO messages (mailbox_id, uid, blob_id, size, flags, internal_date, modseq, saved_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
             .bind(to)
             .bind(new_uid)
@@ -79,6 +79,7 @@ impl MailStore {
             .bind(row.try_get::<String, _>("flags")?)
             .bind(row.try_get::<i64, _>("internal_date")?)
             .bind(modseq)
+            .bind(crate::clock::now_secs())
             .execute(&mut *tx)
             .await?;
             added += size;
@@ -122,12 +123,13 @@ impl MailStore {
                 continue;
             }
             let (new_uid, modseq) = next_uid(&mut tx, to).await?;
-            let moved = sqlx::query("UPDATE messages SET mailbox_id = $1, uid = $2, modseq = $3 WHERE mailbox_id = $4 AND uid = $5")
+            let moved = sqlx::query("UPDATE messages SET mailbox_id = $1, uid = $2, modseq = $3, saved_at = $6 WHERE mailbox_id = $4 AND uid = $5")
                 .bind(to)
                 .bind(new_uid)
                 .bind(modseq)
                 .bind(from)
                 .bind(uid)
+                .bind(crate::clock::now_secs())
                 .execute(&mut *tx)
                 .await?;
             if moved.rows_affected() > 0 {
@@ -149,51 +151,85 @@ impl MailStore {
         Ok(map)
     }
 
-    /// Stores a new message in a mailbox with the given flags and internal date (IMAP
-    /// APPEND). Returns its UID.
-    pub async fn append(
+    /// Stores new messages in a mailbox with their flags and internal dates (IMAP APPEND
+    /// and MULTIAPPEND): all in one transaction, so either every one is there or none
+    /// (RFC 3502 §6.3.11). Returns their UIDs, in order.
+    pub async fn append_all(
         &self,
-        message: SpooledMessage,
+        messages: Vec<AppendedMessage>,
         target: &DeliveryTarget,
         mailbox_id: i64,
-        flags: &str,
-        internal_date: i64,
-    ) -> Result<i64, MailStoreError> {
-        let key = message_key(&target.maildir, &message.unique, message.size);
-        self.blobs.put_file(&key, message.path()).await?;
-        let result = async {
-            let mut tx = self.db.pool().begin().await?;
-            let blob_id = insert_blob(&mut tx, &key, &message).await?;
+    ) -> Result<Vec<i64>, MailStoreError> {
+        let mut keys = Vec::with_capacity(messages.len());
+        let stored = async {
+            for m in &messages {
+                let key = message_key(&target.maildir, &m.message.unique, m.message.size);
+                self.blobs.put_file(&key, m.message.path()).await?;
+                keys.push(key);
+            }
+            Ok::<_, MailStoreError>(())
+        }
+        .await;
+        let result = match stored {
+            Err(e) => Err(e),
+            Ok(()) => self
+                .index_appended(&messages, &keys, target, mailbox_id)
+                .await
+                .map_err(MailStoreError::from),
+        };
+        if result.is_err() {
+            for key in &keys {
+                let _ = self.blobs.delete(key).await;
+            }
+        }
+        result
+    }
+
+    async fn index_appended(
+        &self,
+        messages: &[AppendedMessage],
+        keys: &[String],
+        target: &DeliveryTarget,
+        mailbox_id: i64,
+    ) -> Result<Vec<i64>, sqlx::Error> {
+        let mut tx = self.db.pool().begin().await?;
+        let mut uids = Vec::with_capacity(messages.len());
+        let mut size = 0i64;
+        for (m, key) in messages.iter().zip(keys) {
+            let blob_id = insert_blob(&mut tx, key, &m.message).await?;
             let (uid, modseq) = next_uid(&mut tx, mailbox_id).await?;
             sqlx::query(
-                "INSERT INTO messages (mailbox_id, uid, blob_id, size, flags, internal_date, modseq) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                "INSERT INTO messages (mailbox_id, uid, blob_id, size, flags, internal_date, modseq, saved_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
             .bind(mailbox_id)
             .bind(uid)
             .bind(blob_id)
-            .bind(message.size as i64)
-            .bind(flags)
-            .bind(internal_date)
+            .bind(m.message.size as i64)
+            .bind(&m.flags)
+            .bind(m.internal_date)
             .bind(modseq)
+            .bind(crate::clock::now_secs())
             .execute(&mut *tx)
             .await?;
-            sqlx::query("UPDATE virtual_users SET used_quota = used_quota + $1 WHERE id = $2")
-                .bind(message.size as i64)
-                .bind(target.user_id)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            self.publish(mailbox_id);
-            Ok::<_, sqlx::Error>(uid)
+            size += m.message.size as i64;
+            uids.push(uid);
         }
-        .await;
-        match result {
-            Ok(uid) => Ok(uid),
-            Err(e) => {
-                let _ = self.blobs.delete(&key).await;
-                Err(e.into())
-            }
-        }
+        sqlx::query("UPDATE virtual_users SET used_quota = used_quota + $1 WHERE id = $2")
+            .bind(size)
+            .bind(target.user_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        self.publish(mailbox_id);
+        Ok(uids)
     }
+}
+
+/// One message of an APPEND: the spooled bytes, its flags (space-separated) and INTERNALDATE.
+#[derive(Debug)]
+pub struct AppendedMessage {
+    pub message: SpooledMessage,
+    pub flags: String,
+    pub internal_date: i64,
 }

@@ -19,6 +19,7 @@ mod vanished;
 mod verify;
 mod view;
 
+pub use copy::AppendedMessage;
 pub use flags::{FlagChange, FlagUpdate, SYSTEM_FLAGS, apply_flags, canonical_flags, has_flag};
 pub use folders::next_uidvalidity;
 pub use verify::{EXPUNGED_GRACE_SECS, ORPHAN_GRACE_SECS, VerifyReport};
@@ -94,6 +95,8 @@ pub struct StoredMessage {
     pub internal_date: i64,
     pub modseq: i64,
     pub blob_key: String,
+    /// When it was saved into this mailbox (RFC 8514 SAVEDATE), seconds since the epoch.
+    pub saved_at: i64,
 }
 
 /// Where one copy of a message goes.
@@ -270,8 +273,8 @@ impl MailStore {
             let mailbox_id = Self::mailbox_id_for_delivery(&mut tx, target).await?;
             let (uid, modseq) = copy::next_uid(&mut tx, mailbox_id).await?;
             sqlx::query(
-                "INSERT INTO messages (mailbox_id, uid, blob_id, size, flags, internal_date, modseq) \
-                 VALUES ($1, $2, $3, $4, '', $5, $6)",
+                "INSERT INTO messages (mailbox_id, uid, blob_id, size, flags, internal_date, modseq, saved_at) \
+                 VALUES ($1, $2, $3, $4, '', $5, $6, $7)",
             )
             .bind(mailbox_id)
             .bind(uid)
@@ -279,6 +282,7 @@ impl MailStore {
             .bind(size)
             .bind(internal_date)
             .bind(modseq)
+            .bind(crate::clock::now_secs())
             .execute(&mut *tx)
             .await?;
             sqlx::query("UPDATE virtual_users SET used_quota = used_quota + $1 WHERE id = $2")
@@ -506,7 +510,8 @@ where
     E: sqlx::Executor<'e, Database = Any>,
 {
     let sql = format!(
-        "SELECT m.uid, m.size, m.flags, m.internal_date, m.modseq, b.blob_key \
+        "SELECT m.uid, m.size, m.flags, m.internal_date, m.modseq, b.blob_key, \
+         COALESCE(m.saved_at, m.internal_date) AS saved_at \
          FROM messages m JOIN message_blobs b ON b.id = m.blob_id \
          WHERE m.mailbox_id = $1 {condition} ORDER BY m.uid"
     );
@@ -524,6 +529,7 @@ where
                 internal_date: r.try_get("internal_date")?,
                 modseq: r.try_get("modseq")?,
                 blob_key: r.try_get("blob_key")?,
+                saved_at: r.try_get("saved_at")?,
             })
         })
         .collect()
