@@ -10,12 +10,27 @@ tests/peers/install.sh
 RUNDIR=$(mktemp -d /tmp/baedal-test.XXXXXX)
 chmod 755 "$RUNDIR"   # the postgres user must reach its cluster inside
 PG_PORT=${BAEDAL_TEST_PG_PORT:-$(( 20000 + RANDOM % 20000 ))}
-cleanup() { tests/peers/postgres.sh stop "$RUNDIR/pg" || true; rm -rf "$RUNDIR"; }
+cleanup() {
+  tests/peers/rspamd.sh stop "$RUNDIR/rspamd" || true
+  tests/peers/clamd.sh stop "$RUNDIR/clamd" || true
+  tests/peers/postgres.sh stop "$RUNDIR/pg" || true
+  rm -rf "$RUNDIR"
+}
 trap cleanup EXIT
 
 PG_ENV=$(tests/peers/postgres.sh start "$RUNDIR/pg" "$PG_PORT")
 export "${PG_ENV?}"
 echo "PostgreSQL test cluster on 127.0.0.1:$PG_PORT"
+
+# The content filters' daemons, shared by the filter tests (a test that stops one starts
+# its own).
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+RSPAMD_ENV=$(tests/peers/rspamd.sh start "$RUNDIR/rspamd" "$(free_port)")
+export BAEDAL_TEST_RSPAMD_URL=$(echo "$RSPAMD_ENV" | sed -n 's/^RSPAMD_URL=//p')
+CLAMD_ENV=$(tests/peers/clamd.sh start "$RUNDIR/clamd" "$(free_port)")
+export BAEDAL_TEST_CLAMD_ADDRESS=$(echo "$CLAMD_ENV" | sed -n 's/^CLAMD_ADDRESS=//p')
+export BAEDAL_TEST_CLAMD_SOCKET=$(echo "$CLAMD_ENV" | sed -n 's/^CLAMD_SOCKET=//p')
+echo "rspamd at $BAEDAL_TEST_RSPAMD_URL, clamd at $BAEDAL_TEST_CLAMD_ADDRESS and $BAEDAL_TEST_CLAMD_SOCKET"
 
 cargo fmt --all -- --check
 cargo build --workspace --all-targets --locked

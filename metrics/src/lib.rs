@@ -61,6 +61,17 @@ struct AuthLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct FilterLabel {
+    filter: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct FilterVerdictLabels {
+    filter: &'static str,
+    verdict: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ResultLabel {
     result: &'static str,
 }
@@ -79,6 +90,9 @@ struct Metrics {
     imap_command: Family<CommandLabel, Histogram, fn() -> Histogram>,
     auth: Family<AuthLabels, Counter>,
     deliveries: Family<ResultLabel, Counter>,
+    filter_verdicts: Family<FilterVerdictLabels, Counter>,
+    filter_scan: Family<FilterLabel, Histogram, fn() -> Histogram>,
+    filter_up: Family<FilterLabel, Gauge>,
     queue_recipients: Gauge,
     queue_oldest_age: Gauge,
 }
@@ -95,6 +109,9 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         imap_command: Family::new_with_constructor(latency),
         auth: Family::default(),
         deliveries: Family::default(),
+        filter_verdicts: Family::default(),
+        filter_scan: Family::new_with_constructor(latency),
+        filter_up: Family::default(),
         queue_recipients: Gauge::default(),
         queue_oldest_age: Gauge::default(),
     };
@@ -137,6 +154,21 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         "deliveries",
         "Outbound delivery attempts per recipient, by result (delivered, deferred, failed)",
         m.deliveries.clone(),
+    );
+    registry.register(
+        "filter_verdicts",
+        "Messages checked by a content filter (rspamd, clamav, attachments), by verdict (clean, spam, virus, blocked, tempfail, unscanned)",
+        m.filter_verdicts.clone(),
+    );
+    registry.register(
+        "filter_scan_duration_seconds",
+        "How long one content filter took for one message",
+        m.filter_scan.clone(),
+    );
+    registry.register(
+        "filter_up",
+        "1 while a content filter's daemon answered its last request, 0 after it failed",
+        m.filter_up.clone(),
     );
     registry.register(
         "queue_recipients",
@@ -286,6 +318,32 @@ pub fn delivery(result: &'static str) {
         .deliveries
         .get_or_create(&ResultLabel { result })
         .inc();
+}
+
+/// A content filter's verdict on one message: `filter` is `"rspamd"`, `"clamav"` or
+/// `"attachments"`; `verdict` one of `"clean"`, `"spam"`, `"virus"`, `"blocked"`,
+/// `"tempfail"` or `"unscanned"`.
+pub fn filter_verdict(filter: &'static str, verdict: &'static str) {
+    METRICS
+        .filter_verdicts
+        .get_or_create(&FilterVerdictLabels { filter, verdict })
+        .inc();
+}
+
+/// One content filter's time for one message.
+pub fn filter_scan(filter: &'static str, took: Duration) {
+    METRICS
+        .filter_scan
+        .get_or_create(&FilterLabel { filter })
+        .observe(took.as_secs_f64());
+}
+
+/// Whether a content filter's daemon answered its last request.
+pub fn set_filter_up(filter: &'static str, up: bool) {
+    METRICS
+        .filter_up
+        .get_or_create(&FilterLabel { filter })
+        .set(i64::from(up));
 }
 
 /// The queue as it is now: recipients waiting, and the oldest message's age in seconds.

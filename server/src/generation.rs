@@ -177,6 +177,11 @@ impl Generation {
         })
     }
 
+    /// This generation's content filters (for `/readyz`).
+    pub fn filters(&self) -> Option<Arc<baedal_filter::ContentFilters>> {
+        self.mx.filters.clone()
+    }
+
     /// How this generation serves a connection to the listener `name` (`"smtp"`,
     /// `"imaps"`, ...).
     pub fn session(&self, name: &str) -> SessionFn {

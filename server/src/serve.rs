@@ -80,6 +80,7 @@ pub async fn run(loaded: Loaded, reloader: Reloader) -> Result<()> {
         db: db.clone(),
         blobs: Arc::clone(&blobs),
         queue: queue.clone(),
+        filters: http::FilterSlot::default(),
     };
     for listener in http_listeners {
         tasks.spawn(http::serve(listener, health.clone(), stop_rx.clone()));
@@ -93,6 +94,7 @@ pub async fn run(loaded: Loaded, reloader: Reloader) -> Result<()> {
         maildrop_locks: MaildropLocks::new(),
     };
     let mut current = Generation::build(config.clone(), &stores, None)?;
+    health.filters.set(current.filters());
     let limiters = Limiters::new(config);
     let mut slots: Vec<(&'static str, Arc<SessionSlot>)> = Vec::new();
     for (name, implicit_tls) in MAIL_LISTENERS {
@@ -135,6 +137,7 @@ pub async fn run(loaded: Loaded, reloader: Reloader) -> Result<()> {
                 // done comes when all of it is.
                 reloader.apply(reload, &current.config, &certificate.slot);
                 current = next;
+                health.filters.set(current.filters());
                 // Reap the jobs of earlier generations that have finished.
                 while tasks.try_join_next().is_some() {}
             }

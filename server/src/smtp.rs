@@ -41,6 +41,13 @@ pub fn services(
         dkim: DkimKeys::new(directory.database().clone()),
         auth_failure_delay: Duration::from_millis(config.smtp.auth_failure_delay_ms),
     };
+    let filters = baedal_filter::ContentFilters::new(
+        config.rspamd.as_ref(),
+        config.clamav.as_ref(),
+        &config.attachments,
+    )
+    .context("content filters")?
+    .map(Arc::new);
     let mx = SmtpService {
         hostname: config.hostname.clone(),
         limits,
@@ -52,6 +59,7 @@ pub fn services(
         submission: None,
         outbound: Some(outbound),
         checks: crate::verify::inbound_checks(config)?,
+        filters: filters.clone(),
     };
     let submission = SmtpService {
         hostname: mx.hostname.clone(),
@@ -65,6 +73,7 @@ pub fn services(
         outbound: mx.outbound.clone(),
         // Authenticated submission is not checked as inbound mail.
         checks: None,
+        filters,
     };
     Ok((Arc::new(mx), Arc::new(submission)))
 }

@@ -47,7 +47,18 @@ impl Spool {
             std::process::id(),
             self.hostname
         );
-        let path = self.dir.join(format!("{unique}.tmp"));
+        self.open(unique, "tmp".into()).await
+    }
+
+    /// A new, empty spool file for a rewritten copy of the message `unique`: it keeps the
+    /// name (the queue id in the Received header, the logs and the reply stays one).
+    pub async fn create_for(&self, unique: &str) -> std::io::Result<SpoolFile> {
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        self.open(unique.to_string(), format!("{n}.tmp")).await
+    }
+
+    async fn open(&self, unique: String, suffix: String) -> std::io::Result<SpoolFile> {
+        let path = self.dir.join(format!("{unique}.{suffix}"));
         let file = tokio::fs::OpenOptions::new()
             .write(true)
             .create_new(true)

@@ -10,8 +10,10 @@
 //! - [`postgres`]: fresh databases on the PostgreSQL that `tests/run.sh` started.
 //! - [`smtp`]: independent SMTP clients (Python smtplib, raw sockets, swaks, curl).
 //! - [`imap`]: Python imaplib scripts against a site (the shared prelude and runner).
+//! - [`filters`]: rspamd and clamd as test peers, and the samples that pin their verdicts.
 
 pub mod dns;
+pub mod filters;
 pub mod imap;
 pub mod ldap;
 pub mod postfix;

@@ -57,6 +57,15 @@ fn check_names_the_bad_key_and_line() {
         ("[relay]\nport = 99999\n", "line 2: key 'relay.port'"),
         ("[listen]\nhttp = \"8080\"\n", "line 2: key 'listen.http'"),
         ("data_dir = \n", "line 1"),
+        (
+            "[rspamd]\nurl = \"ftp://127.0.0.1:11333\"\n",
+            "line 2: key 'rspamd.url'",
+        ),
+        ("[clamav]\naddress = \"\"\n", "line 2: key 'clamav.address'"),
+        (
+            "[clamav]\naddress = \"/run/clamd.ctl\"\noversize = \"maybe\"\n",
+            "line 3",
+        ),
     ];
     for (i, (text, expected)) in cases.iter().enumerate() {
         let path = dir.path().join(format!("bad{i}.toml"));

@@ -95,6 +95,7 @@ impl Session {
                 remote = note.remote,
                 checks = note.checks.as_deref(),
                 policy = note.policy.as_deref(),
+                filters = note.filters.as_deref(),
                 "message accepted"
             );
         } else {
@@ -107,6 +108,7 @@ impl Session {
                 size = note.size,
                 checks = note.checks.as_deref(),
                 policy = note.policy.as_deref(),
+                filters = note.filters.as_deref(),
                 "message refused"
             );
         }
@@ -196,7 +198,12 @@ impl Session {
             tracing::error!(error = %e, "cannot rewrite the spool file");
             reply::LOCAL_ERROR
         };
-        let mut out = self.service.spool.create().await.map_err(failed)?;
+        let mut out = self
+            .service
+            .spool
+            .create_for(&message.unique)
+            .await
+            .map_err(failed)?;
         out.write(head).await.map_err(failed)?;
         let mut file = tokio::fs::File::open(message.path())
             .await
@@ -299,8 +306,15 @@ impl Session {
             Ok(message) => message,
             Err(refusal) => return refusal,
         };
-        let (message, junk) = match self.check_message(message).await {
+        let (message, mut junk) = match self.check_message(message).await {
             Ok(checked) => (checked.message, checked.junk),
+            Err(refusal) => return refusal,
+        };
+        let message = match self.filter_message(message).await {
+            Ok((message, spam)) => {
+                junk.extend(spam);
+                message
+            }
             Err(refusal) => return refusal,
         };
         let mut seen = HashSet::new();

@@ -9,6 +9,8 @@
 //!   delivery).
 //! - `submission`: AUTH, the sender and From: checks, Date/Message-ID, DKIM signing.
 //! - `observe`: metrics of each reply (accepted messages, refusals, transaction latency).
+//! - `filter`: the content filters (Rspamd, ClamAV, attachments) after the checks, on the
+//!   MX and submission.
 //! - `verify`: the MX's inbound checks (DNSBL/FCrDNS at MAIL; SPF, DKIM, ARC, DMARC,
 //!   Authentication-Results and enforcement after DATA).
 //! - `codec`: dot-unstuffing and line-end normalisation of message data.
@@ -17,6 +19,7 @@
 mod codec;
 mod data;
 mod ehlo;
+mod filter;
 mod mail;
 mod observe;
 mod rcpt;
@@ -89,6 +92,8 @@ pub struct SmtpService {
     pub outbound: Option<Outbound>,
     /// SPF/DKIM/ARC/DMARC and client checks of the MX. `None`: off (and on submission).
     pub checks: Option<InboundChecks>,
+    /// Rspamd, ClamAV and the attachment policy. `None`: all off.
+    pub filters: Option<Arc<baedal_filter::ContentFilters>>,
 }
 
 /// What a submission listener adds to a session.

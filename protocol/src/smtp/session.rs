@@ -71,6 +71,8 @@ pub(super) struct TransactionNote {
     pub checks: Option<String>,
     /// What the checks decided, when it was not plain delivery.
     pub policy: Option<String>,
+    /// The content filters' verdicts (`rspamd=... clamav=... attachments=...`).
+    pub filters: Option<String>,
     /// Mailboxes it was stored in, and remote recipients it was queued for.
     pub mailboxes: usize,
     pub remote: usize,

@@ -56,6 +56,7 @@ async fn fixture(limits: SmtpLimits) -> Fixture {
         submission: None,
         outbound: None,
         checks: None,
+        filters: None,
     });
     Fixture { dir, service }
 }

@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 pub use auth::{AuthConfig, LdapConfig, LdapFallbackCase};
+pub use baedal_filter::config::{AttachmentsConfig, ClamavConfig, RspamdConfig};
 pub use ops::ShutdownConfig;
 pub use validate::ConfigError;
 pub use verify::{Fcrdns, VerifyConfig};
@@ -57,6 +58,11 @@ pub struct Config {
     pub log: LogConfig,
     pub shutdown: ShutdownConfig,
     pub verify: VerifyConfig,
+    /// Spam filtering; `None` (no `[rspamd]` section): off.
+    pub rspamd: Option<RspamdConfig>,
+    /// Virus scanning; `None` (no `[clamav]` section): off.
+    pub clamav: Option<ClamavConfig>,
+    pub attachments: AttachmentsConfig,
 }
 
 impl Default for Config {
@@ -79,6 +85,9 @@ impl Default for Config {
             log: LogConfig::default(),
             shutdown: ShutdownConfig::default(),
             verify: VerifyConfig::default(),
+            rspamd: None,
+            clamav: None,
+            attachments: AttachmentsConfig::default(),
         }
     }
 }

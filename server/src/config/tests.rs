@@ -107,6 +107,25 @@ fn the_sample_file_documents_the_embedded_defaults() {
         t.remove("tls");
         t["ldap"].as_table_mut().unwrap().remove("ca_file");
     }
+    // The filters are off by default: uncommented, their sections turn them on with the
+    // documented example address and every other key at its default.
+    let t = documented.as_table_mut().unwrap();
+    let rspamd = RspamdConfig {
+        url: "http://127.0.0.1:11333".into(),
+        ..RspamdConfig::default()
+    };
+    assert_eq!(
+        t.remove("rspamd"),
+        Some(toml::Value::try_from(rspamd).unwrap())
+    );
+    let clamav = ClamavConfig {
+        address: "127.0.0.1:3310".into(),
+        ..ClamavConfig::default()
+    };
+    assert_eq!(
+        t.remove("clamav"),
+        Some(toml::Value::try_from(clamav).unwrap())
+    );
     assert_eq!(documented, defaults);
 }
 

@@ -189,6 +189,14 @@ impl Config {
                 "must be 0 (keep) or more days".into(),
             );
         }
+        let filter_problem = self
+            .rspamd
+            .as_ref()
+            .and_then(|r| r.problem())
+            .or_else(|| self.clamav.as_ref().and_then(|c| c.problem()));
+        if let Some((key, problem)) = filter_problem {
+            return err(key, problem);
+        }
         if let Some((key, problem)) = self.verify.problem() {
             return err(key, problem);
         }
