@@ -1,8 +1,8 @@
-//! The administrator's commands: `baedal domain|user|alias|auth|dkim|queue ...`.
+//! The administrator's commands: `baedal domain|user|alias|auth|dkim|queue|quarantine ...`.
 //!
 //! # Layout
 //! - [`AdminCommand`]: the clap command tree the `baedal` binary flattens into its own.
-//! - `domain`, `user`, `alias`, `auth`, `ldap`, `mailbox`, `pop3`, `storage`, `dkim`, `queue`: one module per command group, each with its clap
+//! - `domain`, `user`, `alias`, `auth`, `ldap`, `mailbox`, `pop3`, `storage`, `dkim`, `queue`, `quarantine`: one module per command group, each with its clap
 //!   arguments and its handler.
 //! - `input`: arguments parsed into directory types (addresses, sizes) and passwords read
 //!   from stdin or a terminal prompt.
@@ -20,6 +20,7 @@ mod ldap;
 mod mailbox;
 mod output;
 mod pop3;
+mod quarantine;
 mod queue;
 mod storage;
 mod user;
@@ -28,7 +29,7 @@ use std::sync::Arc;
 
 use baedal_auth::Authenticator;
 use baedal_auth::ldap::LdapDirectory;
-use baedal_storage::{Directory, DkimKeys, MailStore, Queue};
+use baedal_storage::{Directory, DkimKeys, MailStore, Quarantine, Queue, Spool};
 use clap::Subcommand;
 
 pub use error::AdminError;
@@ -40,6 +41,12 @@ pub struct AdminContext {
     pub store: MailStore,
     pub dkim: DkimKeys,
     pub queue: Queue,
+    /// Messages the content filters held (`quarantine`).
+    pub quarantine: Quarantine,
+    /// Where a released message is spooled before delivery.
+    pub spool: Spool,
+    /// The site's `[queue] lifetime` (released mail to remote recipients).
+    pub queue_lifetime_secs: i64,
     pub output: Output,
     /// The site's `[pop3] retention_days`.
     pub pop3_retention_days: i64,
@@ -63,10 +70,10 @@ pub enum AdminCommand {
     /// Check a login the way the server would
     #[command(subcommand)]
     Auth(auth::AuthCommand),
-    /// A user's mailboxes
     /// The LDAP directory of LDAP domains
     #[command(subcommand)]
     Ldap(ldap::LdapCommand),
+    /// A user's mailboxes
     #[command(subcommand)]
     Mailbox(mailbox::MailboxCommand),
     /// POP3 maintenance
@@ -81,6 +88,9 @@ pub enum AdminCommand {
     /// The outbound queue
     #[command(subcommand)]
     Queue(queue::QueueCommand),
+    /// Messages the content filters held back
+    #[command(subcommand)]
+    Quarantine(quarantine::QuarantineCommand),
 }
 
 pub async fn run(command: AdminCommand, ctx: &AdminContext) -> Result<(), AdminError> {
@@ -95,5 +105,6 @@ pub async fn run(command: AdminCommand, ctx: &AdminContext) -> Result<(), AdminE
         AdminCommand::Storage(cmd) => storage::run(cmd, ctx).await,
         AdminCommand::Dkim(cmd) => dkim::run(cmd, ctx).await,
         AdminCommand::Queue(cmd) => queue::run(cmd, ctx).await,
+        AdminCommand::Quarantine(cmd) => quarantine::run(cmd, ctx).await,
     }
 }

@@ -164,3 +164,92 @@ impl ClamavConfig {
         None
     }
 }
+
+/// What a verdict that would refuse a message does instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RefusalAction {
+    /// Refused at the end of DATA (the sender learns it).
+    Reject,
+    /// Accepted and held in the quarantine (the sender is told it was delivered).
+    Quarantine,
+}
+
+/// What a spam verdict (Rspamd's `add header`, or a domain's `junk_score`) does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SpamAction {
+    /// Delivered to the recipient's Junk folder.
+    Junk,
+    /// Held in the quarantine.
+    Quarantine,
+}
+
+/// `[quarantine]`: which verdicts hold a message instead of refusing it or filing it in
+/// Junk, and for how long held messages are kept.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct QuarantineConfig {
+    /// Days a held message is kept before it is deleted.
+    pub lifetime_days: u64,
+    pub spam: SpamAction,
+    /// Rspamd's `reject` (or a domain's `reject_score`).
+    pub rejected: RefusalAction,
+    pub virus: RefusalAction,
+    pub attachment: RefusalAction,
+    /// Per local domain (the recipient's): any of spam, rejected, virus, attachment.
+    pub domains: BTreeMap<String, QuarantineDomain>,
+}
+
+impl Default for QuarantineConfig {
+    fn default() -> Self {
+        Self {
+            lifetime_days: 30,
+            spam: SpamAction::Junk,
+            rejected: RefusalAction::Reject,
+            virus: RefusalAction::Reject,
+            attachment: RefusalAction::Reject,
+            domains: BTreeMap::new(),
+        }
+    }
+}
+
+/// One domain's own quarantine rules; unset keys follow `[quarantine]`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct QuarantineDomain {
+    pub spam: Option<SpamAction>,
+    pub rejected: Option<RefusalAction>,
+    pub virus: Option<RefusalAction>,
+    pub attachment: Option<RefusalAction>,
+}
+
+impl QuarantineConfig {
+    fn domain(&self, address: &str) -> Option<&QuarantineDomain> {
+        let domain = address.rsplit_once('@')?.1.to_ascii_lowercase();
+        self.domains.get(&domain)
+    }
+
+    /// What a spam verdict does for mail to `recipient`.
+    pub fn spam_for(&self, recipient: &str) -> SpamAction {
+        self.domain(recipient)
+            .and_then(|d| d.spam)
+            .unwrap_or(self.spam)
+    }
+
+    /// What the refusing `verdict` (`rejected`, `virus`, `attachment`) does for mail to
+    /// `recipient`.
+    pub fn refusal_for(&self, verdict: &str, recipient: &str) -> RefusalAction {
+        let domain = self.domain(recipient);
+        let (own, site) = match verdict {
+            "virus" => (domain.and_then(|d| d.virus), self.virus),
+            "attachment" => (domain.and_then(|d| d.attachment), self.attachment),
+            _ => (domain.and_then(|d| d.rejected), self.rejected),
+        };
+        own.unwrap_or(site)
+    }
+
+    pub fn lifetime_secs(&self) -> i64 {
+        (self.lifetime_days as i64).saturating_mul(86_400)
+    }
+}

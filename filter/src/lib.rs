@@ -21,7 +21,7 @@ pub mod rspamd;
 mod verdict;
 pub mod zip;
 
-pub use pipeline::{ContentFilters, FilterHealth, Outcome, Refusal, Scan};
+pub use pipeline::{ContentFilters, FilterHealth, Hold, Outcome, Refusal, Scan};
 
 /// The envelope and session facts of a message, as the filters are told them (Rspamd's
 /// request headers).

@@ -12,7 +12,10 @@ use std::time::{Duration, Instant};
 
 use crate::attachments::{AttachmentPolicy, Blocked};
 use crate::clamav::{ClamVerdict, Clamd, ClamdAddress};
-use crate::config::{AttachmentsConfig, ClamavConfig, RspamdConfig, RspamdDomain, ScanFailure};
+use crate::config::{
+    AttachmentsConfig, ClamavConfig, QuarantineConfig, RefusalAction, RspamdConfig, RspamdDomain,
+    ScanFailure, SpamAction,
+};
 use crate::headers::{self, HeaderEdit};
 use crate::rspamd::{Rspamd, RspamdReply};
 use crate::verdict::{Combined, spam_verdict};
@@ -39,10 +42,22 @@ pub struct Refusal {
     pub text: String,
 }
 
+/// Recipients whose copy goes to the quarantine instead, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hold {
+    /// Indexes into [`Envelope::recipients`].
+    pub recipients: Vec<usize>,
+    /// `spam`, `rejected`, `virus` or `attachment`.
+    pub verdict: &'static str,
+    pub reason: String,
+}
+
 /// What the filters decided.
 #[derive(Debug, Clone, Default)]
 pub struct Outcome {
     pub refusal: Option<Refusal>,
+    /// Recipients whose copy is held (never also in `junk`).
+    pub hold: Option<Hold>,
     /// Indexes (into [`Envelope::recipients`]) of recipients whose copy goes to Junk.
     pub junk: Vec<usize>,
     /// The new header section, when a filter changed it.
@@ -75,6 +90,7 @@ pub struct ContentFilters {
     rspamd: Option<RspamdStage>,
     clamav: Option<ClamavStage>,
     attachments: Option<AttachmentPolicy>,
+    quarantine: QuarantineConfig,
 }
 
 /// How bad a refusal is: the lowest rank answers.
@@ -92,6 +108,8 @@ struct StageOutcome {
     junk: Vec<usize>,
     edit: HeaderEdit,
     subject: Option<String>,
+    /// Why the message is spam, when it is (for a quarantine entry).
+    spam: Option<String>,
     log: String,
 }
 
@@ -119,6 +137,7 @@ impl ContentFilters {
         rspamd: Option<&RspamdConfig>,
         clamav: Option<&ClamavConfig>,
         attachments: &AttachmentsConfig,
+        quarantine: &QuarantineConfig,
     ) -> Result<Option<Self>, FilterError> {
         let rspamd = match rspamd {
             Some(config) => Some(RspamdStage {
@@ -144,6 +163,7 @@ impl ContentFilters {
             rspamd,
             clamav,
             attachments,
+            quarantine: quarantine.clone(),
         }))
     }
 
@@ -164,24 +184,66 @@ impl ContentFilters {
                 .join(" "),
             ..Outcome::default()
         };
-        if let Some((_, refusal)) = stages
+        let recipients = scan.envelope.recipients;
+        if let Some((rank, refusal)) = stages
             .iter()
             .filter_map(|s| s.refusal.as_ref())
             .min_by_key(|(rank, _)| *rank)
         {
-            outcome.refusal = Some(refusal.clone());
-            return outcome;
+            // Held instead only when every recipient's domain says so: one reply answers
+            // them all.
+            let verdict = match *rank {
+                RANK_VIRUS => Some("virus"),
+                RANK_ATTACHMENT => Some("attachment"),
+                RANK_SPAM => Some("rejected"),
+                _ => None,
+            };
+            let held = verdict.filter(|v| {
+                recipients
+                    .iter()
+                    .all(|r| self.quarantine.refusal_for(v, r) == RefusalAction::Quarantine)
+            });
+            match held {
+                Some(verdict) => {
+                    outcome.hold = Some(Hold {
+                        recipients: (0..recipients.len()).collect(),
+                        verdict,
+                        reason: refusal.text.clone(),
+                    });
+                    return outcome;
+                }
+                None => {
+                    outcome.refusal = Some(refusal.clone());
+                    return outcome;
+                }
+            }
         }
         let mut edit = HeaderEdit::default();
         let mut subject = None;
+        let mut spam = None;
         for stage in stages {
             outcome.junk.extend(stage.junk);
             edit.add.extend(stage.edit.add);
             edit.remove.extend(stage.edit.remove);
             subject = subject.or(stage.subject);
+            spam = spam.or(stage.spam);
         }
         outcome.junk.sort_unstable();
         outcome.junk.dedup();
+        // Spam for a domain that quarantines it is held rather than filed in Junk.
+        let (held, junk): (Vec<usize>, Vec<usize>) = outcome.junk.iter().partition(|&&i| {
+            recipients
+                .get(i)
+                .is_some_and(|r| self.quarantine.spam_for(r) == SpamAction::Quarantine)
+        });
+        outcome.junk = junk;
+        if !held.is_empty() {
+            outcome.hold = Some(Hold {
+                recipients: held,
+                verdict: "spam",
+                reason: spam.unwrap_or_else(|| "spam".into()),
+            });
+        }
         if !edit.is_empty() || subject.is_some() {
             outcome.header = Some(headers::apply(
                 scan.header,
@@ -432,12 +494,21 @@ fn spam_outcome(
         }
         Combined::Deliver { junk, rewrite } => {
             let spam = !junk.is_empty() || rewrite;
+            let reason = spam.then(|| {
+                format!(
+                    "spam: Rspamd {} at {:.2}/{:.2}",
+                    reply.action.as_str(),
+                    reply.score,
+                    reply.required_score
+                )
+            });
             baedal_metrics::filter_verdict("rspamd", if spam { "spam" } else { "clean" });
             // Submitted mail is already DKIM-signed and leaves as the user wrote it: Rspamd
             // may refuse it, or send local copies to Junk, but not rewrite it.
             if scan.submission {
                 return StageOutcome {
                     junk,
+                    spam: reason,
                     log,
                     ..StageOutcome::default()
                 };
@@ -451,6 +522,7 @@ fn spam_outcome(
                 junk,
                 subject: if rewrite { reply.subject } else { None },
                 edit,
+                spam: reason,
                 log,
                 ..StageOutcome::default()
             }

@@ -31,6 +31,8 @@ pub struct Stores {
     pub directory: Directory,
     pub store: MailStore,
     pub queue: Queue,
+    /// Messages the content filters held.
+    pub quarantine: baedal_storage::Quarantine,
     pub acceptor: TlsAcceptor,
     /// Wakes the queue workers when a message is queued.
     pub wake: Arc<Notify>,
@@ -147,6 +149,7 @@ impl Generation {
             stores.store.clone(),
             stores.acceptor.clone(),
             outbound,
+            stores.quarantine.clone(),
         )?;
         let pop3 = pop3::service(
             &config,
@@ -232,6 +235,11 @@ impl Generation {
             stores.store.clone(),
             config.pop3.retention_days,
             Duration::from_secs(config.pop3.sweep_interval),
+            self.jobs.subscribe(),
+        ));
+        tasks.spawn(smtp::quarantine_expiry(
+            stores.quarantine.clone(),
+            Duration::from_secs(config.quarantine.lifetime_secs().max(0) as u64),
             self.jobs.subscribe(),
         ));
         tasks.spawn(imap::expunged_purge(

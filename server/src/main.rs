@@ -168,13 +168,27 @@ async fn admin(cmd: AdminCommand, loaded: &Loaded, json: bool) -> ExitCode {
         }
     };
     let directory = Directory::new(db.clone());
+    let spool = match baedal_storage::Spool::new(loaded.config.spool_dir(), &loaded.config.hostname)
+    {
+        Ok(spool) => spool,
+        Err(e) => {
+            eprintln!(
+                "error: cannot create the spool {}: {e}",
+                loaded.config.spool_dir().display()
+            );
+            return ExitCode::from(1);
+        }
+    };
     let ctx = AdminContext {
         authenticator: auth::admin_authenticator(&loaded.config, directory.clone(), ldap.clone()),
         ldap,
         directory,
         store: MailStore::new(db.clone(), Arc::clone(&blobs)),
         dkim: DkimKeys::new(db.clone()),
+        quarantine: baedal_storage::Quarantine::new(db.clone(), Arc::clone(&blobs)),
         queue: Queue::new(db.clone(), blobs),
+        spool,
+        queue_lifetime_secs: loaded.config.queue.lifetime as i64,
         output: Output { json },
         pop3_retention_days: loaded.config.pop3.retention_days,
     };

@@ -87,6 +87,7 @@ pub async fn run(loaded: Loaded, reloader: Reloader) -> Result<()> {
     }
     let stores = Stores {
         directory,
+        quarantine: baedal_storage::Quarantine::new(db.clone(), Arc::clone(&blobs)),
         store: MailStore::new(db.clone(), blobs),
         queue,
         acceptor: TlsAcceptor::from(Arc::clone(&certificate.rustls)),

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use baedal_auth::Authenticator;
-use baedal_protocol::smtp::{Outbound, Session, SmtpLimits, SmtpService, Submission};
+use baedal_protocol::smtp::{Outbound, Quarantining, Session, SmtpLimits, SmtpService, Submission};
 use baedal_storage::{Directory, DkimKeys, MailStore, Spool};
 use tokio_rustls::TlsAcceptor;
 
@@ -21,6 +21,7 @@ pub fn services(
     store: MailStore,
     tls: TlsAcceptor,
     outbound: Outbound,
+    quarantine: baedal_storage::Quarantine,
 ) -> Result<(Arc<SmtpService>, Arc<SmtpService>)> {
     let spool_dir = config.spool_dir();
     let spool = Spool::new(&spool_dir, &config.hostname)
@@ -45,9 +46,14 @@ pub fn services(
         config.rspamd.as_ref(),
         config.clamav.as_ref(),
         &config.attachments,
+        &config.quarantine,
     )
     .context("content filters")?
     .map(Arc::new);
+    let quarantine = Quarantining {
+        store: quarantine,
+        lifetime_secs: config.quarantine.lifetime_secs(),
+    };
     let mx = SmtpService {
         hostname: config.hostname.clone(),
         limits,
@@ -60,6 +66,7 @@ pub fn services(
         outbound: Some(outbound),
         checks: crate::verify::inbound_checks(config)?,
         filters: filters.clone(),
+        quarantine: Some(quarantine.clone()),
     };
     let submission = SmtpService {
         hostname: mx.hostname.clone(),
@@ -74,6 +81,7 @@ pub fn services(
         // Authenticated submission is not checked as inbound mail.
         checks: None,
         filters,
+        quarantine: Some(quarantine),
     };
     Ok((Arc::new(mx), Arc::new(submission)))
 }
@@ -91,4 +99,25 @@ pub fn refusal() -> Arc<[u8]> {
     let mut out = Vec::new();
     baedal_protocol::smtp::reply::TOO_MANY_CONNECTIONS.write_to(&mut out);
     out.into()
+}
+
+/// Deletes quarantined messages whose time ran out, every few minutes (every second when
+/// the lifetime is 0), until `stop`.
+pub async fn quarantine_expiry(
+    quarantine: baedal_storage::Quarantine,
+    lifetime: Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let interval = (lifetime / 2).clamp(Duration::from_secs(1), Duration::from_secs(300));
+    loop {
+        match quarantine.expire(baedal_storage::clock::now_secs()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(expired = n, "deleted quarantined messages past their time"),
+            Err(e) => tracing::error!(error = %e, "quarantine expiry failed"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(interval) => {}
+            () = crate::listener::stopped(&mut stop) => return,
+        }
+    }
 }

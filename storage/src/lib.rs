@@ -16,6 +16,7 @@
 //!   filesystem and S3 backends.
 //! - [`dkim`]: [`DkimKeys`], the domains' DKIM signing keys (`dkim_keys`).
 //! - [`queue`]: [`Queue`], the outbound queue (`queue_messages`, `queue_recipients`).
+//! - [`quarantine`]: [`Quarantine`], messages the content filters held (`quarantine`).
 //! - [`clock`]: "now", read in one place.
 //! - [`spool`]: incoming messages streamed to disk while they arrive.
 
@@ -26,6 +27,7 @@ pub mod db;
 pub mod directory;
 pub mod dkim;
 pub mod mailstore;
+pub mod quarantine;
 pub mod queue;
 pub mod size;
 pub mod spool;
@@ -39,6 +41,7 @@ pub use directory::{
 };
 pub use dkim::{DkimKeyRecord, DkimKeys, DkimStoreError, NewDkimKey};
 pub use mailstore::{DeliveryTarget, MailStore, MailStoreError};
+pub use quarantine::{Held, Quarantine, QuarantinedMessage};
 pub use queue::{Queue, QueueError};
 pub use size::{ByteSize, SizeError};
 pub use spool::{Spool, SpoolFile, SpooledMessage};

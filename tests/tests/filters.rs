@@ -12,6 +12,7 @@ use base64::Engine;
 on_both_profiles!(
     rspamd_verdicts_reject_junk_rewrite_and_deliver,
     clamav_refuses_eicar_in_every_wrapping,
+    quarantine_holds_lists_shows_releases_and_deletes,
 );
 
 const ALICE: &str = "alice@company.kr";
@@ -544,5 +545,158 @@ fn attachment_tricks_are_refused_and_documents_pass() {
             "baedal_filter_verdicts_total{filter=\"attachments\",verdict=\"blocked\"}"
         ),
         tricks.len() as f64
+    );
+}
+
+fn quarantine_list(site: &Site) -> Vec<serde_json::Value> {
+    site.cli(&["--json", "quarantine", "list"])
+        .json()
+        .as_array()
+        .expect("a JSON array")
+        .clone()
+}
+
+fn quarantine_holds_lists_shows_releases_and_deletes(profile: Profile) {
+    let (tcp, _) = shared_clamd();
+    let extra = format!(
+        "{}{}\n[quarantine]\nvirus = \"quarantine\"\n\n[quarantine.domains.\"company.kr\"]\nspam = \"quarantine\"\n",
+        clamav_config(&tcp),
+        rspamd_config(&shared_rspamd_url())
+    );
+    let site = Site::with_config(profile, &extra);
+    site.add_users("company.kr", &["alice"]);
+    site.add_users("other.kr", &["carol"]);
+    let server = site.serve();
+
+    // A virus is held instead of refused: the sender is told it was delivered.
+    let virus = sample("eicar-mime");
+    let r = send_to_alice(&server, &virus);
+    assert_reply(&r["data"], 250, "2.0.0");
+    let queue_id = code(&r["data"]).1.rsplit(' ').next().unwrap().to_string();
+    assert_eq!(site.stored_messages(ALICE).len(), 0, "held, not delivered");
+
+    // Spam: held for company.kr (its rule), filed in Junk for other.kr (the site's).
+    let r = smtp::send(
+        server.addr("smtp"),
+        "sender@example.org",
+        &[ALICE, "carol@other.kr"],
+        &sample("gtube-Y"),
+        &[],
+    );
+    assert_reply(&r["data"], 250, "2.0.0");
+    assert_eq!(site.mailbox_count("carol@other.kr", "Junk"), 1);
+    assert_eq!(site.stored_messages(ALICE).len(), 0);
+
+    // A blocked attachment is still refused (attachment = "reject", the default).
+    let r = send_to_alice(
+        &server,
+        &attachment("application/octet-stream", "filename=\"a.exe\"", b"x"),
+    );
+    assert_reply(&r["data"], 554, "5.7.1");
+
+    let held = quarantine_list(&site);
+    assert_eq!(held.len(), 2, "{held:?}");
+    let virus_entry = held
+        .iter()
+        .find(|m| m["verdict"] == "virus")
+        .expect("virus entry");
+    assert_eq!(virus_entry["id"], queue_id.as_str());
+    assert_eq!(virus_entry["sender"], "sender@example.org");
+    assert_eq!(virus_entry["recipients"], serde_json::json!([ALICE]));
+    assert_eq!(virus_entry["local_users"], serde_json::json!([ALICE]));
+    assert_eq!(virus_entry["subject"], "eicar attached");
+    assert!(
+        virus_entry["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("Virus found: Test.EICAR"),
+        "{virus_entry}"
+    );
+    let spam_entry = held
+        .iter()
+        .find(|m| m["verdict"] == "spam")
+        .expect("spam entry");
+    assert_eq!(
+        spam_entry["recipients"],
+        serde_json::json!([ALICE]),
+        "only alice's copy"
+    );
+    let shown = site
+        .cli(&["--json", "quarantine", "show", &queue_id])
+        .json();
+    assert!(
+        shown["header"]
+            .as_str()
+            .unwrap()
+            .contains("Subject: eicar attached"),
+        "{shown}"
+    );
+    let human = site.cli(&["quarantine", "list"]);
+    assert!(human.ok().contains(&queue_id), "{}", human.ok());
+
+    // Release: the exact held bytes land in alice's INBOX, with the original envelope.
+    let raw = site.cli(&["quarantine", "show", &queue_id, "--raw"]);
+    let held_bytes = raw.stdout.clone();
+    let sent = String::from_utf8_lossy(&virus).replace('\n', "\r\n");
+    assert!(
+        held_bytes.trim_end().ends_with(sent.trim_end()),
+        "the held copy is the message as sent"
+    );
+    site.cli(&["quarantine", "release", &queue_id]).ok();
+    let stored = site.stored_messages(ALICE);
+    assert_eq!(stored.len(), 1);
+    assert_eq!(
+        stored[0],
+        held_bytes.as_bytes(),
+        "release delivers the held bytes unchanged"
+    );
+    assert_eq!(
+        header_value(&stored[0], "Return-Path").as_deref(),
+        Some("<sender@example.org>")
+    );
+    assert_eq!(site.mailbox_count(ALICE, "INBOX"), 1);
+    let held = quarantine_list(&site);
+    assert_eq!(held.len(), 1);
+
+    // The held object is accounted for, also after the orphan grace period.
+    let later = (baedal_tests::now_secs() + 3 * 86_400).to_string();
+    let verify = site
+        .cli(&["--json", "storage", "verify", "--now", &later])
+        .json();
+    assert_eq!(verify["orphan_objects"], serde_json::json!([]), "{verify}");
+
+    // Delete: gone for good; a second delete fails.
+    let spam_id = held[0]["id"].as_str().unwrap().to_string();
+    site.cli(&["quarantine", "delete", &spam_id]).ok();
+    assert!(quarantine_list(&site).is_empty());
+    site.cli(&["quarantine", "delete", &spam_id])
+        .fails(1, "no quarantined message");
+    site.cli(&["quarantine", "release", &spam_id])
+        .fails(1, "no quarantined message");
+    let log = server.log_text();
+    assert!(log.contains("quarantined=virus:alice@company.kr"), "{log}");
+}
+
+#[test]
+fn quarantined_messages_expire() {
+    let (tcp, _) = shared_clamd();
+    let extra = format!(
+        "{}\n[quarantine]\nvirus = \"quarantine\"\nlifetime_days = 0\n",
+        clamav_config(&tcp)
+    );
+    let site = Site::with_config(Profile::Sqlite, &extra);
+    site.add_users("company.kr", &["alice"]);
+    let server = site.serve();
+    let r = send_to_alice(&server, &sample("eicar-mime"));
+    assert_reply(&r["data"], 250, "2.0.0");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while !quarantine_list(&site).is_empty() {
+        assert!(std::time::Instant::now() < deadline, "never expired");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert!(
+        server
+            .log_text()
+            .contains("deleted quarantined messages past their time")
     );
 }

@@ -310,26 +310,29 @@ impl Session {
             Ok(checked) => (checked.message, checked.junk),
             Err(refusal) => return refusal,
         };
-        let message = match self.filter_message(message).await {
-            Ok((message, spam)) => {
-                junk.extend(spam);
-                message
+        let (message, held) = match self.filter_message(message).await {
+            Ok(filtered) => {
+                junk.extend(filtered.junk);
+                (filtered.message, filtered.held)
             }
-            Err(refusal) => return refusal,
+            Err(reply) => return reply,
+        };
+        // Recipients whose copy was quarantined get none here.
+        let delivered = || {
+            self.tx
+                .recipients
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| !held.contains(i))
+                .map(|(_, r)| r)
         };
         let mut seen = HashSet::new();
-        let users: Vec<_> = self
-            .tx
-            .recipients
-            .iter()
+        let users: Vec<_> = delivered()
             .flat_map(|r| r.users.iter())
             .filter(|u| seen.insert(u.id))
             .collect();
         let mut seen_remote = HashSet::new();
-        let remote: Vec<String> = self
-            .tx
-            .recipients
-            .iter()
+        let remote: Vec<String> = delivered()
             .flat_map(|r| r.remote.iter())
             .filter(|a| seen_remote.insert(a.to_ascii_lowercase()))
             .cloned()
@@ -377,6 +380,7 @@ impl Session {
                     .await
                 {
                     tracing::error!(id, error = %e, "cannot queue the message");
+                    self.withdraw_hold(&id, !held.is_empty()).await;
                     return reply::LOCAL_ERROR;
                 }
                 Some(outbound)
@@ -392,6 +396,7 @@ impl Session {
             {
                 tracing::error!(id, error = %e, "cannot withdraw the queued copy");
             }
+            self.withdraw_hold(&id, !held.is_empty()).await;
             return reply::LOCAL_ERROR;
         }
         if let Some(outbound) = queued {
@@ -402,6 +407,18 @@ impl Session {
         let reply = Reply::with_text(250, "2.0.0", format!("OK: queued as {id}"));
         self.tx.note.id = Some(id);
         reply
+    }
+}
+
+impl Session {
+    /// Removes the quarantined copy of a transaction the client will send again.
+    async fn withdraw_hold(&self, id: &str, held: bool) {
+        if held
+            && let Some(quarantine) = &self.service.quarantine
+            && let Err(e) = quarantine.store.delete(id).await
+        {
+            tracing::error!(id, error = %e, "cannot withdraw the quarantined copy");
+        }
     }
 }
 

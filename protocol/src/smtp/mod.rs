@@ -94,6 +94,16 @@ pub struct SmtpService {
     pub checks: Option<InboundChecks>,
     /// Rspamd, ClamAV and the attachment policy. `None`: all off.
     pub filters: Option<Arc<baedal_filter::ContentFilters>>,
+    /// Where the filters' held messages go.
+    pub quarantine: Option<Quarantining>,
+}
+
+/// The quarantine, as sessions use it.
+#[derive(Clone)]
+pub struct Quarantining {
+    pub store: baedal_storage::Quarantine,
+    /// How long a held message is kept.
+    pub lifetime_secs: i64,
 }
 
 /// What a submission listener adds to a session.

@@ -57,6 +57,7 @@ async fn fixture(limits: SmtpLimits) -> Fixture {
         outbound: None,
         checks: None,
         filters: None,
+        quarantine: None,
     });
     Fixture { dir, service }
 }

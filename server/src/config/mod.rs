@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 pub use auth::{AuthConfig, LdapConfig, LdapFallbackCase};
-pub use baedal_filter::config::{AttachmentsConfig, ClamavConfig, RspamdConfig};
+pub use baedal_filter::config::{AttachmentsConfig, ClamavConfig, QuarantineConfig, RspamdConfig};
 pub use ops::ShutdownConfig;
 pub use validate::ConfigError;
 pub use verify::{Fcrdns, VerifyConfig};
@@ -63,6 +63,7 @@ pub struct Config {
     /// Virus scanning; `None` (no `[clamav]` section): off.
     pub clamav: Option<ClamavConfig>,
     pub attachments: AttachmentsConfig,
+    pub quarantine: QuarantineConfig,
 }
 
 impl Default for Config {
@@ -88,6 +89,7 @@ impl Default for Config {
             rspamd: None,
             clamav: None,
             attachments: AttachmentsConfig::default(),
+            quarantine: QuarantineConfig::default(),
         }
     }
 }

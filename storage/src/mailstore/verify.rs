@@ -53,8 +53,13 @@ impl MailStore {
         let queued: Vec<String> = sqlx::query_scalar("SELECT blob_key FROM queue_messages")
             .fetch_all(self.db.pool())
             .await?;
+        // So do quarantined ones.
+        let held: Vec<String> = sqlx::query_scalar("SELECT blob_key FROM quarantine")
+            .fetch_all(self.db.pool())
+            .await?;
         let mut indexed_keys: HashSet<&str> = indexed.iter().map(|(k, _)| k.as_str()).collect();
         indexed_keys.extend(queued.iter().map(String::as_str));
+        indexed_keys.extend(held.iter().map(String::as_str));
         let object_keys: HashSet<&str> = objects.iter().map(|o| o.key.as_str()).collect();
         let mut report = VerifyReport {
             objects: objects.len(),
