@@ -1,8 +1,8 @@
-//! The administrator's commands: `baedal domain|user|alias|auth|dkim|queue|quarantine ...`.
+//! The administrator's commands: `baedal domain|user|alias|auth|dkim|queue|quarantine|quota ...`.
 //!
 //! # Layout
 //! - [`AdminCommand`]: the clap command tree the `baedal` binary flattens into its own.
-//! - `domain`, `user`, `alias`, `auth`, `ldap`, `mailbox`, `pop3`, `storage`, `dkim`, `queue`, `quarantine`: one module per command group, each with its clap
+//! - `domain`, `user`, `alias`, `auth`, `ldap`, `mailbox`, `pop3`, `storage`, `dkim`, `queue`, `quarantine`, `quota`: one module per command group, each with its clap
 //!   arguments and its handler.
 //! - `input`: arguments parsed into directory types (addresses, sizes) and passwords read
 //!   from stdin or a terminal prompt.
@@ -22,6 +22,7 @@ mod output;
 mod pop3;
 mod quarantine;
 mod queue;
+mod quota;
 mod storage;
 mod user;
 
@@ -47,6 +48,8 @@ pub struct AdminContext {
     pub spool: Spool,
     /// The site's `[queue] lifetime` (released mail to remote recipients).
     pub queue_lifetime_secs: i64,
+    /// The site's `[quota] warn_percent` (`quota report`).
+    pub quota_warn_percent: i64,
     pub output: Output,
     /// The site's `[pop3] retention_days`.
     pub pop3_retention_days: i64,
@@ -91,6 +94,9 @@ pub enum AdminCommand {
     /// Messages the content filters held back
     #[command(subcommand)]
     Quarantine(quarantine::QuarantineCommand),
+    /// Users near or over their quota
+    #[command(subcommand)]
+    Quota(quota::QuotaCommand),
 }
 
 pub async fn run(command: AdminCommand, ctx: &AdminContext) -> Result<(), AdminError> {
@@ -106,5 +112,6 @@ pub async fn run(command: AdminCommand, ctx: &AdminContext) -> Result<(), AdminE
         AdminCommand::Dkim(cmd) => dkim::run(cmd, ctx).await,
         AdminCommand::Queue(cmd) => queue::run(cmd, ctx).await,
         AdminCommand::Quarantine(cmd) => quarantine::run(cmd, ctx).await,
+        AdminCommand::Quota(cmd) => quota::run(cmd, ctx).await,
     }
 }

@@ -242,6 +242,14 @@ impl Generation {
             Duration::from_secs(config.quarantine.lifetime_secs().max(0) as u64),
             self.jobs.subscribe(),
         ));
+        if config.quota.report_interval > 0 {
+            tasks.spawn(smtp::quota_report(
+                stores.directory.clone(),
+                config.quota.warn_percent,
+                Duration::from_secs(config.quota.report_interval),
+                self.jobs.subscribe(),
+            ));
+        }
         tasks.spawn(imap::expunged_purge(
             stores.store.clone(),
             Duration::from_secs(config.imap.expunged_grace),

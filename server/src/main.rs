@@ -189,6 +189,7 @@ async fn admin(cmd: AdminCommand, loaded: &Loaded, json: bool) -> ExitCode {
         queue: Queue::new(db.clone(), blobs),
         spool,
         queue_lifetime_secs: loaded.config.queue.lifetime as i64,
+        quota_warn_percent: i64::from(loaded.config.quota.warn_percent),
         output: Output { json },
         pop3_retention_days: loaded.config.pop3.retention_days,
     };

@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use baedal_auth::Authenticator;
-use baedal_protocol::smtp::{Outbound, Quarantining, Session, SmtpLimits, SmtpService, Submission};
+use baedal_protocol::smtp::{
+    Outbound, Quarantining, QuotaNotices, Session, SmtpLimits, SmtpService, Submission,
+};
 use baedal_storage::{Directory, DkimKeys, MailStore, Spool};
 use tokio_rustls::TlsAcceptor;
 
@@ -54,6 +56,10 @@ pub fn services(
         store: quarantine,
         lifetime_secs: config.quarantine.lifetime_secs(),
     };
+    let quota_notices = config.quota.notify.then(|| QuotaNotices {
+        warn_percent: i64::from(config.quota.warn_percent),
+        postmaster: config.quota.notify_postmaster,
+    });
     let mx = SmtpService {
         hostname: config.hostname.clone(),
         limits,
@@ -67,6 +73,7 @@ pub fn services(
         checks: crate::verify::inbound_checks(config)?,
         filters: filters.clone(),
         quarantine: Some(quarantine.clone()),
+        quota_notices: quota_notices.clone(),
     };
     let submission = SmtpService {
         hostname: mx.hostname.clone(),
@@ -82,6 +89,7 @@ pub fn services(
         checks: None,
         filters,
         quarantine: Some(quarantine),
+        quota_notices,
     };
     Ok((Arc::new(mx), Arc::new(submission)))
 }
@@ -118,6 +126,34 @@ pub async fn quarantine_expiry(
         tokio::select! {
             () = tokio::time::sleep(interval) => {}
             () = crate::listener::stopped(&mut stop) => return,
+        }
+    }
+}
+
+/// Logs the users past `[quota] warn_percent` every `interval` (the daily report), until
+/// `stop`.
+pub async fn quota_report(
+    directory: Directory,
+    warn_percent: u8,
+    interval: Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(interval) => {}
+            () = crate::listener::stopped(&mut stop) => return,
+        }
+        match directory
+            .quota_usage_at_least(i64::from(warn_percent))
+            .await
+        {
+            Ok(users) => {
+                tracing::info!(users = users.len(), warn_percent, "quota report");
+                for u in users {
+                    tracing::warn!(user = %u.email, used = u.used, quota = u.quota, percent = u.percent, "mailbox near or over its quota");
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "quota report failed"),
         }
     }
 }

@@ -338,6 +338,8 @@ impl Session {
             .cloned()
             .collect();
         if remote.is_empty() && users.iter().all(|u| u.over_quota(message.size)) {
+            let full: Vec<_> = users.iter().map(|u| (*u).clone()).collect();
+            super::quota::refused(&self.service, &full);
             return reply::MAILBOX_FULL;
         }
         for user in users.iter().filter(|u| u.over_quota(message.size)) {
@@ -402,6 +404,7 @@ impl Session {
         if let Some(outbound) = queued {
             outbound.wake.notify_one();
         }
+        super::quota::warn_after_delivery(&self.service, &users);
         self.tx.note.mailboxes = targets.len();
         self.tx.note.remote = remote.len();
         let reply = Reply::with_text(250, "2.0.0", format!("OK: queued as {id}"));

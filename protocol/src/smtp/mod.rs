@@ -8,6 +8,8 @@
 //! - one file per stage: `ehlo` (EHLO/HELO), `mail`, `rcpt`, `data` (DATA, BDAT and
 //!   delivery).
 //! - `submission`: AUTH, the sender and From: checks, Date/Message-ID, DKIM signing.
+//! - `quota`: the notices a user gets when their mailbox passes the warning threshold or
+//!   refuses mail (one of each a day).
 //! - `observe`: metrics of each reply (accepted messages, refusals, transaction latency).
 //! - `filter`: the content filters (Rspamd, ClamAV, attachments) after the checks, on the
 //!   MX and submission.
@@ -22,6 +24,7 @@ mod ehlo;
 mod filter;
 mod mail;
 mod observe;
+mod quota;
 mod rcpt;
 pub mod reply;
 mod session;
@@ -39,6 +42,7 @@ use baedal_storage::{Directory, DkimKeys, MailStore, Queue, Spool};
 use tokio_rustls::TlsAcceptor;
 
 pub use crate::ConnectionInfo;
+pub use quota::QuotaNotices;
 pub use session::Session;
 pub use submission::AUTH_FAILURE_DELAY;
 pub use verify::{FcrdnsAction, InboundChecks};
@@ -96,6 +100,8 @@ pub struct SmtpService {
     pub filters: Option<Arc<baedal_filter::ContentFilters>>,
     /// Where the filters' held messages go.
     pub quarantine: Option<Quarantining>,
+    /// Tell users near or over their quota. `None`: off.
+    pub quota_notices: Option<QuotaNotices>,
 }
 
 /// The quarantine, as sessions use it.

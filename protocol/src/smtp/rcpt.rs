@@ -49,6 +49,7 @@ impl Session {
         // Refuse only when every mailbox behind the address is full (RFC 3463 X.2.2); a
         // declared SIZE counts toward it.
         if remote.is_empty() && users.iter().all(|u| u.over_quota(declared_size.max(1))) {
+            super::quota::refused(&self.service, &users);
             return reply::MAILBOX_FULL;
         }
         tracing::debug!(rcpt = %address, mailboxes = users.len(), remote = remote.len(), "RCPT");

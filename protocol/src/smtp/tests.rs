@@ -58,6 +58,7 @@ async fn fixture(limits: SmtpLimits) -> Fixture {
         checks: None,
         filters: None,
         quarantine: None,
+        quota_notices: None,
     });
     Fixture { dir, service }
 }

@@ -10,6 +10,7 @@
 mod auth;
 mod locate;
 mod ops;
+mod quota;
 mod validate;
 mod verify;
 
@@ -21,6 +22,7 @@ use serde::{Deserialize, Serialize};
 pub use auth::{AuthConfig, LdapConfig, LdapFallbackCase};
 pub use baedal_filter::config::{AttachmentsConfig, ClamavConfig, QuarantineConfig, RspamdConfig};
 pub use ops::ShutdownConfig;
+pub use quota::QuotaConfig;
 pub use validate::ConfigError;
 pub use verify::{Fcrdns, VerifyConfig};
 
@@ -64,6 +66,7 @@ pub struct Config {
     pub clamav: Option<ClamavConfig>,
     pub attachments: AttachmentsConfig,
     pub quarantine: QuarantineConfig,
+    pub quota: QuotaConfig,
 }
 
 impl Default for Config {
@@ -90,6 +93,7 @@ impl Default for Config {
             clamav: None,
             attachments: AttachmentsConfig::default(),
             quarantine: QuarantineConfig::default(),
+            quota: QuotaConfig::default(),
         }
     }
 }

@@ -194,7 +194,7 @@ impl Config {
             .as_ref()
             .and_then(|r| r.problem())
             .or_else(|| self.clamav.as_ref().and_then(|c| c.problem()));
-        if let Some((key, problem)) = filter_problem {
+        if let Some((key, problem)) = filter_problem.or_else(|| self.quota.problem()) {
             return err(key, problem);
         }
         if let Some((key, problem)) = self.verify.problem() {

@@ -7,6 +7,7 @@
 
 mod aliases;
 mod domains;
+mod quota;
 mod resolve;
 mod users;
 
@@ -22,6 +23,7 @@ use crate::db::{Database, DbError, Dialect};
 
 pub use aliases::Alias;
 pub use domains::{Domain, DomainUpdate, NewDomain};
+pub use quota::{QuotaNoticeKind, QuotaUsage};
 pub use resolve::{LocalUser, MAX_ALIAS_DEPTH, Resolution};
 pub use users::{NewUser, User, UserUpdate};
 
