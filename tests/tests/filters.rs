@@ -700,3 +700,45 @@ fn quarantined_messages_expire() {
             .contains("deleted quarantined messages past their time")
     );
 }
+
+#[test]
+fn a_filter_that_never_answers_times_out_into_a_451() {
+    // A peer that accepts connections and then says nothing (a hung daemon).
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let address = silent.local_addr().expect("addr").to_string();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in silent.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    for (section, what) in [
+        (
+            format!(
+                "{}timeout_ms = 1000\n",
+                rspamd_config(&format!("http://{address}"))
+            ),
+            "Spam filter",
+        ),
+        (
+            format!("{}timeout_ms = 1000\n", clamav_config(&address)),
+            "Virus scanner",
+        ),
+    ] {
+        let site = Site::with_config(Profile::Sqlite, &section);
+        site.add_users("company.kr", &["alice"]);
+        let server = site.serve();
+        let started = std::time::Instant::now();
+        let r = send_to_alice(&server, &sample("clean"));
+        let took = started.elapsed();
+        assert_reply(&r["data"], 451, "4.7.1");
+        assert!(code(&r["data"]).1.contains(what), "{r}");
+        assert!(took < std::time::Duration::from_secs(10), "took {took:?}");
+        assert!(
+            server.log_text().contains("timed out"),
+            "{}",
+            server.log_text()
+        );
+        assert_eq!(site.stored_messages(ALICE).len(), 0);
+    }
+}
