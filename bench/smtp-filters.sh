@@ -10,7 +10,8 @@
 #   persistent SMTP sessions to Baedal's MX listener; time runs from the start of sending until
 #   all N messages are in DATA_DIR/mail/example.org/bench/Maildir/cur/.
 #   1. "off": no [rspamd], no [clamav], [attachments] enabled = false.
-#   2. "on": [rspamd] (tests/peers/rspamd.sh: Debian's rspamd, offline, no Redis, its DNS at a
+#   2. "clamav": [clamav] and the attachment policy, no Rspamd.
+#   3. "on": [rspamd] (tests/peers/rspamd.sh: Debian's rspamd, offline, no Redis, its DNS at a
 #      dead loopback port) + [clamav] (tests/peers/clamd.sh: clamd with an EICAR-only database,
 #      over TCP) + the attachment policy. Both daemons are started before the first run and
 #      stopped after the last, so their start-up is not timed.
@@ -20,7 +21,7 @@
 # The filters of one message run concurrently; Rspamd's connections are kept alive (hyper's
 # pool), clamd's IDSESSIONs are reused.
 #
-# Environment: N, SIZE (bytes), SESSIONS, BAEDAL (binary, target/release/baedal),
+# Environment: N, SIZE (bytes), SESSIONS, RSPAMD_WORKERS (normal workers, default: nproc), BAEDAL (binary, target/release/baedal),
 # SKIP_BUILD=1, KEEP=1 (keep the temp dir), TIMEOUT (s per run, 600).
 set -euo pipefail
 
@@ -87,8 +88,9 @@ metric_mean() {  # metric_mean FILTER: mean seconds per message from /metrics
     END { if (c > 0) printf "%.2f ms (%d scans)", 1000 * s / c, c; else print "-" }'
 }
 
-echo "== $N messages x $SIZE bytes, $SESSIONS sessions; $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "== $N messages x $SIZE bytes, $SESSIONS sessions, ${RSPAMD_WORKERS:-$(nproc)} rspamd workers; $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== starting rspamd and clamd"
+export RSPAMD_WORKERS=${RSPAMD_WORKERS:-$(nproc)}
 RSPAMD_URL=$(bash "$ROOT/tests/peers/rspamd.sh" start "$T/rspamd" "$(free_port)" | sed -n 's/^RSPAMD_URL=//p')
 CLAMD=$(bash "$ROOT/tests/peers/clamd.sh" start "$T/clamd" "$(free_port)" | sed -n 's/^CLAMD_ADDRESS=//p')
 RSPAMD_PID=$(cat "$T/rspamd/rspamd.pid.bg"); CLAMD_PID=$(cat "$T/clamd/clamd.pid.bg")
@@ -114,6 +116,8 @@ level = "warn"
 CONF
   if [ "$mode" = on ]; then
     printf '[rspamd]\nurl = "%s"\n[clamav]\naddress = "%s"\n' "$RSPAMD_URL" "$CLAMD" >>"$B/baedal.toml"
+  elif [ "$mode" = clamav ]; then
+    printf '[clamav]\naddress = "%s"\n' "$CLAMD" >>"$B/baedal.toml"
   else
     printf '[attachments]\nenabled = false\n' >>"$B/baedal.toml"
   fi
@@ -131,7 +135,7 @@ CONF
   wait_count "$N" "$store" || { tail -20 "$B/baedal.log"; exit 1; }
   t1=$(now)
   SECS[$mode]=$(calc "$t1 - $t0"); RATE[$mode]=$(calc "$N / ($t1 - $t0)"); CPU[$mode]=$(cpu "$BAEDAL_PID")
-  if [ "$mode" = on ]; then
+  if [ "$mode" != off ]; then
     NOTE[$mode]="rspamd $(metric_mean rspamd), clamav $(metric_mean clamav), attachments $(metric_mean attachments);"
     NOTE[$mode]+=" daemons' CPU: rspamd $(calc "$(tree_cpu "$RSPAMD_PID") - $rs0") s, clamd $(calc "$(cpu "$CLAMD_PID") - $cl0") s"
     local refused; refused=$(curl -s "http://$HTTP/metrics" | awk '/^baedal_filter_verdicts_total/ && !/verdict="clean"/ && $2 > 0' | tr '\n' ' ')
@@ -140,11 +144,12 @@ CONF
   kill -TERM "$BAEDAL_PID"; wait "$BAEDAL_PID" || true; BAEDAL_PID=
 }
 run off
+run clamav
 run on
 
 echo
 printf '%-8s %10s %12s %14s  %s\n' filters seconds "messages/s" "baedal CPU s" "where the time goes"
-for m in off on; do
+for m in off clamav on; do
   printf '%-8s %10s %12s %14s  %s\n' "$m" "${SECS[$m]}" "${RATE[$m]}" "${CPU[$m]}" "${NOTE[$m]:-}"
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

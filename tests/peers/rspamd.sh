@@ -37,7 +37,8 @@
 # may be unreachable for _rspamd). As another user, no -u/-g is passed and everything runs as
 # that user (rspamd refuses to setuid without root; it refuses root workers only without -i).
 # The first start compiles and caches the rules (DIR/symbols.cache): up to a minute under load;
-# RSPAMD_START_TIMEOUT (default 120 s) bounds the wait.
+# RSPAMD_START_TIMEOUT (default 120 s) bounds the wait. RSPAMD_WORKERS (default 1) is the
+# number of normal (scanner) worker processes.
 set -euo pipefail
 
 usage() { echo "usage: $0 start DIR PORT | stop DIR" >&2; exit 2; }
@@ -136,7 +137,7 @@ tempdir = "$D/tmp";
 CONF
   cat > "$D/override.d/worker-normal.inc" <<CONF
 bind_socket = "127.0.0.1:$PORT";
-count = 1;
+count = ${RSPAMD_WORKERS:-1};
 CONF
   # fuzzy_check's only rule names fuzzy1/fuzzy2.rspamd.com, which rspamd resolves at start-up
   # with getaddrinfo, i.e. through /etc/resolv.conf and off the machine: the module goes.
