@@ -15,6 +15,7 @@ on_both_profiles!(
     create_special_use_marks_the_new_folder,
     object_ids_survive_copy_and_rename,
     multiappend_savedate_and_preview,
+    metadata_on_the_server_and_on_mailboxes,
 );
 
 fn a_rev2_and_a_rev1_session_share_a_mailbox(profile: Profile) {
@@ -359,4 +360,108 @@ print(json.dumps({"appended": appended, "missing": missing, "broken": broken, "a
     for cap in ["MULTIAPPEND", "SAVEDATE", "PREVIEW"] {
         assert!(caps.split(' ').any(|c| c == cap), "{cap} in {caps}");
     }
+}
+
+fn metadata_on_the_server_and_on_mailboxes(profile: Profile) {
+    let (site, server) = site_with_mail(profile, 1);
+    let r = run_raw(
+        &site,
+        &server,
+        r#"
+c = session()
+out = {}
+out["set"] = c.cmd('SETMETADATA INBOX (/private/comment "My inbox" /shared/vendor/x/Flag "1")')
+out["one"] = c.cmd("GETMETADATA INBOX /private/comment")
+out["many"] = c.cmd("GETMETADATA INBOX (/private/comment /shared/vendor/x/flag /private/missing)")
+out["tree"] = c.cmd("GETMETADATA (DEPTH infinity) INBOX /shared")
+out["shallow"] = c.cmd("GETMETADATA (DEPTH 1) INBOX /shared/vendor")
+out["maxsize"] = c.cmd("GETMETADATA (MAXSIZE 3) INBOX /private/comment")
+out["admin"] = c.cmd('GETMETADATA "" /shared/admin')
+out["noperm"] = c.cmd('SETMETADATA "" (/shared/admin "mailto:me@example.org")')
+out["private_server"] = c.cmd('SETMETADATA "" (/private/vendor/client/setting "on")')
+out["private_server_get"] = c.cmd('GETMETADATA "" /private/vendor/client/setting')
+value = b"line one\r\nline two"
+c.send(b'l1 SETMETADATA INBOX (/private/multi {%d+}\r\n' % len(value) + value + b")\r\n")
+out["literal"] = c._until_tagged("l1")
+out["literal_get"] = c.cmd("GETMETADATA INBOX /private/multi")
+big = b"x" * 70000
+c.send(b'l2 SETMETADATA INBOX (/private/big {%d+}\r\n' % len(big) + big + b")\r\n")
+out["big"] = c._until_tagged("l2")
+many = " ".join('/private/n%d "v"' % i for i in range(201))
+out["toomany"] = c.cmd("SETMETADATA INBOX (" + many + ")")
+out["bad"] = c.cmd("GETMETADATA INBOX /comment")
+out["nobox"] = c.cmd("GETMETADATA Nowhere /private/comment")
+c.cmd("CREATE Work")
+c.cmd('SETMETADATA Work (/private/comment "work")')
+c.cmd("RENAME Work Job")
+out["renamed"] = c.cmd("GETMETADATA Job /private/comment")
+c.cmd("DELETE Job")
+c.cmd("CREATE Job")
+out["recreated"] = c.cmd("GETMETADATA Job /private/comment")
+out["unset"] = c.cmd("SETMETADATA INBOX (/private/comment NIL)")
+other = session()
+out["other"] = other.cmd("GETMETADATA INBOX (/private/comment /shared/vendor/x/flag)")
+out["caps"] = c.cmd("CAPABILITY")
+print(json.dumps(out))
+"#,
+    );
+    let lines = |k: &str| strings(&r[k]);
+    let last = |k: &str| lines(k).last().cloned().unwrap_or_default();
+    assert!(last("set").contains("OK"), "{r}");
+    assert_eq!(
+        lines("one")[0],
+        "* METADATA \"INBOX\" (/private/comment \"My inbox\")"
+    );
+    // Names are case-insensitive and kept in lower case; a missing entry comes back NIL.
+    assert_eq!(
+        lines("many")[0],
+        "* METADATA \"INBOX\" (/private/comment \"My inbox\" /shared/vendor/x/flag \"1\" /private/missing NIL)"
+    );
+    assert_eq!(
+        lines("tree")[0],
+        "* METADATA \"INBOX\" (/shared/vendor/x/flag \"1\" /shared NIL)"
+    );
+    // DEPTH 1 reaches only entries directly below /shared/vendor.
+    assert_eq!(
+        lines("shallow")[0],
+        "* METADATA \"INBOX\" (/shared/vendor NIL)"
+    );
+    assert!(
+        last("maxsize").contains("OK [METADATA LONGENTRIES 8]"),
+        "{r}"
+    );
+    assert_eq!(lines("maxsize").len(), 1, "the long entry is left out: {r}");
+    assert_eq!(
+        lines("admin")[0],
+        "* METADATA \"\" (/shared/admin \"mailto:postmaster@example.org\")"
+    );
+    assert!(last("noperm").contains("NO [NOPERM]"), "{r}");
+    assert!(last("private_server").contains("OK"), "{r}");
+    assert_eq!(
+        lines("private_server_get")[0],
+        "* METADATA \"\" (/private/vendor/client/setting \"on\")"
+    );
+    assert!(last("literal").contains("OK"), "{r}");
+    let literal = lines("literal_get").join("\n");
+    assert!(literal.contains("/private/multi {18}"), "{literal}");
+    assert!(last("big").contains("NO [METADATA MAXSIZE 65536]"), "{r}");
+    assert!(last("toomany").contains("NO [METADATA TOOMANY]"), "{r}");
+    assert!(last("bad").contains("BAD"), "{r}");
+    assert!(last("nobox").contains("NO [NONEXISTENT]"), "{r}");
+    // Annotations follow a RENAME and go with a DELETE.
+    assert_eq!(
+        lines("renamed")[0],
+        "* METADATA \"Job\" (/private/comment \"work\")"
+    );
+    assert_eq!(
+        lines("recreated")[0],
+        "* METADATA \"Job\" (/private/comment NIL)"
+    );
+    // Another session of the user sees the same entries (and the removal).
+    assert!(last("unset").contains("OK"), "{r}");
+    assert_eq!(
+        lines("other")[0],
+        "* METADATA \"INBOX\" (/shared/vendor/x/flag \"1\" /private/comment NIL)"
+    );
+    assert!(lines("caps")[0].contains(" METADATA"), "{r}");
 }

@@ -43,6 +43,7 @@ mod idle;
 mod list;
 mod list_extended;
 mod mailboxes;
+mod metadata;
 mod multiappend;
 mod preview;
 mod quota;

@@ -154,6 +154,7 @@ impl Session {
             "OBJECTID",
             "SAVEDATE",
             "PREVIEW",
+            "METADATA",
             "MULTIAPPEND",
             "CHILDREN",
             "LIST-EXTENDED",
@@ -429,6 +430,15 @@ impl Session {
                 self.get_quota_root(&mailbox).await
             }
             CommandBody::GetQuota { root } if authenticated => self.get_quota(root.as_ref()).await,
+            CommandBody::GetMetadata {
+                options,
+                mailbox,
+                entries,
+            } if authenticated => self.get_metadata(&options, &mailbox, &entries).await,
+            CommandBody::SetMetadata {
+                mailbox,
+                entry_values,
+            } if authenticated => self.set_metadata(&mailbox, &entry_values).await,
             CommandBody::SetQuota { .. } if authenticated => {
                 Done::no("[NOPERM] Quotas are set with the baedal CLI")
             }

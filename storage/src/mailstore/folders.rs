@@ -133,6 +133,12 @@ impl MailStore {
             .bind(mailbox.id)
             .execute(self.db.pool())
             .await?;
+        // RFC 5464 §3.2: a deleted mailbox's annotations go with it.
+        sqlx::query("DELETE FROM metadata WHERE user_id = $1 AND mailbox_id = $2")
+            .bind(user_id)
+            .bind(mailbox.id)
+            .execute(self.db.pool())
+            .await?;
         Ok(())
     }
 

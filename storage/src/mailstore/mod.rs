@@ -13,6 +13,7 @@ mod copy;
 mod expunge;
 mod flags;
 mod folders;
+pub mod metadata;
 pub mod structure;
 pub mod utf7;
 mod vanished;
