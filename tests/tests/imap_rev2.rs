@@ -16,6 +16,7 @@ on_both_profiles!(
     object_ids_survive_copy_and_rename,
     multiappend_savedate_and_preview,
     metadata_on_the_server_and_on_mailboxes,
+    replies_share_a_threadid_across_mailboxes,
 );
 
 fn a_rev2_and_a_rev1_session_share_a_mailbox(profile: Profile) {
@@ -275,8 +276,14 @@ print(json.dumps({"made": made, "status": status, "renamed": renamed, "sel": sel
     );
     let ids = strings(&r["ids"]);
     let first = r["first"].as_str().unwrap();
-    assert!(ids[0].contains("THREADID NIL"), "{ids:?}");
+    assert!(ids[0].contains("THREADID (T"), "{ids:?}");
     assert!(!ids[1].contains(first), "different messages: {ids:?}");
+    let thread = |line: &str| line.split("THREADID (").nth(1).map(|t| t.to_string());
+    assert_ne!(
+        thread(&ids[0]),
+        thread(&ids[1]),
+        "unrelated: two threads {ids:?}"
+    );
     assert!(strings(&r["copied"])[0].contains(first), "{}", r["copied"]);
     assert_eq!(strings(&r["found"])[0], "* SEARCH 1");
 }
@@ -464,4 +471,71 @@ print(json.dumps(out))
         "* METADATA \"INBOX\" (/shared/vendor/x/flag \"1\" /private/comment NIL)"
     );
     assert!(lines("caps")[0].contains(" METADATA"), "{r}");
+}
+
+fn replies_share_a_threadid_across_mailboxes(profile: Profile) {
+    let (site, server) = site_with_mail(profile, 0);
+    let send = |id: &str, extra: &str| {
+        let body = format!(
+            "From: bob@remote.test\r\nTo: alice@example.org\r\nSubject: plan\r\nMessage-ID: <{id}>\r\n{extra}\r\nhi\r\n"
+        );
+        let r = baedal_tests::smtp::send(
+            server.addr("smtp"),
+            "bob@remote.test",
+            &["alice@example.org"],
+            body.as_bytes(),
+            &[],
+        );
+        baedal_tests::smtp::assert_reply(&r["data"], 250, "2.0.0");
+    };
+    send("root@remote.test", "");
+    send("reply@remote.test", "In-Reply-To: <root@remote.test>\r\n");
+    send("other@remote.test", "References: <nobody@remote.test>\r\n");
+    let r = run_raw(
+        &site,
+        &server,
+        r#"
+import re
+c = session()
+d = b"Subject: Re: plan\r\nMessage-ID: <mine@example.org>\r\nReferences: <root@remote.test> <reply@remote.test>\r\n\r\nok\r\n"
+c.send(b"a1 APPEND Sent {%d+}\r\n" % len(d) + d + b"\r\n")
+appended = c._until_tagged("a1")
+inbox = c.cmd("UID FETCH 1:* (THREADID)")
+c.cmd("COPY 3 Archive")
+t1 = re.search(r"THREADID \(([^)\s]+)\)", inbox[0]).group(1)
+found = c.cmd("UID SEARCH THREADID " + t1)
+none = c.cmd("UID SEARCH THREADID T999999999")
+c.cmd("SELECT Sent")
+sent = c.cmd("UID FETCH 1 (THREADID)")
+c.cmd("SELECT Archive")
+archived = c.cmd("UID FETCH 1 (THREADID)")
+print(json.dumps({"appended": appended, "inbox": inbox, "found": found, "none": none,
+    "sent": sent, "archived": archived}))
+"#,
+    );
+    let thread = |v: &serde_json::Value, i: usize| {
+        let line = strings(v)[i].clone();
+        line.split("THREADID (")
+            .nth(1)
+            .and_then(|t| t.split(')').next())
+            .unwrap_or_else(|| panic!("no THREADID in {line}"))
+            .to_string()
+    };
+    assert!(
+        strings(&r["appended"]).last().unwrap().contains("OK"),
+        "{r}"
+    );
+    let (root, reply, other) = (
+        thread(&r["inbox"], 0),
+        thread(&r["inbox"], 1),
+        thread(&r["inbox"], 2),
+    );
+    assert_eq!(root, reply, "a reply joins its parent's thread: {r}");
+    assert_ne!(root, other, "an unrelated message has its own: {r}");
+    // A reply appended to Sent joins the thread of the INBOX messages it refers to.
+    assert_eq!(thread(&r["sent"], 0), root, "{r}");
+    // COPY keeps the thread.
+    assert_eq!(thread(&r["archived"], 0), other, "{r}");
+    assert_eq!(strings(&r["found"])[0], "* SEARCH 1 2");
+    assert_eq!(strings(&r["none"])[0], "* SEARCH");
 }

@@ -189,13 +189,14 @@ impl Session {
                     Err(ItemError::Refused(done)) => return Ok(done),
                 }
             }
-            // RFC 8474 §5: THREADID is NIL: threads are not kept.
+            // RFC 8474 §5.
             if extra_items.email_id {
                 let id = super::syntax::email_id(&message.blob_key);
                 line.extend_from_slice(format!(" EMAILID ({id})").as_bytes());
             }
             if extra_items.thread_id {
-                line.extend_from_slice(b" THREADID NIL");
+                let id = super::syntax::thread_id(message.thread_id);
+                line.extend_from_slice(format!(" THREADID ({id})").as_bytes());
             }
             // RFC 8514 §4.
             if extra_items.save_date {
@@ -506,6 +507,7 @@ impl Session {
             .iter()
             .filter(|m| match key {
                 ExtraKey::EmailId(id) => super::syntax::email_id(&m.blob_key) == *id,
+                ExtraKey::ThreadId(id) => super::syntax::thread_id(m.thread_id) == *id,
                 ExtraKey::SavedBefore(d) => day(m) < *d,
                 ExtraKey::SavedOn(d) => day(m) == *d,
                 ExtraKey::SavedSince(d) => day(m) >= *d,

@@ -309,6 +309,7 @@ mod tests {
 
     fn message(uid: i64, flags: &str) -> StoredMessage {
         StoredMessage {
+            thread_id: uid,
             uid,
             size: 10,
             flags: flags.to_string(),

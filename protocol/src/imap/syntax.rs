@@ -275,6 +275,8 @@ pub(super) fn take_extra_items(message: &[u8]) -> Option<(Vec<u8>, ExtraItems)> 
 /// A search key the parser does not know, to be answered with the UIDs it names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum ExtraKey {
+    /// THREADID (RFC 8474 §6).
+    ThreadId(String),
     /// `EMAILID id` (RFC 8474 §6).
     EmailId(String),
     /// `SAVEDBEFORE date` (RFC 8514 §3): saved on an earlier day.
@@ -287,9 +289,8 @@ pub(super) enum ExtraKey {
 
 /// `message` with the search keys of a SEARCH, SORT or THREAD the parser does not know, on
 /// its first line, replaced by what it does know: `EMAILID id` and the SAVEDATE keys (RFC
-/// 8514 §3) by `UID` and the messages they name (`lookup`), `THREADID id` by a UID no
-/// message has (THREADID is NIL here), `SAVEDATESUPPORTED` by `ALL` (every mailbox keeps
-/// save dates).
+/// 8514 §3) and `THREADID id` by `UID` and the messages they name (`lookup`),
+/// `SAVEDATESUPPORTED` by `ALL` (every mailbox keeps save dates).
 pub(super) fn with_extra_keys(
     message: &[u8],
     lookup: impl Fn(&ExtraKey) -> String,
@@ -332,7 +333,7 @@ pub(super) fn with_extra_keys(
         let date = || chrono::NaiveDate::parse_from_str(value.trim_matches('"'), "%d-%b-%Y").ok();
         let extra = match key.as_str() {
             "EMAILID" => Some(ExtraKey::EmailId(value.clone())),
-            "THREADID" => None,
+            "THREADID" => Some(ExtraKey::ThreadId(value.clone())),
             "SAVEDBEFORE" => date().map(ExtraKey::SavedBefore),
             "SAVEDON" => date().map(ExtraKey::SavedOn),
             "SAVEDSINCE" => date().map(ExtraKey::SavedSince),
@@ -341,7 +342,7 @@ pub(super) fn with_extra_keys(
                 continue;
             }
         };
-        if extra.is_none() && key != "THREADID" {
+        if extra.is_none() {
             // A date that does not parse stays for the parser to refuse.
             i += 1;
             continue;
@@ -367,6 +368,11 @@ pub(super) fn with_extra_keys(
 
 /// The EMAILID of a message (RFC 8474 §5.1): from the object it shows, so a COPY keeps it
 /// and a different message never has it. FNV-1a, stable across versions and nodes.
+/// THREADID of a thread (RFC 8474 §5.2: objectid, `T` and the thread's number in hex).
+pub(super) fn thread_id(thread: i64) -> String {
+    format!("T{thread:x}")
+}
+
 pub(super) fn email_id(blob_key: &str) -> String {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for b in blob_key.bytes() {

@@ -31,14 +31,16 @@ pub(super) async fn insert_blob(
     tx: &mut Transaction<'static, Any>,
     key: &str,
     message: &SpooledMessage,
+    message_id: Option<&str>,
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
-        "INSERT INTO message_blobs (blob_key, size, header, structure) VALUES ($1, $2, $3, $4) RETURNING id",
+        "INSERT INTO message_blobs (blob_key, size, header, structure, message_id) VALUES ($1, $2, $3, $4, $5) RETURNING id",
     )
     .bind(key)
     .bind(message.size as i64)
     .bind(message.header.clone())
     .bind(message.structure.clone())
+    .bind(message_id.map(str::to_string))
     .fetch_one(&mut **tx)
     .await
 }
@@ -58,7 +60,7 @@ impl MailStore {
         let mut map = Vec::with_capacity(uids.len());
         let mut added = 0i64;
         for &uid in uids {
-            let Some(row) = sqlx::query("SELECT blob_id, size, flags, internal_date FROM messages WHERE mailbox_id = $1 AND uid = $2")
+            let Some(row) = sqlx::query("SELECT blob_id, size, flags, internal_date, COALESCE(thread_id, blob_id) AS thread_id FROM messages WHERE mailbox_id = $1 AND uid = $2")
                 .bind(from)
                 .bind(uid)
                 .fetch_optional(&mut *tx)
@@ -69,8 +71,8 @@ impl MailStore {
             let (new_uid, modseq) = next_uid(&mut tx, to).await?;
             let size: i64 = row.try_get("size")?;
             sqlx::query(
-                "INSERT INTO messages (mailbox_id, uid, blob_id, size, flags, internal_date, modseq, saved_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                "INSERT INTO messages (mailbox_id, uid, blob_id, size, flags, internal_date, modseq, saved_at, thread_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             )
             .bind(to)
             .bind(new_uid)
@@ -80,6 +82,7 @@ impl MailStore {
             .bind(row.try_get::<i64, _>("internal_date")?)
             .bind(modseq)
             .bind(crate::clock::now_secs())
+            .bind(row.try_get::<i64, _>("thread_id")?)
             .execute(&mut *tx)
             .await?;
             added += size;
@@ -196,11 +199,20 @@ impl MailStore {
         let mut uids = Vec::with_capacity(messages.len());
         let mut size = 0i64;
         for (m, key) in messages.iter().zip(keys) {
-            let blob_id = insert_blob(&mut tx, key, &m.message).await?;
+            let (message_id, parents) = super::threads::ids_of(&m.message.header);
+            let blob_id = insert_blob(&mut tx, key, &m.message, message_id.as_deref()).await?;
+            let thread = super::threads::thread_for(
+                &mut tx,
+                target.user_id,
+                message_id.as_deref(),
+                &parents,
+                blob_id,
+            )
+            .await?;
             let (uid, modseq) = next_uid(&mut tx, mailbox_id).await?;
             sqlx::query(
-                "INSERT INTO messages (mailbox_id, uid, blob_id, size, flags, internal_date, modseq, saved_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                "INSERT INTO messages (mailbox_id, uid, blob_id, size, flags, internal_date, modseq, saved_at, thread_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             )
             .bind(mailbox_id)
             .bind(uid)
@@ -210,6 +222,7 @@ impl MailStore {
             .bind(m.internal_date)
             .bind(modseq)
             .bind(crate::clock::now_secs())
+            .bind(thread)
             .execute(&mut *tx)
             .await?;
             size += m.message.size as i64;

@@ -15,6 +15,7 @@ mod flags;
 mod folders;
 pub mod metadata;
 pub mod structure;
+mod threads;
 pub mod utf7;
 mod vanished;
 mod verify;
@@ -98,6 +99,8 @@ pub struct StoredMessage {
     pub blob_key: String,
     /// When it was saved into this mailbox (RFC 8514 SAVEDATE), seconds since the epoch.
     pub saved_at: i64,
+    /// Its thread among the user's mail (RFC 8474 THREADID).
+    pub thread_id: i64,
 }
 
 /// Where one copy of a message goes.
@@ -268,14 +271,23 @@ impl MailStore {
     ) -> Result<Vec<DeliveredCopy>, MailStoreError> {
         let size = message.size as i64;
         let mut tx = self.db.pool().begin().await?;
-        let blob_id = copy::insert_blob(&mut tx, key, message).await?;
+        let (message_id, parents) = threads::ids_of(&message.header);
+        let blob_id = copy::insert_blob(&mut tx, key, message, message_id.as_deref()).await?;
         let mut copies = Vec::with_capacity(targets.len());
         for target in targets {
             let mailbox_id = Self::mailbox_id_for_delivery(&mut tx, target).await?;
+            let thread = threads::thread_for(
+                &mut tx,
+                target.user_id,
+                message_id.as_deref(),
+                &parents,
+                blob_id,
+            )
+            .await?;
             let (uid, modseq) = copy::next_uid(&mut tx, mailbox_id).await?;
             sqlx::query(
-                "INSERT INTO messages (mailbox_id, uid, blob_id, size, flags, internal_date, modseq, saved_at) \
-                 VALUES ($1, $2, $3, $4, '', $5, $6, $7)",
+                "INSERT INTO messages (mailbox_id, uid, blob_id, size, flags, internal_date, modseq, saved_at, thread_id) \
+                 VALUES ($1, $2, $3, $4, '', $5, $6, $7, $8)",
             )
             .bind(mailbox_id)
             .bind(uid)
@@ -284,6 +296,7 @@ impl MailStore {
             .bind(internal_date)
             .bind(modseq)
             .bind(crate::clock::now_secs())
+            .bind(thread)
             .execute(&mut *tx)
             .await?;
             sqlx::query("UPDATE virtual_users SET used_quota = used_quota + $1 WHERE id = $2")
@@ -512,7 +525,8 @@ where
 {
     let sql = format!(
         "SELECT m.uid, m.size, m.flags, m.internal_date, m.modseq, b.blob_key, \
-         COALESCE(m.saved_at, m.internal_date) AS saved_at \
+         COALESCE(m.saved_at, m.internal_date) AS saved_at, \
+         COALESCE(m.thread_id, m.blob_id) AS thread_id \
          FROM messages m JOIN message_blobs b ON b.id = m.blob_id \
          WHERE m.mailbox_id = $1 {condition} ORDER BY m.uid"
     );
@@ -531,6 +545,7 @@ where
                 modseq: r.try_get("modseq")?,
                 blob_key: r.try_get("blob_key")?,
                 saved_at: r.try_get("saved_at")?,
+                thread_id: r.try_get("thread_id")?,
             })
         })
         .collect()
