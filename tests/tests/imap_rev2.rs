@@ -17,6 +17,7 @@ on_both_profiles!(
     multiappend_savedate_and_preview,
     metadata_on_the_server_and_on_mailboxes,
     replies_share_a_threadid_across_mailboxes,
+    uidonly_sessions_see_uids_and_vanished_only,
 );
 
 fn a_rev2_and_a_rev1_session_share_a_mailbox(profile: Profile) {
@@ -538,4 +539,67 @@ print(json.dumps({"appended": appended, "inbox": inbox, "found": found, "none": 
     assert_eq!(thread(&r["archived"], 0), other, "{r}");
     assert_eq!(strings(&r["found"])[0], "* SEARCH 1 2");
     assert_eq!(strings(&r["none"])[0], "* SEARCH");
+}
+
+fn uidonly_sessions_see_uids_and_vanished_only(profile: Profile) {
+    let (site, server) = site_with_mail(profile, 3);
+    let r = run_raw(
+        &site,
+        &server,
+        r#"
+c = session()
+out = {}
+out["caps"] = c.cmd("CAPABILITY")
+out["enable"] = c.cmd("ENABLE UIDONLY")
+out["seq_fetch"] = c.cmd("FETCH 1 (FLAGS)")
+out["seq_key"] = c.cmd("UID SEARCH 1:2")
+out["seq_search"] = c.cmd("SEARCH ALL")
+out["seq_copy"] = c.cmd("COPY 1 Archive")
+out["seq_sort"] = c.cmd("SORT (DATE) UTF-8 ALL")
+out["fetch"] = c.cmd("UID FETCH 1:* (UID FLAGS)")
+out["store"] = c.cmd("UID STORE 2 +FLAGS (\\Seen)")
+out["search"] = c.cmd("UID SEARCH ALL")
+out["copy"] = c.cmd("UID COPY 1 Archive")
+other = session()
+other.cmd("UID STORE 1 +FLAGS (\\Flagged)")
+other.cmd("UID STORE 3 +FLAGS (\\Deleted)")
+other.cmd("EXPUNGE")
+out["noop"] = c.cmd("NOOP")
+out["other_fetch"] = other.cmd("FETCH 1 (UID)")
+print(json.dumps(out))
+"#,
+    );
+    let lines = |k: &str| strings(&r[k]);
+    let last = |k: &str| lines(k).last().cloned().unwrap_or_default();
+    assert!(lines("caps")[0].contains(" UIDONLY"), "{r}");
+    assert_eq!(lines("enable")[0], "* ENABLED UIDONLY");
+    for k in ["seq_fetch", "seq_key", "seq_search", "seq_copy", "seq_sort"] {
+        assert!(last(k).contains("BAD [UIDREQUIRED]"), "{k}: {r}");
+    }
+    let fetch = lines("fetch");
+    assert!(fetch[0].starts_with("* 1 UIDFETCH (FLAGS ("), "{fetch:?}");
+    assert!(fetch[2].starts_with("* 3 UIDFETCH (FLAGS ("), "{fetch:?}");
+    assert!(
+        !fetch
+            .iter()
+            .any(|l| l.starts_with('*') && (l.contains(" FETCH ") || l.contains("UID 1"))),
+        "{fetch:?}"
+    );
+    assert!(
+        lines("store")[0].starts_with("* 2 UIDFETCH (FLAGS (\\Seen"),
+        "{r}"
+    );
+    assert_eq!(lines("search")[0], "* SEARCH 1 2 3");
+    assert!(last("copy").contains("OK"), "{r}");
+    // Another session's expunge and flag change: VANISHED and UIDFETCH, never EXPUNGE.
+    let noop = lines("noop");
+    assert!(noop.contains(&"* VANISHED 3".to_string()), "{noop:?}");
+    assert!(
+        noop.iter()
+            .any(|l| l.starts_with("* 1 UIDFETCH (FLAGS (") && l.contains("\\Flagged")),
+        "{noop:?}"
+    );
+    assert!(!noop.iter().any(|l| l.contains("EXPUNGE")), "{noop:?}");
+    // A session that did not enable it keeps sequence numbers.
+    assert_eq!(lines("other_fetch")[0], "* 1 FETCH (UID 1)");
 }

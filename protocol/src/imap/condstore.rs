@@ -24,6 +24,8 @@ pub(super) struct Enabled {
     pub rev2: bool,
     /// UTF8=ACCEPT (RFC 6855): mailbox names in UTF-8, not modified UTF-7.
     pub utf8: bool,
+    /// UIDONLY (RFC 9586): no sequence numbers, UIDFETCH and VANISHED responses.
+    pub uidonly: bool,
 }
 
 /// What a QRESYNC SELECT parameter asks (RFC 7162 §3.2.5).
@@ -55,6 +57,11 @@ impl Session {
                     self.enabled.utf8 = true;
                     enabled.push("UTF8=ACCEPT");
                 }
+                // RFC 9586 §3
+                "UIDONLY" if !self.enabled.uidonly => {
+                    self.enabled.uidonly = true;
+                    enabled.push("UIDONLY");
+                }
                 // RFC 9051 §6.3.1
                 "IMAP4REV2" if !self.enabled.rev2 => {
                     self.enabled.rev2 = true;
@@ -85,6 +92,7 @@ pub(super) fn resync_responses(
     selected: &Selected,
     resync: &Resync,
     vanished: Option<Vec<i64>>,
+    uidonly: bool,
     out: &mut Vec<u8>,
 ) {
     let messages = selected.messages();
@@ -113,12 +121,11 @@ pub(super) fn resync_responses(
     for (i, m) in messages.iter().enumerate() {
         if m.modseq as u64 > resync.modseq && known(m.uid) {
             out.extend_from_slice(
-                format!(
-                    "* {} FETCH (UID {} FLAGS ({}) MODSEQ ({}))\r\n",
+                super::uidonly::fetch_line(
+                    uidonly,
                     i + 1,
                     m.uid,
-                    selected.flags(m),
-                    m.modseq
+                    &format!("FLAGS ({}) MODSEQ ({})", selected.flags(m), m.modseq),
                 )
                 .as_bytes(),
             );

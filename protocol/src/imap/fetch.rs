@@ -146,9 +146,18 @@ impl Session {
                 message.flags =
                     apply_flags(&stored_flags, FlagChange::Add, &["\\Seen".to_string()]);
             }
-            let mut line = format!("* {} FETCH (", i + 1).into_bytes();
+            // RFC 9586 §3.3: with UIDONLY the UID leads the line and is no item.
+            let uidonly = self.enabled.uidonly;
+            let mut line = if uidonly {
+                format!("* {} UIDFETCH (", message.uid).into_bytes()
+            } else {
+                format!("* {} FETCH (", i + 1).into_bytes()
+            };
             let mut first = true;
             for item in &items {
+                if uidonly && matches!(item, MessageDataItemName::Uid) {
+                    continue;
+                }
                 if !first {
                     line.push(b' ');
                 }

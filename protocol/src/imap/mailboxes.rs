@@ -299,7 +299,13 @@ impl Session {
                 Ok(vanished) => vanished,
                 Err(e) => return self.unavailable(e),
             };
-            super::condstore::resync_responses(&selected, &resync, vanished, &mut out);
+            super::condstore::resync_responses(
+                &selected,
+                &resync,
+                vanished,
+                self.enabled.uidonly,
+                &mut out,
+            );
         }
         self.conn.queue(&out);
         tracing::debug!(user = %user.email, mailbox = %name, read_only, "selected");

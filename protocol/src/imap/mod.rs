@@ -55,6 +55,7 @@ mod sort;
 mod store;
 mod syntax;
 mod thread;
+mod uidonly;
 mod wire;
 
 use std::time::Duration;

@@ -219,7 +219,8 @@ pub(super) fn announce(
             gone_uids.push(m.uid);
         }
     }
-    if enabled.qresync {
+    // RFC 9586 §3.4: with UIDONLY too, expunges are VANISHED UID sets.
+    if enabled.qresync || enabled.uidonly {
         if !gone_uids.is_empty() {
             let line = format!("* VANISHED {}\r\n", super::condstore::uid_set(&gone_uids));
             out.extend_from_slice(line.as_bytes());
@@ -287,13 +288,10 @@ pub(super) fn announce(
         } else {
             String::new()
         };
-        let line = format!(
-            "* {} FETCH (UID {} FLAGS ({}){modseq})\r\n",
-            i + 1,
-            m.uid,
-            selected.flags(m)
+        let items = format!("FLAGS ({}){modseq}", selected.flags(m));
+        out.extend_from_slice(
+            super::uidonly::fetch_line(enabled.uidonly, i + 1, m.uid, &items).as_bytes(),
         );
-        out.extend_from_slice(line.as_bytes());
     }
     if added {
         out.extend_from_slice(format!("* {} EXISTS\r\n", selected.messages().len()).as_bytes());

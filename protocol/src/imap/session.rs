@@ -155,6 +155,7 @@ impl Session {
             "SAVEDATE",
             "PREVIEW",
             "METADATA",
+            "UIDONLY",
             "MULTIAPPEND",
             "CHILDREN",
             "LIST-EXTENDED",
@@ -350,6 +351,12 @@ impl Session {
     ) -> Result<Done, Closed> {
         let authenticated = !matches!(self.state, State::NotAuthenticated);
         let selected = matches!(self.state, State::Selected(..));
+        if self.enabled.uidonly && super::uidonly::uses_sequence_numbers(&body) {
+            // RFC 9586 §3.1.
+            return Ok(Done::bad(
+                "[UIDREQUIRED] Message sequence numbers are not used after ENABLE UIDONLY",
+            ));
+        }
         Ok(match body {
             CommandBody::Capability => {
                 let caps = self.capabilities();

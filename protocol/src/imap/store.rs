@@ -98,13 +98,18 @@ impl Session {
             }
             // RFC 7162 §3.2.4 (RFC 5162 erratum 1807): with CONDSTORE every FETCH of a flag
             // change carries UID and MODSEQ.
-            if uid || condstore {
+            // UIDONLY: the UID leads the line (RFC 9586 §3.3).
+            if (uid || condstore) && !self.enabled.uidonly {
                 items.push(format!("UID {}", update.uid));
             }
             if condstore {
                 items.push(format!("MODSEQ ({})", update.modseq));
             }
-            let line = format!("* {} FETCH ({})\r\n", i + 1, items.join(" "));
+            let line = if self.enabled.uidonly {
+                super::uidonly::fetch_line(true, i + 1, update.uid, &items.join(" "))
+            } else {
+                format!("* {} FETCH ({})\r\n", i + 1, items.join(" "))
+            };
             self.conn.queue(line.as_bytes());
         }
         let verb = if uid { "UID STORE" } else { "STORE" };
