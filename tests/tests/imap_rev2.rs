@@ -18,6 +18,7 @@ on_both_profiles!(
     metadata_on_the_server_and_on_mailboxes,
     replies_share_a_threadid_across_mailboxes,
     uidonly_sessions_see_uids_and_vanished_only,
+    catenate_builds_a_message_from_text_and_urls,
 );
 
 fn a_rev2_and_a_rev1_session_share_a_mailbox(profile: Profile) {
@@ -602,4 +603,60 @@ print(json.dumps(out))
     assert!(!noop.iter().any(|l| l.contains("EXPUNGE")), "{noop:?}");
     // A session that did not enable it keeps sequence numbers.
     assert_eq!(lines("other_fetch")[0], "* 1 FETCH (UID 1)");
+}
+
+fn catenate_builds_a_message_from_text_and_urls(profile: Profile) {
+    let (site, server) = site_with_mail(profile, 2);
+    let r = run_raw(
+        &site,
+        &server,
+        r#"
+import re
+c = session()
+out = {}
+status = c.cmd("STATUS INBOX (UIDVALIDITY)")
+v = int(re.search(r"UIDVALIDITY (\d+)", status[0]).group(1))
+text = b"From: alice@example.org\r\nSubject: forwarded\r\n\r\nSee below:\r\n"
+c.send(b"c1 APPEND Drafts (\\Draft) CATENATE (TEXT {%d+}\r\n" % len(text) + text
+       + b' URL "/INBOX;UIDVALIDITY=%d/;UID=1/;SECTION=TEXT"' % v
+       + b" URL /INBOX/;UID=2/;PARTIAL=0.12)\r\n")
+out["append"] = c._until_tagged("c1")
+c.send(b"c2 APPEND Drafts CATENATE (TEXT {5}\r\n")
+out["continuation"] = c.line()
+c.send(b"x: y\n)\r\n")
+out["sync"] = c._until_tagged("c2")
+out["bad_uid"] = c.cmd('APPEND Drafts CATENATE (URL "/INBOX/;UID=99")')
+out["bad_validity"] = c.cmd('APPEND Drafts CATENATE (URL "/INBOX;UIDVALIDITY=%d/;UID=1")' % (v + 1))
+out["bad_box"] = c.cmd('APPEND Drafts CATENATE (URL "/Nowhere/;UID=1")')
+c.cmd("SELECT Drafts")
+out["fetch"] = c.cmd("FETCH 1:* (FLAGS BODY.PEEK[])")
+out["caps"] = c.cmd("CAPABILITY")
+print(json.dumps(out))
+"#,
+    );
+    let lines = |k: &str| strings(&r[k]);
+    let last = |k: &str| lines(k).last().cloned().unwrap_or_default();
+    assert!(last("append").contains("OK [APPENDUID"), "{r}");
+    // A synchronizing literal inside CATENATE gets its continuation.
+    assert!(r["continuation"].as_str().unwrap().starts_with('+'), "{r}");
+    assert!(last("sync").contains("OK [APPENDUID"), "{r}");
+    for k in ["bad_uid", "bad_validity", "bad_box"] {
+        assert!(last(k).contains("NO [BADURL /"), "{k}: {r}");
+    }
+    let fetched = lines("fetch").join("\n");
+    let expected = "From: alice@example.org\r\nSubject: forwarded\r\n\r\nSee below:\r\nbody of message 1\r\nReturn-Path:";
+    assert!(
+        fetched.contains(&format!("BODY[] {{{}}}", expected.len())),
+        "{fetched}"
+    );
+    assert!(fetched.contains("\\Draft"), "{fetched}");
+    assert_eq!(
+        lines("fetch")
+            .iter()
+            .filter(|l| l.starts_with("* ") && l.contains(" FETCH "))
+            .count(),
+        2,
+        "only the good APPENDs stored: {fetched}"
+    );
+    assert!(lines("caps")[0].contains(" CATENATE"), "{r}");
 }

@@ -36,6 +36,13 @@ impl Appended {
     }
 }
 
+impl Appended {
+    /// The message is `data` (CATENATE builds it after parsing).
+    pub(super) fn set_data(&mut self, data: Vec<u8>) {
+        self.data = data;
+    }
+}
+
 impl Session {
     /// Stores every message into `mailbox`, all or none (RFC 3502 §6.3.11).
     pub(super) async fn append(

@@ -452,7 +452,8 @@ impl Session {
         Ok(blob[..wire::header_len(&blob)].to_vec())
     }
 
-    async fn section(
+    /// A BODY section's bytes (the whole message for `None`).
+    pub(super) async fn section(
         &self,
         m: &StoredMessage,
         section: Option<&Section<'_>>,

@@ -35,6 +35,7 @@ mod auth;
 mod base_subject;
 mod binary;
 mod bodystructure;
+mod catenate;
 mod condstore;
 mod copy;
 mod fetch;

@@ -83,7 +83,7 @@ pub(super) fn split(message: &[u8]) -> Option<Vec<Vec<u8>>> {
 }
 
 /// The length of the astring at the start of `bytes`: a literal, a quoted string or an atom.
-fn astring_len(bytes: &[u8]) -> Option<usize> {
+pub(super) fn astring_len(bytes: &[u8]) -> Option<usize> {
     match bytes.first()? {
         b'{' => literal_len(bytes),
         b'"' => {
@@ -109,7 +109,7 @@ fn astring_len(bytes: &[u8]) -> Option<usize> {
 }
 
 /// The length of `{n}\r\n` or `{n+}\r\n` (RFC 7888) and the `n` bytes after it.
-fn literal_len(bytes: &[u8]) -> Option<usize> {
+pub(super) fn literal_len(bytes: &[u8]) -> Option<usize> {
     if bytes.first() != Some(&b'{') {
         return None;
     }

@@ -156,6 +156,7 @@ impl Session {
             "PREVIEW",
             "METADATA",
             "UIDONLY",
+            "CATENATE",
             "MULTIAPPEND",
             "CHILDREN",
             "LIST-EXTENDED",
@@ -309,6 +310,18 @@ impl Session {
     /// read was taken off (`syntax`): `None` for a syntax error, `Err` for a BAD reason.
     fn prepared_command(&self) -> Result<Option<(Command<'static>, Extras)>, &'static str> {
         let bytes = self.fragmentizer.message_bytes();
+        if let Some(catenate) = super::catenate::parse(bytes) {
+            return Ok(match CommandCodec::default().decode(&catenate.stand_in) {
+                Ok((b"", command)) => Some((
+                    command.into_static(),
+                    Extras {
+                        catenate: Some(catenate.parts),
+                        ..Extras::default()
+                    },
+                )),
+                _ => None,
+            });
+        }
         if let Some(appends) = super::multiappend::split(bytes) {
             let mut commands = Vec::with_capacity(appends.len());
             for append in &appends {
@@ -458,6 +471,12 @@ impl Session {
                 message,
             } if authenticated => {
                 let mut messages = vec![super::append::Appended::of(flags, date, message)];
+                if let Some(parts) = &extras.catenate {
+                    match self.catenated(parts).await {
+                        Ok(data) => messages[0].set_data(data),
+                        Err(done) => return Ok(done),
+                    }
+                }
                 for more in extras.more_appends {
                     if let CommandBody::Append {
                         flags,

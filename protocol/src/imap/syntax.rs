@@ -33,6 +33,8 @@ pub(super) struct Extras {
     pub extra_items: ExtraItems,
     /// The second and later messages of a MULTIAPPEND (RFC 3502), each as a single APPEND.
     pub more_appends: Vec<imap_codec::imap_types::command::Command<'static>>,
+    /// The parts of a CATENATE APPEND (RFC 4469), whose message the session builds.
+    pub catenate: Option<Vec<super::catenate::CatPart>>,
 }
 
 /// The items a FETCH or STATUS asked for which the parser does not know: OBJECTID (RFC
