@@ -207,7 +207,8 @@ fn stored_bytes_are_what_was_sent_plus_trace_headers(profile: Profile) {
 }
 
 fn a_full_mailbox_is_refused_with_552(profile: Profile) {
-    let site = Site::new(profile);
+    // Only the refusals here: the notices they lead to are tests/tests/quota_notices.rs's.
+    let site = Site::with_config(profile, "[quota]\nnotify = false\n");
     site.add_users("example.org", &["alice", "bob"]);
     site.cli(&["user", "quota", "alice@example.org", "4K"]).ok();
     let server = site.serve();
