@@ -25,9 +25,17 @@ echo "PostgreSQL test cluster on 127.0.0.1:$PG_PORT"
 # The content filters' daemons, shared by the filter tests (a test that stops one starts
 # its own).
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-RSPAMD_ENV=$(tests/peers/rspamd.sh start "$RUNDIR/rspamd" "$(free_port)")
+# A free port may be taken by the time rspamd binds it (its start takes seconds): try again
+# on another.
+for try in 1 2 3; do
+  RSPAMD_ENV=$(tests/peers/rspamd.sh start "$RUNDIR/rspamd" "$(free_port)") && break
+  [ "$try" = 3 ] && { echo "rspamd did not start" >&2; exit 1; }
+done
 export BAEDAL_TEST_RSPAMD_URL=$(echo "$RSPAMD_ENV" | sed -n 's/^RSPAMD_URL=//p')
-CLAMD_ENV=$(tests/peers/clamd.sh start "$RUNDIR/clamd" "$(free_port)")
+for try in 1 2 3; do
+  CLAMD_ENV=$(tests/peers/clamd.sh start "$RUNDIR/clamd" "$(free_port)") && break
+  [ "$try" = 3 ] && { echo "clamd did not start" >&2; exit 1; }
+done
 export BAEDAL_TEST_CLAMD_ADDRESS=$(echo "$CLAMD_ENV" | sed -n 's/^CLAMD_ADDRESS=//p')
 export BAEDAL_TEST_CLAMD_SOCKET=$(echo "$CLAMD_ENV" | sed -n 's/^CLAMD_SOCKET=//p')
 echo "rspamd at $BAEDAL_TEST_RSPAMD_URL, clamd at $BAEDAL_TEST_CLAMD_ADDRESS and $BAEDAL_TEST_CLAMD_SOCKET"

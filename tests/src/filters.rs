@@ -31,24 +31,29 @@ pub fn shared_clamd() -> (String, String) {
     )
 }
 
-/// Runs a peer script; its KEY=VALUE lines.
-fn script(name: &str, args: &[&str]) -> Vec<(String, String)> {
+/// Runs a peer script; its KEY=VALUE lines, or what it printed when it failed.
+fn try_script(name: &str, args: &[&str]) -> Result<Vec<(String, String)>, String> {
     let out = Command::new("bash")
         .arg(peers().join(name))
         .args(args)
         .output()
         .expect("bash");
-    assert!(
-        out.status.success(),
-        "{name} {args:?} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
+    if !out.status.success() {
+        return Err(format!(
+            "{name} {args:?} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|l| l.split_once('='))
         .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+        .collect())
+}
+
+fn script(name: &str, args: &[&str]) -> Vec<(String, String)> {
+    try_script(name, args).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn value(pairs: &[(String, String)], key: &str) -> String {
@@ -98,17 +103,30 @@ impl Daemon {
             extra,
             vars: Vec::new(),
         };
-        daemon.restart();
+        // A free port may be taken by the time the daemon binds it (rspamd starts in
+        // seconds): another port, up to three times.
+        for attempt in 1..=3 {
+            match daemon.try_start() {
+                Ok(()) => break,
+                Err(e) if attempt == 3 => panic!("{e}"),
+                Err(_) => daemon.port = free_port(),
+            }
+        }
         daemon
     }
 
-    /// (Re)starts it on the same port and directory.
-    pub fn restart(&mut self) {
+    fn try_start(&mut self) -> Result<(), String> {
         let dir = self.dir.path().join("d");
         let port = self.port.to_string();
         let mut args = vec!["start", dir.to_str().expect("path"), &port];
         args.extend(self.extra.iter().map(String::as_str));
-        self.vars = script(self.script, &args);
+        self.vars = try_script(self.script, &args)?;
+        Ok(())
+    }
+
+    /// (Re)starts it on the same port and directory.
+    pub fn restart(&mut self) {
+        self.try_start().unwrap_or_else(|e| panic!("{e}"));
     }
 
     pub fn stop(&self) {
