@@ -136,7 +136,7 @@ pub fn apply(section: &[u8], complete: bool, edit: &HeaderEdit, subject: Option<
 }
 
 /// ASCII as is; anything else as RFC 2047 encoded words (UTF-8, B), each under 76 chars.
-fn encode_word(text: &str) -> String {
+pub fn encode_word(text: &str) -> String {
     if text.is_ascii() {
         return text.to_string();
     }

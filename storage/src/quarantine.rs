@@ -91,19 +91,14 @@ impl Quarantine {
         lifetime_secs: i64,
     ) -> Result<(), QueueError> {
         let key = format!("quarantine/{},S={}", held.id, held.size);
-        if held.last_use {
-            self.blobs.put_file(&key, held.spool_file).await?;
-        } else {
-            let copy = held.spool_file.with_extension("quarantine");
-            tokio::fs::copy(held.spool_file, &copy).await?;
-            let synced = async { tokio::fs::File::open(&copy).await?.sync_all().await }.await;
-            let stored = match synced {
-                Ok(()) => self.blobs.put_file(&key, &copy).await.map_err(Into::into),
-                Err(e) => Err(QueueError::from(e)),
-            };
-            let _ = tokio::fs::remove_file(&copy).await;
-            stored?;
-        }
+        crate::blob::put_spool_file(
+            self.blobs.as_ref(),
+            &key,
+            held.spool_file,
+            held.last_use,
+            "quarantine",
+        )
+        .await?;
         let json = |list: &[String]| serde_json::to_string(list).unwrap_or_else(|_| "[]".into());
         let inserted = sqlx::query(&format!(
             "INSERT INTO quarantine ({COLUMNS}) \

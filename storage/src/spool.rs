@@ -185,6 +185,14 @@ pub struct SpooledMessage {
 }
 
 impl SpooledMessage {
+    /// Whether `header` is the whole header section (it ends with its empty line, or is the
+    /// whole message), not cut at the cache limit.
+    pub fn header_complete(&self) -> bool {
+        self.header.ends_with(b"\r\n\r\n")
+            || self.header == b"\r\n"
+            || self.header.len() as u64 == self.size
+    }
+
     /// Makes the file durable (after [`SpoolFile::finish_with`] without sync).
     pub async fn sync(&self) -> std::io::Result<()> {
         tokio::fs::File::open(self.path()).await?.sync_all().await

@@ -50,9 +50,7 @@ impl Session {
             .map(|s| s.address.clone())
             .unwrap_or_default();
         let header = &message.header[..];
-        let header_complete = header.ends_with(b"\r\n\r\n")
-            || header == b"\r\n"
-            || header.len() as u64 == message.size;
+        let header_complete = message.header_complete();
         let user = self.user.as_ref().map(|u| u.email.clone());
         let scan = Scan {
             path: message.path(),

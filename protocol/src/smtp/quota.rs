@@ -188,10 +188,7 @@ fn compose(notice: &Notice, postmaster: &str, id: &str, hostname: &str) -> Strin
         ),
     };
     use base64::Engine;
-    let subject_word = format!(
-        "=?UTF-8?B?{}?=",
-        base64::engine::general_purpose::STANDARD.encode(&subject)
-    );
+    let subject_word = baedal_filter::headers::encode_word(&subject);
     let body =
         base64::engine::general_purpose::STANDARD.encode(format!("{english}\r\n\r\n{korean}\r\n"));
     let wrapped: Vec<&str> = body

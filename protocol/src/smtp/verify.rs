@@ -138,9 +138,7 @@ impl Session {
         // The spool keeps the header section up to its limit; a longer one (not ending in
         // the empty line) is not parsed: its DKIM signatures stay unverified.
         let header = &message.header[..];
-        let complete = header.ends_with(b"\r\n\r\n")
-            || header == b"\r\n"
-            || header.len() as u64 == message.size;
+        let complete = message.header_complete();
         if !complete {
             tracing::warn!(
                 bytes = header.len(),

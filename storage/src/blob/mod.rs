@@ -50,6 +50,37 @@ pub trait BlobStore: Send + Sync + std::fmt::Debug {
     async fn list(&self) -> Result<Vec<BlobInfo>, BlobError>;
 }
 
+/// Stores a synced spool file under `key`: moved when `last_use`, otherwise as a synced copy
+/// (named with `copy_extension` beside it), so that the spool file stays for its other uses
+/// (local delivery, the queue, the quarantine). When this returns, the blob is durable.
+pub async fn put_spool_file(
+    blobs: &dyn BlobStore,
+    key: &str,
+    spool_file: &Path,
+    last_use: bool,
+    copy_extension: &str,
+) -> Result<(), BlobError> {
+    if last_use {
+        return blobs.put_file(key, spool_file).await;
+    }
+    let io = |source| BlobError::Io {
+        key: key.to_string(),
+        source,
+    };
+    let copy = spool_file.with_extension(copy_extension);
+    let copied = async {
+        tokio::fs::copy(spool_file, &copy).await?;
+        tokio::fs::File::open(&copy).await?.sync_all().await
+    }
+    .await;
+    let stored = match copied {
+        Ok(()) => blobs.put_file(key, &copy).await,
+        Err(e) => Err(io(e)),
+    };
+    let _ = tokio::fs::remove_file(&copy).await;
+    stored
+}
+
 /// One stored object, as `list` reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BlobInfo {

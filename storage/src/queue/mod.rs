@@ -110,24 +110,14 @@ impl Queue {
             return Err(QueueError::NoRecipients);
         }
         let key = format!("queue/{},S={}", message.id, message.size);
-        if message.last_use {
-            self.blobs.put_file(&key, message.spool_file).await?;
-        } else {
-            let copy = message.spool_file.with_extension("queue");
-            tokio::fs::copy(message.spool_file, &copy).await?;
-            let synced = async {
-                let file = tokio::fs::File::open(&copy).await?;
-                file.sync_all().await
-            }
-            .await;
-            if let Err(e) = synced {
-                let _ = tokio::fs::remove_file(&copy).await;
-                return Err(e.into());
-            }
-            let stored = self.blobs.put_file(&key, &copy).await;
-            let _ = tokio::fs::remove_file(&copy).await;
-            stored?;
-        }
+        crate::blob::put_spool_file(
+            self.blobs.as_ref(),
+            &key,
+            message.spool_file,
+            message.last_use,
+            "queue",
+        )
+        .await?;
         if let Err(e) = self.insert(message, &key, now, lifetime_secs).await {
             if let Err(cleanup) = self.blobs.delete(&key).await {
                 tracing::warn!(key, error = %cleanup, "cannot remove the object of a failed enqueue");
