@@ -43,6 +43,7 @@ hostname = "mail.bench.kr"
 data_dir = "$T/data"
 [listen]
 http = "127.0.0.1:0"
+admin = ""
 smtp = ""
 smtps = []
 submission = ""

@@ -203,6 +203,7 @@ hostname = "mx.bench.example"
 data_dir = "$B/data"
 [listen]
 http = "127.0.0.1:0"
+admin = ""
 smtp = "127.0.0.1:0"
 smtps = "127.0.0.1:0"
 submission = "127.0.0.1:0"

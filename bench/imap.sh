@@ -146,6 +146,7 @@ hostname = "mx.bench.example"
 data_dir = "$B/data"
 [listen]
 http = "127.0.0.1:0"
+admin = ""
 smtp = "127.0.0.1:$SPORT"
 imap = "127.0.0.1:$IPORT"
 imaps = "127.0.0.1:$ISPORT"

@@ -104,6 +104,7 @@ hostname = "mx.bench.example"
 data_dir = "$B/data"
 [listen]
 http = "$HTTP"
+admin = ""
 smtp = "127.0.0.1:$PORT"
 [smtp]
 max_connections_per_ip = 100

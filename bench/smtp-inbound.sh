@@ -232,6 +232,7 @@ hostname = "mx.bench.example"
 data_dir = "$B/data"
 [listen]
 http = "127.0.0.1:0"
+admin = ""
 smtp = "127.0.0.1:$BPORT"
 [smtp]
 max_connections_per_ip = 100

@@ -158,6 +158,7 @@ data_dir = "$B/data"
 url = "sqlite://$B/data/baedal.db"
 [listen]
 http = "127.0.0.1:0"
+admin = ""
 smtp = ""
 smtps = []
 submission = "127.0.0.1:$SUBPORT"

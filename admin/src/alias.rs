@@ -4,6 +4,7 @@ use baedal_storage::{AliasSource, DomainName, EmailAddress};
 use clap::Subcommand;
 use serde_json::json;
 
+use crate::ops::{Actor, aliases};
 use crate::output::yes_no;
 use crate::{AdminContext, AdminError, input};
 
@@ -40,7 +41,7 @@ pub async fn run(cmd: AliasCommand, ctx: &AdminContext) -> Result<(), AdminError
             destinations,
         } => {
             let destinations = input::destinations(&destinations)?;
-            let aliases = dir.add_alias(&source, &destinations).await?;
+            let aliases = aliases::add(ctx, &Actor::cli(), &source, &destinations).await?;
             let all: Vec<&str> = aliases.iter().map(|a| a.destination.as_str()).collect();
             out.done(&format!("{source} → {}", all.join(", ")), &aliases);
         }
@@ -54,7 +55,8 @@ pub async fn run(cmd: AliasCommand, ctx: &AdminContext) -> Result<(), AdminError
             source,
             destination,
         } => {
-            let removed = dir.remove_alias(&source, destination.as_ref()).await?;
+            let removed =
+                aliases::remove(ctx, &Actor::cli(), &source, destination.as_ref()).await?;
             out.done(
                 &format!("removed {removed} destination(s) of {source}"),
                 &json!({ "source": source.to_string(), "removed": removed }),

@@ -1,8 +1,10 @@
 //! `baedal domain add|list|show|set|enable|disable|remove`.
 
-use baedal_storage::{AuthType, Domain, DomainName, DomainUpdate, NewDomain};
+use baedal_storage::{AuthType, Domain, DomainName, DomainUpdate};
 use clap::Subcommand;
 
+use crate::ops::Actor;
+use crate::ops::domains::{self, DomainDraft};
 use crate::output::{or_dash, yes_no};
 use crate::{AdminContext, AdminError, input};
 
@@ -74,6 +76,7 @@ pub enum DomainCommand {
 pub async fn run(cmd: DomainCommand, ctx: &AdminContext) -> Result<(), AdminError> {
     let dir = &ctx.directory;
     let out = ctx.output;
+    let actor = Actor::cli();
     match cmd {
         DomainCommand::Add {
             domain,
@@ -82,15 +85,14 @@ pub async fn run(cmd: DomainCommand, ctx: &AdminContext) -> Result<(), AdminErro
             transport,
             company_id,
         } => {
-            let added = dir
-                .add_domain(NewDomain {
-                    name: domain,
-                    auth_type,
-                    ldap_base_dn,
-                    transport,
-                    company_id,
-                })
-                .await?;
+            let draft = DomainDraft {
+                name: domain.to_string(),
+                auth_type,
+                ldap_base_dn,
+                transport,
+                company_id,
+            };
+            let added = domains::create(ctx, &actor, draft).await?;
             out.done(
                 &format!(
                     "added domain {} (auth {})",
@@ -143,7 +145,10 @@ pub async fn run(cmd: DomainCommand, ctx: &AdminContext) -> Result<(), AdminErro
                 company_id: company_id.map(Some),
                 is_active: None,
             };
-            show(ctx, &dir.update_domain(&domain, update).await?);
+            show(
+                ctx,
+                &domains::update(ctx, &actor, domain.as_str(), update).await?,
+            );
         }
         DomainCommand::Enable { ref domain } | DomainCommand::Disable { ref domain } => {
             let active = matches!(cmd, DomainCommand::Enable { .. });
@@ -151,7 +156,7 @@ pub async fn run(cmd: DomainCommand, ctx: &AdminContext) -> Result<(), AdminErro
                 is_active: Some(active),
                 ..DomainUpdate::default()
             };
-            let d = dir.update_domain(domain, update).await?;
+            let d = domains::update(ctx, &actor, domain.as_str(), update).await?;
             let verb = if active { "enabled" } else { "disabled" };
             out.done(&format!("{verb} domain {}", d.domain_name), &d);
         }
@@ -160,12 +165,7 @@ pub async fn run(cmd: DomainCommand, ctx: &AdminContext) -> Result<(), AdminErro
             force,
             delete_mail,
         } => {
-            if force {
-                for user in dir.users(Some(&domain)).await? {
-                    crate::user::purge_mail(ctx, user.id, &user.email, delete_mail).await?;
-                }
-            }
-            let removed = dir.remove_domain(&domain, force).await?;
+            let removed = domains::remove(ctx, &actor, domain.as_str(), force, delete_mail).await?;
             out.done(
                 &format!(
                     "removed domain {} ({} user(s), {} alias(es))",

@@ -18,6 +18,18 @@ pub enum AdminError {
     Failed(String),
     #[error("cannot read the password: {0}")]
     Io(#[from] std::io::Error),
+    /// The actor's role does not allow the action (HTTP 403).
+    #[error("{0}")]
+    Forbidden(String),
+    /// No such object, or one outside the actor's domains (HTTP 404).
+    #[error("{0}")]
+    NotFound(String),
+    /// One field of the input is wrong (HTTP 400 naming the field).
+    #[error("{field}: {message}")]
+    Field {
+        field: &'static str,
+        message: String,
+    },
 }
 
 impl From<DkimStoreError> for AdminError {
@@ -32,10 +44,32 @@ impl From<QueueError> for AdminError {
     }
 }
 
+impl From<baedal_storage::AdminStoreError> for AdminError {
+    fn from(e: baedal_storage::AdminStoreError) -> Self {
+        use baedal_storage::AdminStoreError as E;
+        match e {
+            E::Unknown(_) => Self::NotFound(e.to_string()),
+            E::Invalid(m) => Self::Input(m),
+            E::Exists(_) | E::Sql(_) => Self::Failed(e.to_string()),
+        }
+    }
+}
+
 impl AdminError {
+    /// Bad input in `field`.
+    pub fn field(field: &'static str, message: impl std::fmt::Display) -> Self {
+        Self::Field {
+            field,
+            message: message.to_string(),
+        }
+    }
+
     pub fn exit_code(&self) -> u8 {
         match self {
-            Self::Directory(DirectoryError::Address(_)) | Self::Password(_) | Self::Input(_) => 2,
+            Self::Directory(DirectoryError::Address(_))
+            | Self::Password(_)
+            | Self::Input(_)
+            | Self::Field { .. } => 2,
             _ => 1,
         }
     }

@@ -1,4 +1,5 @@
-//! The administrator's commands: `baedal domain|user|alias|auth|dkim|queue|quarantine|quota ...`.
+//! The administrator's commands: `baedal domain|user|alias|auth|dkim|queue|quarantine|quota|admin|audit ...`,
+//! and the web console + JSON API (`web`) over the same operations (`ops`).
 //!
 //! # Layout
 //! - [`AdminCommand`]: the clap command tree the `baedal` binary flattens into its own.
@@ -10,7 +11,9 @@
 //! - [`AdminError`]: what failed, and the exit code it maps to (1: the action failed,
 //!   2: the input was wrong).
 
+mod admin;
 mod alias;
+mod audit;
 mod auth;
 mod dkim;
 mod domain;
@@ -18,6 +21,7 @@ mod error;
 mod input;
 mod ldap;
 mod mailbox;
+pub mod ops;
 mod output;
 mod pop3;
 mod quarantine;
@@ -25,12 +29,13 @@ mod queue;
 mod quota;
 mod storage;
 mod user;
+pub mod web;
 
 use std::sync::Arc;
 
 use baedal_auth::Authenticator;
 use baedal_auth::ldap::LdapDirectory;
-use baedal_storage::{Directory, DkimKeys, MailStore, Quarantine, Queue, Spool};
+use baedal_storage::{AdminStore, Directory, DkimKeys, MailStore, Quarantine, Queue, Spool};
 use clap::Subcommand;
 
 pub use error::AdminError;
@@ -39,6 +44,8 @@ pub use output::Output;
 /// Everything a command needs: the directory and how to print.
 pub struct AdminContext {
     pub directory: Directory,
+    /// Administrator accounts, their sessions and the audit log.
+    pub admins: AdminStore,
     pub store: MailStore,
     pub dkim: DkimKeys,
     pub queue: Queue,
@@ -61,6 +68,12 @@ pub struct AdminContext {
 
 #[derive(Debug, Subcommand)]
 pub enum AdminCommand {
+    /// Administrators of the web console and the JSON API
+    #[command(subcommand)]
+    Admin(admin::AdminAccountCommand),
+    /// The audit log of administrative changes
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
     /// Local mail domains
     #[command(subcommand)]
     Domain(domain::DomainCommand),
@@ -101,6 +114,8 @@ pub enum AdminCommand {
 
 pub async fn run(command: AdminCommand, ctx: &AdminContext) -> Result<(), AdminError> {
     match command {
+        AdminCommand::Admin(cmd) => admin::run(cmd, ctx).await,
+        AdminCommand::Audit(cmd) => audit::run(cmd, ctx).await,
         AdminCommand::Domain(cmd) => domain::run(cmd, ctx).await,
         AdminCommand::User(cmd) => user::run(cmd, ctx).await,
         AdminCommand::Alias(cmd) => alias::run(cmd, ctx).await,

@@ -1,9 +1,11 @@
 //! `baedal queue list|show|retry|delete|hold|release`: the outbound queue.
 
-use baedal_storage::clock::{now_secs, utc_timestamp as when};
+use baedal_storage::clock::utc_timestamp as when;
 use clap::Subcommand;
 use serde_json::json;
 
+use crate::ops::queue::QueueAction;
+use crate::ops::{self, Actor};
 use crate::{AdminContext, AdminError};
 
 #[derive(Debug, Subcommand)]
@@ -29,7 +31,6 @@ fn failed(e: impl std::fmt::Display) -> AdminError {
 pub async fn run(cmd: QueueCommand, ctx: &AdminContext) -> Result<(), AdminError> {
     let queue = &ctx.queue;
     let out = ctx.output;
-    let now = now_secs();
     match cmd {
         QueueCommand::List => {
             let messages = queue.list().await?;
@@ -99,28 +100,28 @@ pub async fn run(cmd: QueueCommand, ctx: &AdminContext) -> Result<(), AdminError
             }
         }
         QueueCommand::Retry { id } => {
-            queue.retry(&id, now).await?;
+            ops::queue::act(ctx, &Actor::cli(), &id, QueueAction::Retry).await?;
             out.done(
                 &format!("{id}: due now"),
                 &json!({ "id": id, "action": "retry" }),
             );
         }
         QueueCommand::Delete { id } => {
-            queue.delete(&id).await?;
+            ops::queue::act(ctx, &Actor::cli(), &id, QueueAction::Delete).await?;
             out.done(
                 &format!("{id}: deleted"),
                 &json!({ "id": id, "action": "delete" }),
             );
         }
         QueueCommand::Hold { id } => {
-            queue.hold(&id, now).await?;
+            ops::queue::act(ctx, &Actor::cli(), &id, QueueAction::Hold).await?;
             out.done(
                 &format!("{id}: held"),
                 &json!({ "id": id, "action": "hold" }),
             );
         }
         QueueCommand::Release { id } => {
-            queue.release(&id, now).await?;
+            ops::queue::act(ctx, &Actor::cli(), &id, QueueAction::Release).await?;
             out.done(
                 &format!("{id}: released, due now"),
                 &json!({ "id": id, "action": "release" }),

@@ -1,9 +1,10 @@
 //! `baedal user add|list|show|passwd|quota|set|enable|disable|remove`.
 
-use baedal_auth::password::hash_password;
-use baedal_storage::{ByteSize, DomainName, EmailAddress, NewUser, User, UserUpdate};
+use baedal_storage::{ByteSize, DomainName, EmailAddress, User};
 use clap::Subcommand;
 
+use crate::ops::Actor;
+use crate::ops::users::{self, UserChange, UserDraft, UserRef};
 use crate::output::{or_dash, yes_no};
 use crate::{AdminContext, AdminError, input};
 
@@ -91,6 +92,7 @@ pub enum UserCommand {
 pub async fn run(cmd: UserCommand, ctx: &AdminContext) -> Result<(), AdminError> {
     let dir = &ctx.directory;
     let out = ctx.output;
+    let actor = Actor::cli();
     match cmd {
         UserCommand::Add {
             address,
@@ -102,21 +104,19 @@ pub async fn run(cmd: UserCommand, ctx: &AdminContext) -> Result<(), AdminError>
         } => {
             // Fail on an unknown domain before asking for a password.
             dir.require_domain(address.domain()).await?;
-            let password_hash = if no_password {
+            let password = if no_password {
                 None
             } else {
-                let password = input::new_password(&address.to_string(), password_stdin)?;
-                Some(hash_password(password).await?)
+                Some(input::new_password(&address.to_string(), password_stdin)?)
             };
-            let user = dir
-                .add_user(NewUser {
-                    address,
-                    password_hash,
-                    quota: quota.map(ByteSize::bytes),
-                    display_name: name,
-                    department,
-                })
-                .await?;
+            let draft = UserDraft {
+                email: address.to_string(),
+                password,
+                quota: quota.map(ByteSize::bytes),
+                name,
+                department,
+            };
+            let user = users::create(ctx, &actor, draft).await?;
             out.done(&format!("added user {}", user.email), &user);
         }
         UserCommand::List { domain } => {
@@ -152,19 +152,16 @@ pub async fn run(cmd: UserCommand, ctx: &AdminContext) -> Result<(), AdminError>
         } => {
             dir.require_user(&address).await?;
             let password = input::new_password(&address.to_string(), password_stdin)?;
-            let update = UserUpdate {
-                password_hash: Some(Some(hash_password(password).await?)),
-                ..UserUpdate::default()
-            };
-            let user = dir.update_user(&address, update).await?;
+            let user =
+                users::set_password(ctx, &actor, &UserRef::Address(address), password).await?;
             out.done(&format!("changed the password of {}", user.email), &user);
         }
         UserCommand::Quota { address, quota } => {
-            let update = UserUpdate {
+            let change = UserChange {
                 quota: Some(quota.bytes()),
-                ..UserUpdate::default()
+                ..UserChange::default()
             };
-            let user = dir.update_user(&address, update).await?;
+            let user = users::update(ctx, &actor, &UserRef::Address(address), change).await?;
             out.done(
                 &format!("quota of {} is now {}", user.email, quota_text(user.quota)),
                 &user,
@@ -177,22 +174,24 @@ pub async fn run(cmd: UserCommand, ctx: &AdminContext) -> Result<(), AdminError>
             quota,
             pop3_retention,
         } => {
-            let update = UserUpdate {
-                display_name: name.map(Some),
+            let change = UserChange {
+                name: name.map(Some),
                 department: department.map(Some),
                 quota: quota.map(ByteSize::bytes),
                 pop3_retention_days: pop3_retention.map(|r| r.0),
-                ..UserUpdate::default()
+                ..UserChange::default()
             };
-            show(ctx, &dir.update_user(&address, update).await?);
+            let user = users::update(ctx, &actor, &UserRef::Address(address), change).await?;
+            show(ctx, &user);
         }
         UserCommand::Enable { ref address } | UserCommand::Disable { ref address } => {
             let active = matches!(cmd, UserCommand::Enable { .. });
-            let update = UserUpdate {
+            let change = UserChange {
                 is_active: Some(active),
-                ..UserUpdate::default()
+                ..UserChange::default()
             };
-            let user = dir.update_user(address, update).await?;
+            let user =
+                users::update(ctx, &actor, &UserRef::Address(address.clone()), change).await?;
             let verb = if active { "enabled" } else { "disabled" };
             out.done(&format!("{verb} user {}", user.email), &user);
         }
@@ -200,9 +199,8 @@ pub async fn run(cmd: UserCommand, ctx: &AdminContext) -> Result<(), AdminError>
             address,
             delete_mail,
         } => {
-            let user = dir.require_user(&address).await?;
-            let removed = purge_mail(ctx, user.id, &user.email, delete_mail).await?;
-            let user = dir.remove_user(&address).await?;
+            let (user, removed) =
+                users::remove(ctx, &actor, &UserRef::Address(address), delete_mail).await?;
             out.done(
                 &format!("removed user {} and {removed} message(s)", user.email),
                 &user,
@@ -210,24 +208,6 @@ pub async fn run(cmd: UserCommand, ctx: &AdminContext) -> Result<(), AdminError>
         }
     }
     Ok(())
-}
-
-/// Deletes a user's mail before the user goes; without `confirmed`, refuses while there is
-/// any (a removed user's objects must not stay behind unreferenced).
-pub(crate) async fn purge_mail(
-    ctx: &AdminContext,
-    user_id: i64,
-    email: &str,
-    confirmed: bool,
-) -> Result<usize, AdminError> {
-    let store = |e: baedal_storage::MailStoreError| AdminError::Failed(e.to_string());
-    let count = ctx.store.message_count(user_id).await.map_err(store)?;
-    if count > 0 && !confirmed {
-        return Err(AdminError::Failed(format!(
-            "{email} has {count} message(s): pass --delete-mail to delete them with the user"
-        )));
-    }
-    ctx.store.purge_user(user_id).await.map_err(store)
 }
 
 fn size_text(bytes: i64) -> String {

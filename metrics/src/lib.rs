@@ -401,3 +401,75 @@ mod tests {
         assert!(encode().contains("baedal_connections_open{protocol=\"imap\"} 0"));
     }
 }
+
+/// The process's counters since it started, for the admin console's dashboard.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Totals {
+    /// Messages accepted by the MX listener.
+    pub messages_in: u64,
+    /// Messages accepted from users (submission).
+    pub messages_submitted: u64,
+    /// Outbound recipients delivered.
+    pub delivered: u64,
+    /// Outbound recipients that failed for good.
+    pub delivery_failures: u64,
+    /// Failed logins (every protocol).
+    pub auth_failures: u64,
+    /// Messages a content filter found to be spam.
+    pub spam: u64,
+    /// Messages a content filter found to carry a virus.
+    pub virus: u64,
+}
+
+/// Reads [`Totals`] from the registry (its own text encoding: one place knows the names).
+pub fn totals() -> Totals {
+    let text = encode();
+    let mut t = Totals::default();
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let Some((series, value)) = line.rsplit_once(' ') else {
+            continue;
+        };
+        let Ok(value) = value.parse::<f64>() else {
+            continue;
+        };
+        let value = value as u64;
+        let (name, labels) = series.split_once('{').unwrap_or((series, ""));
+        let has = |l: &str| labels.contains(l);
+        match name {
+            "baedal_smtp_messages_accepted_total" if has("listener=\"mx\"") => {
+                t.messages_in += value
+            }
+            "baedal_smtp_messages_accepted_total" => t.messages_submitted += value,
+            "baedal_deliveries_total" if has("result=\"delivered\"") => t.delivered += value,
+            "baedal_deliveries_total" if has("result=\"failed\"") => t.delivery_failures += value,
+            "baedal_auth_attempts_total" if has("result=\"failure\"") => t.auth_failures += value,
+            "baedal_filter_verdicts_total" if has("verdict=\"spam\"") => t.spam += value,
+            "baedal_filter_verdicts_total" if has("verdict=\"virus\"") => t.virus += value,
+            _ => {}
+        }
+    }
+    t
+}
+
+#[cfg(test)]
+mod totals_tests {
+    use super::*;
+
+    #[test]
+    fn totals_count_what_was_recorded() {
+        let before = totals();
+        smtp_message_accepted("mx");
+        smtp_message_accepted("submission");
+        auth_attempt("imap", false);
+        auth_attempt("imap", true);
+        delivery("delivered");
+        filter_verdict("rspamd", "spam");
+        let after = totals();
+        assert_eq!(after.messages_in, before.messages_in + 1);
+        assert_eq!(after.messages_submitted, before.messages_submitted + 1);
+        assert_eq!(after.auth_failures, before.auth_failures + 1);
+        assert_eq!(after.delivered, before.delivered + 1);
+        assert_eq!(after.spam, before.spam + 1);
+        assert_eq!(after.virus, before.virus);
+    }
+}

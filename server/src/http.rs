@@ -1,6 +1,6 @@
 //! The HTTP listener: `/healthz` (the process answers), `/readyz` (the database and the
-//! blob store answer) and `/metrics` (Prometheus, OpenMetrics text). The admin API joins
-//! it later.
+//! blob store answer) and `/metrics` (Prometheus, OpenMetrics text). The admin console and
+//! its API have their own TLS listener (`[listen] admin`, `baedal_admin::web`).
 
 use std::sync::Arc;
 

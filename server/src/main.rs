@@ -18,6 +18,9 @@
 mod auth;
 mod blobs;
 mod config;
+mod console;
+#[cfg(test)]
+mod console_tests;
 mod database;
 mod generation;
 mod http;
@@ -37,10 +40,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use baedal_admin::{AdminCommand, AdminContext, AdminError, Output};
-use std::sync::Arc;
+use baedal_admin::{AdminCommand, AdminError, Output};
 
-use baedal_storage::{Directory, DkimKeys, MailStore, Queue};
 use clap::{Parser, Subcommand};
 
 use crate::config::{Loaded, Source};
@@ -160,38 +161,12 @@ async fn admin(cmd: AdminCommand, loaded: &Loaded, json: bool) -> ExitCode {
         }
     };
     let blobs = blobs::open(&loaded.config, false).await;
-    let ldap = match auth::ldap_directory(&loaded.config) {
-        Ok(ldap) => ldap,
+    let ctx = match console::admin_context(&loaded.config, &db, blobs, Output { json }) {
+        Ok(ctx) => ctx,
         Err(e) => {
             eprintln!("error: {e:#}");
             return ExitCode::from(1);
         }
-    };
-    let directory = Directory::new(db.clone());
-    let spool = match baedal_storage::Spool::new(loaded.config.spool_dir(), &loaded.config.hostname)
-    {
-        Ok(spool) => spool,
-        Err(e) => {
-            eprintln!(
-                "error: cannot create the spool {}: {e}",
-                loaded.config.spool_dir().display()
-            );
-            return ExitCode::from(1);
-        }
-    };
-    let ctx = AdminContext {
-        authenticator: auth::admin_authenticator(&loaded.config, directory.clone(), ldap.clone()),
-        ldap,
-        directory,
-        store: MailStore::new(db.clone(), Arc::clone(&blobs)),
-        dkim: DkimKeys::new(db.clone()),
-        quarantine: baedal_storage::Quarantine::new(db.clone(), Arc::clone(&blobs)),
-        queue: Queue::new(db.clone(), blobs),
-        spool,
-        queue_lifetime_secs: loaded.config.queue.lifetime as i64,
-        quota_warn_percent: i64::from(loaded.config.quota.warn_percent),
-        output: Output { json },
-        pop3_retention_days: loaded.config.pop3.retention_days,
     };
     let result = baedal_admin::run(cmd, &ctx).await;
     db.close().await;

@@ -23,7 +23,7 @@ use crate::config::{Addresses, Loaded, Source};
 use crate::generation::{Generation, Limiters, Stores};
 use crate::lifecycle::{self, Reloader, Request, Signals, Status};
 use crate::listener::{self, Listener, SessionSlot};
-use crate::{blobs, database, http, imap, pop3, smtp, tls};
+use crate::{blobs, console, database, http, imap, pop3, smtp, tls};
 
 /// Where the bound addresses are written (`run/listeners.json` in the data dir), so that
 /// tools and tests using port 0 find the real ports.
@@ -71,6 +71,7 @@ pub async fn run(loaded: Loaded, reloader: Reloader) -> Result<()> {
     let mut tasks = JoinSet::new();
     let mut bound: BTreeMap<&'static str, Vec<SocketAddr>> = BTreeMap::new();
     let http_listeners = bind(&config.listen.http, "http", &mut bound).await?;
+    let admin_listeners = bind(&config.listen.admin, "admin", &mut bound).await?;
 
     let directory = Directory::new(db.clone());
     let blobs = blobs::open(config, true).await;
@@ -85,6 +86,16 @@ pub async fn run(loaded: Loaded, reloader: Reloader) -> Result<()> {
     for listener in http_listeners {
         tasks.spawn(http::serve(listener, health.clone(), stop_rx.clone()));
     }
+    console::start(
+        config,
+        &db,
+        Arc::clone(&blobs),
+        admin_listeners,
+        TlsAcceptor::from(Arc::clone(&certificate.rustls)),
+        stop_rx.clone(),
+        &mut tasks,
+    )
+    .await?;
     let stores = Stores {
         directory,
         quarantine: baedal_storage::Quarantine::new(db.clone(), Arc::clone(&blobs)),

@@ -17,10 +17,13 @@
 //! - [`dkim`]: [`DkimKeys`], the domains' DKIM signing keys (`dkim_keys`).
 //! - [`queue`]: [`Queue`], the outbound queue (`queue_messages`, `queue_recipients`).
 //! - [`quarantine`]: [`Quarantine`], messages the content filters held (`quarantine`).
+//! - [`admins`]: [`AdminStore`], the console's administrators, sessions, API keys and the
+//!   audit log.
 //! - [`clock`]: "now", read in one place.
 //! - [`spool`]: incoming messages streamed to disk while they arrive.
 
 pub mod address;
+pub mod admins;
 pub mod blob;
 pub mod clock;
 pub mod db;
@@ -33,15 +36,16 @@ pub mod size;
 pub mod spool;
 
 pub use address::{AddressError, AliasSource, DomainName, EmailAddress};
+pub use admins::{AdminAccount, AdminStore, AdminStoreError, NewAdmin, Role};
 pub use blob::{BlobError, BlobStore, FsBlobStore, S3BlobStore, S3Settings};
 pub use db::{Backend, Database, DbError};
 pub use directory::{
     Alias, AuthSource, AuthType, Directory, DirectoryError, Domain, DomainUpdate, LocalUser,
-    NewDomain, NewUser, Resolution, User, UserUpdate,
+    NewDomain, NewUser, Resolution, User, UserSearch, UserUpdate,
 };
 pub use dkim::{DkimKeyRecord, DkimKeys, DkimStoreError, NewDkimKey};
 pub use mailstore::{DeliveryTarget, MailStore, MailStoreError};
 pub use quarantine::{Held, Quarantine, QuarantinedMessage};
-pub use queue::{Queue, QueueError};
+pub use queue::{Queue, QueueError, QueuedMessage};
 pub use size::{ByteSize, SizeError};
 pub use spool::{Spool, SpoolFile, SpooledMessage};

@@ -162,7 +162,7 @@ impl Site {
         };
         let text = format!(
             "hostname = \"mx.test.example\"\ndata_dir = \"{}\"\n\n[database]\nurl = \"{database_url}\"\n\n\
-             [listen]\nhttp = \"127.0.0.1:0\"\nsmtp = \"127.0.0.1:0\"\nsmtps = \"127.0.0.1:0\"\nsubmission = \"127.0.0.1:0\"\nsubmissions = \"127.0.0.1:0\"\npop3 = \"127.0.0.1:0\"\npop3s = \"127.0.0.1:0\"\nimap = \"127.0.0.1:0\"\nimaps = \"127.0.0.1:0\"\n{storage}{verify}{extra}",
+             [listen]\nhttp = \"127.0.0.1:0\"\nsmtp = \"127.0.0.1:0\"\nsmtps = \"127.0.0.1:0\"\nsubmission = \"127.0.0.1:0\"\nsubmissions = \"127.0.0.1:0\"\npop3 = \"127.0.0.1:0\"\npop3s = \"127.0.0.1:0\"\nimap = \"127.0.0.1:0\"\nimaps = \"127.0.0.1:0\"\nadmin = \"127.0.0.1:0\"\n{storage}{verify}{extra}",
             data_dir.display()
         );
         std::fs::write(&config, text).expect("write config");

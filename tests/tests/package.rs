@@ -263,7 +263,7 @@ fn serves_one_message_as_baedal(work: &Path) {
         format!(
             "hostname = \"mx.test.example\"\ndata_dir = \"{}\"\n\n[listen]\nhttp = \"127.0.0.1:0\"\n\
              smtp = \"127.0.0.1:0\"\nsubmission = \"127.0.0.1:0\"\nsubmissions = \"127.0.0.1:0\"\n\
-             pop3 = \"127.0.0.1:0\"\npop3s = \"127.0.0.1:0\"\nimap = \"127.0.0.1:0\"\nimaps = \"127.0.0.1:0\"\n",
+             pop3 = \"127.0.0.1:0\"\npop3s = \"127.0.0.1:0\"\nimap = \"127.0.0.1:0\"\nimaps = \"127.0.0.1:0\"\nadmin = \"127.0.0.1:0\"\n",
             data.display()
         ),
     )

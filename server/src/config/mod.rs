@@ -7,6 +7,7 @@
 //! `--data-dir` overrides `data_dir`, and environment variables override secrets
 //! (see [`SECRET_ENV`]).
 
+mod admin;
 mod auth;
 mod locate;
 mod ops;
@@ -19,6 +20,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub use admin::AdminConsoleConfig;
 pub use auth::{AuthConfig, LdapConfig, LdapFallbackCase};
 pub use baedal_filter::config::{AttachmentsConfig, ClamavConfig, QuarantineConfig, RspamdConfig};
 pub use ops::ShutdownConfig;
@@ -67,6 +69,8 @@ pub struct Config {
     pub attachments: AttachmentsConfig,
     pub quarantine: QuarantineConfig,
     pub quota: QuotaConfig,
+    /// The web console and the JSON API.
+    pub admin: AdminConsoleConfig,
 }
 
 impl Default for Config {
@@ -94,6 +98,7 @@ impl Default for Config {
             attachments: AttachmentsConfig::default(),
             quarantine: QuarantineConfig::default(),
             quota: QuotaConfig::default(),
+            admin: AdminConsoleConfig::default(),
         }
     }
 }
@@ -229,7 +234,7 @@ impl Addresses {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ListenConfig {
-    /// Health, readiness and (later) metrics and the admin API.
+    /// Health, readiness and metrics.
     pub http: Addresses,
     /// SMTP for incoming mail (MX), with STARTTLS.
     pub smtp: Addresses,
@@ -247,6 +252,8 @@ pub struct ListenConfig {
     pub imap: Addresses,
     /// IMAP with implicit TLS.
     pub imaps: Addresses,
+    /// The web console and the JSON API (TLS, the server's certificate).
+    pub admin: Addresses,
 }
 
 impl ListenConfig {
@@ -261,6 +268,7 @@ impl ListenConfig {
             "pop3s" => &self.pop3s,
             "imap" => &self.imap,
             "imaps" => &self.imaps,
+            "admin" => &self.admin,
             _ => &self.http,
         }
     }
@@ -278,6 +286,7 @@ impl Default for ListenConfig {
             pop3s: Addresses::One("127.0.0.1:2995".into()),
             imap: Addresses::One("127.0.0.1:2143".into()),
             imaps: Addresses::One("127.0.0.1:2993".into()),
+            admin: Addresses::One("127.0.0.1:8443".into()),
         }
     }
 }

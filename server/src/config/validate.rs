@@ -156,6 +156,7 @@ impl Config {
             ("listen.pop3s", &listen.pop3s),
             ("listen.imap", &listen.imap),
             ("listen.imaps", &listen.imaps),
+            ("listen.admin", &listen.admin),
         ] {
             for addr in addresses.list() {
                 if addr.parse::<SocketAddr>().is_err() {
@@ -194,7 +195,10 @@ impl Config {
             .as_ref()
             .and_then(|r| r.problem())
             .or_else(|| self.clamav.as_ref().and_then(|c| c.problem()));
-        if let Some((key, problem)) = filter_problem.or_else(|| self.quota.problem()) {
+        if let Some((key, problem)) = filter_problem
+            .or_else(|| self.quota.problem())
+            .or_else(|| self.admin.problem())
+        {
             return err(key, problem);
         }
         if let Some((key, problem)) = self.verify.problem() {

@@ -25,7 +25,7 @@ pub use aliases::Alias;
 pub use domains::{Domain, DomainUpdate, NewDomain};
 pub use quota::{QuotaNoticeKind, QuotaUsage};
 pub use resolve::{LocalUser, MAX_ALIAS_DEPTH, Resolution};
-pub use users::{NewUser, User, UserUpdate};
+pub use users::{NewUser, User, UserSearch, UserUpdate};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DirectoryError {

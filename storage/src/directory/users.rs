@@ -42,6 +42,17 @@ pub struct NewUser {
     pub department: Option<String>,
 }
 
+/// Which users a search returns.
+#[derive(Debug, Clone, Default)]
+pub struct UserSearch {
+    /// A substring of the address, name or department (case-insensitive).
+    pub text: Option<String>,
+    /// Only users of these domains.
+    pub domains: Option<Vec<String>>,
+    pub offset: i64,
+    pub limit: i64,
+}
+
 /// Changes to a user; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default)]
 pub struct UserUpdate {
@@ -131,6 +142,79 @@ impl Directory {
             }
         };
         Ok(rows.iter().map(user_from_row).collect::<Result<_, _>>()?)
+    }
+
+    /// One page of users matching `search`, in address order, and how many match in all.
+    pub async fn search_users(
+        &self,
+        search: &UserSearch,
+    ) -> Result<(i64, Vec<User>), DirectoryError> {
+        let mut conditions = Vec::new();
+        let mut binds: Vec<String> = Vec::new();
+        if let Some(text) = search.text.as_deref().filter(|t| !t.is_empty()) {
+            let pattern = format!(
+                "%{}%",
+                text.to_lowercase()
+                    .replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_")
+            );
+            binds.push(pattern);
+            let n = binds.len();
+            conditions.push(format!(
+                "(LOWER(u.email) LIKE ${n} ESCAPE '\\' OR LOWER(COALESCE(u.display_name, '')) LIKE ${n} ESCAPE '\\' \
+                  OR LOWER(COALESCE(u.department, '')) LIKE ${n} ESCAPE '\\')"
+            ));
+        }
+        if let Some(domains) = &search.domains {
+            let mut placeholders = Vec::new();
+            for domain in domains {
+                binds.push(domain.clone());
+                placeholders.push(format!("${}", binds.len()));
+            }
+            if placeholders.is_empty() {
+                conditions.push("1 = 0".into());
+            } else {
+                conditions.push(format!("d.domain_name IN ({})", placeholders.join(", ")));
+            }
+        }
+        let filter = if conditions.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", conditions.join(" AND "))
+        };
+        let count_sql = format!(
+            "SELECT COUNT(*) FROM virtual_users u JOIN domains d ON d.id = u.domain_id{filter}"
+        );
+        let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
+        for b in &binds {
+            count = count.bind(b.clone());
+        }
+        let total = count.fetch_one(self.db.pool()).await?;
+        let sql = format!(
+            "{}{filter} ORDER BY u.email LIMIT {} OFFSET {}",
+            self.user_select(),
+            search.limit.clamp(1, 10_000),
+            search.offset.max(0)
+        );
+        let mut query = sqlx::query(&sql);
+        for b in &binds {
+            query = query.bind(b.clone());
+        }
+        let rows = query.fetch_all(self.db.pool()).await?;
+        Ok((
+            total,
+            rows.iter().map(user_from_row).collect::<Result<_, _>>()?,
+        ))
+    }
+
+    pub async fn user_by_id(&self, id: i64) -> Result<Option<User>, DirectoryError> {
+        let sql = format!("{} WHERE u.id = $1", self.user_select());
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(self.db.pool())
+            .await?;
+        Ok(row.as_ref().map(user_from_row).transpose()?)
     }
 
     pub async fn user(&self, address: &EmailAddress) -> Result<Option<User>, DirectoryError> {
