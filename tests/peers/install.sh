@@ -10,15 +10,19 @@ set -euo pipefail
 PACKAGES=(postgresql-15 postgresql-client-15 openssl curl ca-certificates python3
           postfix swaks libnet-ssleay-perl libauthen-sasl-perl fetchmail isync
           dnsmasq-base bind9-dnsutils slapd ldap-utils opendkim-tools systemd procps
-          dovecot-core dovecot-imapd rspamd clamav-daemon sqlite3)
+          dovecot-core dovecot-imapd rspamd clamav-daemon sqlite3 chromium)
 
 # dkimpy checks DKIM signatures the way receivers do, with the test DNS server; it signs
-# and (with authres) ARC-seals the messages the verification tests send.
-python_modules_present() { python3 -c 'import dkim, dns.resolver, spf, authres' 2>/dev/null; }
+# and (with authres) ARC-seals the messages the verification tests send. Playwright drives
+# Debian's chromium (no browser download) and pyotp computes TOTP codes for the console test.
+PIP_MODULES=(dkimpy dnspython pyspf authres playwright==1.65.3 pyotp==2.12.1)
+python_modules_present() {
+  python3 -c 'import dkim, dns.resolver, spf, authres, playwright.sync_api, pyotp' 2>/dev/null
+}
 install_python_modules() {
   python_modules_present && return 0
-  python3 -m pip install -q dkimpy dnspython pyspf authres 2>/dev/null \
-    || python3 -m pip install -q --break-system-packages dkimpy dnspython pyspf authres
+  python3 -m pip install -q "${PIP_MODULES[@]}" 2>/dev/null \
+    || python3 -m pip install -q --break-system-packages "${PIP_MODULES[@]}"
 }
 
 missing=()

@@ -5,7 +5,7 @@
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -93,6 +93,22 @@ impl FromRequestParts<Console> for ApiActor {
             source_ip: client_ip(parts),
             via: Via::Api,
         }))
+    }
+}
+
+/// The query string into `T`; a wrong one is a JSON `400` like every other error.
+pub struct ApiQuery<T>(T);
+
+impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        match parts.uri.query() {
+            None | Some("") => Ok(Self(T::default())),
+            Some(q) => serde_urlencoded::from_str(q).map(Self).map_err(|e| {
+                ApiError::bad_request(None, format!("the query is not the one expected: {e}"))
+            }),
+        }
     }
 }
 
@@ -272,7 +288,7 @@ struct UserQuery {
 async fn list_users(
     State(c): State<Console>,
     ApiActor(a): ApiActor,
-    Query(q): Query<UserQuery>,
+    ApiQuery(q): ApiQuery<UserQuery>,
 ) -> ApiResult {
     let limit = q.limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
@@ -383,7 +399,7 @@ async fn delete_user(
     State(c): State<Console>,
     ApiActor(a): ApiActor,
     Path(id): Path<String>,
-    Query(q): Query<DeleteUserQuery>,
+    ApiQuery(q): ApiQuery<DeleteUserQuery>,
 ) -> ApiResult {
     let (user, _) =
         ops::users::remove(c.ctx(), &a, &user_id(&id)?, q.delete_mail.unwrap_or(false)).await?;
@@ -400,7 +416,7 @@ struct AliasQuery {
 async fn list_aliases(
     State(c): State<Console>,
     ApiActor(a): ApiActor,
-    Query(q): Query<AliasQuery>,
+    ApiQuery(q): ApiQuery<AliasQuery>,
 ) -> ApiResult {
     let domain = match q.domain.filter(|d| !d.is_empty()) {
         Some(d) => Some(
@@ -435,7 +451,7 @@ async fn create_alias(State(c): State<Console>, ApiActor(a): ApiActor, bytes: By
 async fn delete_alias(
     State(c): State<Console>,
     ApiActor(a): ApiActor,
-    Query(q): Query<AliasQuery>,
+    ApiQuery(q): ApiQuery<AliasQuery>,
 ) -> ApiResult {
     let source = ops::aliases::parse_source(q.source.as_deref().unwrap_or(""))?;
     let destination = match q.destination.filter(|d| !d.is_empty()) {
@@ -493,7 +509,7 @@ struct AuditParams {
 async fn audit(
     State(c): State<Console>,
     ApiActor(a): ApiActor,
-    Query(p): Query<AuditParams>,
+    ApiQuery(p): ApiQuery<AuditParams>,
 ) -> ApiResult {
     let limit = p.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {

@@ -59,7 +59,7 @@ async fn show_list(console: &Console, logged: &LoggedIn, q: &ListQuery, flash: F
     let text = q.q.clone().unwrap_or_default();
     let domain = q.domain.clone().unwrap_or_default();
     let mut html = format!(
-        r#"<form method="get" action="/users" class="search"><input name="q" value="{}" maxlength="200"><input name="domain" value="{}" placeholder="{}" maxlength="253"><button type="submit">{}</button></form>"#,
+        r#"<form method="get" class="search"><input name="q" value="{}" maxlength="200"><input name="domain" value="{}" placeholder="{}" maxlength="253"><button type="submit">{}</button></form>"#,
         esc(&text),
         esc(&domain),
         esc(lang.t("domain")),
