@@ -20,6 +20,7 @@ mod domain;
 mod error;
 mod input;
 mod ldap;
+mod log;
 mod mailbox;
 pub mod ops;
 mod output;
@@ -74,6 +75,9 @@ pub enum AdminCommand {
     /// The audit log of administrative changes
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Authentication, delivery and error events the server recorded
+    #[command(subcommand)]
+    Log(log::LogCommand),
     /// Local mail domains
     #[command(subcommand)]
     Domain(domain::DomainCommand),
@@ -116,6 +120,7 @@ pub async fn run(command: AdminCommand, ctx: &AdminContext) -> Result<(), AdminE
     match command {
         AdminCommand::Admin(cmd) => admin::run(cmd, ctx).await,
         AdminCommand::Audit(cmd) => audit::run(cmd, ctx).await,
+        AdminCommand::Log(cmd) => log::run(cmd, ctx).await,
         AdminCommand::Domain(cmd) => domain::run(cmd, ctx).await,
         AdminCommand::User(cmd) => user::run(cmd, ctx).await,
         AdminCommand::Alias(cmd) => alias::run(cmd, ctx).await,

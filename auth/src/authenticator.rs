@@ -8,6 +8,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use baedal_storage::events::{self, Event, EventKind};
 use baedal_storage::{AuthSource, AuthType, Directory, Domain, EmailAddress, User};
 
 use crate::cache::{AuthCache, Remembered};
@@ -182,7 +183,18 @@ impl Authenticator {
                 delay: locked.delay,
             });
         }
-        let verdict = self.check(&login, attempt.password, now).await?;
+        let verdict = match self.check(&login, attempt.password, now).await {
+            Ok(v) => v,
+            Err(e) => {
+                events::record(
+                    Event::new(EventKind::Error, attempt.protocol, "directory-unavailable")
+                        .address(loggable_user(attempt.username).as_str())
+                        .ip(attempt.ip)
+                        .detail(e.to_string()),
+                );
+                return Err(e);
+            }
+        };
         match verdict {
             Verdict::Accepted(user, source, cached) => {
                 inner.lockout.record_success(attempt.ip, &login);
@@ -193,6 +205,12 @@ impl Authenticator {
                     inner.directory.record_login(&address, source).await?;
                 }
                 baedal_metrics::auth_attempt(attempt.protocol, true);
+                events::record(
+                    Event::new(EventKind::Auth, attempt.protocol, "ok")
+                        .address(user.email.as_str())
+                        .ip(attempt.ip)
+                        .detail(source.as_str()),
+                );
                 tracing::info!(
                     user = %user.email,
                     ip = %attempt.ip,
@@ -393,6 +411,11 @@ fn user_address(user: &User) -> Result<EmailAddress, AuthError> {
 fn log_failure(attempt: &LoginAttempt<'_>, reason: &str) {
     baedal_metrics::auth_attempt(attempt.protocol, false);
     let user = loggable_user(attempt.username);
+    events::record(
+        Event::new(EventKind::Auth, attempt.protocol, reason)
+            .address(user.as_str())
+            .ip(attempt.ip),
+    );
     tracing::warn!(
         "auth failed user={user} ip={} proto={} reason={reason}",
         attempt.ip,

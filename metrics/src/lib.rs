@@ -363,12 +363,17 @@ pub fn encode() -> String {
 /// The content type of [`encode`]'s text.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
+/// The registry is global: tests that count into it and read it back run one at a time.
+#[cfg(test)]
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn counts_show_in_the_text() {
+        let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
         let open = connection_opened("imap");
         smtp_refused("mx", "rcpt", "5.1.1");
         auth_attempt("pop3", false);
@@ -457,6 +462,7 @@ mod totals_tests {
 
     #[test]
     fn totals_count_what_was_recorded() {
+        let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
         let before = totals();
         smtp_message_accepted("mx");
         smtp_message_accepted("submission");

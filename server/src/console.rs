@@ -72,6 +72,8 @@ pub async fn start(
         ));
     }
     let retention = i64::from(config.admin.audit_retention_days);
+    let log_retention = i64::from(config.admin.log_retention_days);
+    let events = baedal_storage::events::EventLog::new(db.clone());
     let mut stop = stop;
     tasks.spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
@@ -82,6 +84,12 @@ pub async fn start(
                     console.sample();
                     if let Err(e) = console.prune(retention).await {
                         tracing::warn!(error = %e, "admin console: pruning failed");
+                    }
+                    if log_retention > 0 {
+                        let before = baedal_storage::clock::now_secs() - log_retention * 86_400;
+                        if let Err(e) = events.prune(before).await {
+                            tracing::warn!(error = %e, "event log: pruning failed");
+                        }
                     }
                 }
             }

@@ -59,6 +59,9 @@ pub async fn run(loaded: Loaded, reloader: Reloader) -> Result<()> {
         "database ready"
     );
 
+    // Authentication, delivery and error events for the console's log search.
+    baedal_storage::events::install(db.clone());
+
     let certificate = tls::prepare(config)?;
     tracing::info!(
         cert = %certificate.cert_path.display(),

@@ -29,11 +29,13 @@ pub mod clock;
 pub mod db;
 pub mod directory;
 pub mod dkim;
+pub mod events;
 pub mod mailstore;
 pub mod quarantine;
 pub mod queue;
 pub mod size;
 pub mod spool;
+mod sql_filter;
 
 pub use address::{AddressError, AliasSource, DomainName, EmailAddress};
 pub use admins::{AdminAccount, AdminStore, AdminStoreError, NewAdmin, Role};

@@ -6,6 +6,7 @@ texts); the Rust test (tests/tests/admin_console.rs) holds the expectations.
     console_checks.py matrix     # env: PORT, KEYS (JSON [[role, API key], ...]), IDS (JSON)
     console_checks.py security   # env: PORT, ADMIN, PASSWORD, VICTIM, VICTIM_PASSWORD
     console_checks.py api        # env: PORT, KEY
+    console_checks.py logs       # env: PORT, ADMIN, PASSWORD, KEY, DOMAIN_ADMIN_KEY
 """
 import base64
 import json
@@ -66,6 +67,7 @@ def matrix():
             ("GET /dkim", "GET", "/api/v1/dkim", None),
             ("GET /stats", "GET", "/api/v1/stats", None),
             ("GET /audit", "GET", "/api/v1/audit", None),
+            ("GET /logs", "GET", "/api/v1/logs", None),
             # Another domain's objects, by id guessing and by name.
             ("GET /users/b", "GET", "/api/v1/users/%d" % b_user, None),
             ("PATCH /users/b", "PATCH", "/api/v1/users/%d" % b_user, {"quota": "1M"}),
@@ -296,9 +298,42 @@ def api():
     print(json.dumps(out))
 
 
+def logs():
+    """The event log through the API (as the super administrator and as a domain
+    administrator) and on the console's logs page."""
+    c = client()
+    out = {}
+
+    def call(name, path, key):
+        s, b = c.api("GET", path, token=c.token(key))
+        err = (b or {}).get("error") if isinstance(b, dict) else None
+        out[name] = {"status": s, "code": err and err.get("code"), "field": err and err.get("field"),
+                     "items": (b or {}).get("items") if s == 200 else None,
+                     "total": (b or {}).get("total") if s == 200 else None}
+
+    key, da_key = os.environ["KEY"], os.environ["DOMAIN_ADMIN_KEY"]
+    call("all", "/api/v1/logs?limit=1000", key)
+    call("auth alice", "/api/v1/logs?kind=auth&address=alice@a.test", key)
+    call("from 127.0.0.1", "/api/v1/logs?ip=127.0.0.1&limit=1000", key)
+    call("in the future", "/api/v1/logs?since=%d" % (time.time() + 3600), key)
+    call("bad kind", "/api/v1/logs?kind=bogus", key)
+    call("bad limit", "/api/v1/logs?limit=0", key)
+    call("bad since", "/api/v1/logs?since=yesterday", key)
+    call("domain admin", "/api/v1/logs?limit=1000", da_key)
+    call("domain admin asks for alice", "/api/v1/logs?address=alice@a.test", da_key)
+
+    c.login(os.environ["ADMIN"], os.environ["PASSWORD"])
+    page = c.get("/logs?kind=auth&address=" + urlq("a.test"))
+    table = page.find(id="logs")
+    rows = [[td.text() for td in tr.find_all(tag="td")] for tr in table.find_all(tag="tr")] if table else None
+    out["page"] = {"status": page.status, "rows": [r for r in (rows or []) if r],
+                   "raw_script": "<script>alert" in page.body}
+    print(json.dumps(out))
+
+
 if __name__ == "__main__":
     try:
-        {"matrix": matrix, "security": security, "api": api}[sys.argv[1]]()
+        {"matrix": matrix, "security": security, "api": api, "logs": logs}[sys.argv[1]]()
     except ConsoleError as e:
         print("console_checks: %s" % e, file=sys.stderr)
         sys.exit(1)

@@ -250,6 +250,7 @@ fn matrix(profile: Profile) {
         ("GET /dkim", [403, 403, 403, 200]),
         ("GET /stats", [403, 403, 200, 200]),
         ("GET /audit", [403, 403, 403, 200]),
+        ("GET /logs", [200, 200, 403, 200]),
         // Another domain's user, by id: a domain administrator gets 404, as for no user.
         ("GET /users/b", [404, 200, 200, 200]),
         ("PATCH /users/b", [404, 403, 403, 200]),
@@ -316,8 +317,6 @@ fn matrix(profile: Profile) {
     assert!(!actors.contains(&"viewer"), "{entries}");
     assert!(actors.contains(&"support"), "{entries}");
 }
-
-on_both_profiles!(matrix);
 
 #[test]
 fn csrf_fixation_totp_replay_allowlist_throttle_and_injection() {
@@ -584,3 +583,169 @@ fn the_api_answers_good_and_bad_input_and_refuses_forged_tokens() {
         .json();
     assert_eq!(cli_entry.as_array().unwrap().len(), 1, "{cli_entry}");
 }
+
+/// `baedal log search` until `done` holds for its answer (the server writes events in the
+/// background, a moment after they happen).
+fn search_until(site: &Site, args: &[&str], done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    let mut cmd = vec!["--json", "log", "search"];
+    cmd.extend(args);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let got = site.cli(&cmd).json();
+        let events = got.as_array().expect("log search").clone();
+        if done(&events) || std::time::Instant::now() > deadline {
+            return events;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+fn log_search(profile: Profile) {
+    let site = Site::new(profile);
+    site.add_users("a.test", &["alice"]);
+    site.add_users("b.test", &["bob"]);
+    add_admin(&site, "root", "super_admin", &[], "root pass");
+    add_admin(&site, "bdesk", "domain_admin", &["b.test"], "b pass");
+    let server = site.serve();
+
+    // What users do: alice mistypes her password, bob logs in, a message comes in over
+    // SMTP for both, a login name carrying markup fails.
+    let got = imap::run(
+        &site,
+        &server,
+        r#"
+out = {}
+try:
+    imap("alice@a.test", "wrong")
+    out["alice"] = "accepted"
+except imaplib.IMAP4.error:
+    out["alice"] = "refused"
+m = imap("bob@b.test", "pw")
+m.logout()
+try:
+    # imaplib sends the name as it is: quoted here, as a client would.
+    imap('"<script>alert(1)</script>@a.test"', "x")
+except imaplib.IMAP4.error:
+    pass
+print(json.dumps(out))
+"#,
+    );
+    assert_eq!(got["alice"], "refused");
+    let reply = baedal_tests::smtp::send(
+        server.addr("smtp"),
+        "carol@outside.test",
+        &["alice@a.test", "bob@b.test"],
+        b"From: carol@outside.test\r\nSubject: hello\r\n\r\nhi\r\n",
+        &[],
+    );
+    assert_eq!(baedal_tests::smtp::code(&reply["data"]).0, 250, "{reply}");
+
+    // On the CLI: alice's failed login, from 127.0.0.1 over IMAP; bob's success.
+    let auth = search_until(
+        &site,
+        &["--kind", "auth", "--address", "alice@a.test"],
+        |e| !e.is_empty(),
+    );
+    assert_eq!(auth.len(), 1, "{auth:?}");
+    assert_eq!(auth[0]["kind"], "auth");
+    assert_eq!(auth[0]["protocol"], "imap");
+    assert_eq!(auth[0]["remote_ip"], "127.0.0.1");
+    assert_ne!(auth[0]["result"], "ok", "{auth:?}");
+    let bob = search_until(&site, &["--kind", "auth", "--address", "bob@b.test"], |e| {
+        !e.is_empty()
+    });
+    assert_eq!(bob[0]["result"], "ok", "{bob:?}");
+    // The delivery, one event per recipient, found again by its queue id.
+    let delivery = search_until(&site, &["--kind", "delivery", "--address", "carol@"], |e| {
+        e.len() >= 2
+    });
+    assert_eq!(delivery.len(), 2, "{delivery:?}");
+    let mut addresses: Vec<&str> = delivery
+        .iter()
+        .map(|d| d["address"].as_str().unwrap())
+        .collect();
+    addresses.sort();
+    assert_eq!(
+        addresses,
+        [
+            "carol@outside.test -> alice@a.test",
+            "carol@outside.test -> bob@b.test"
+        ]
+    );
+    let d = &delivery[0];
+    assert_eq!(d["result"], "accepted");
+    assert_eq!(d["protocol"], "smtp");
+    let id = d["message_id"].as_str().unwrap();
+    assert!(!id.is_empty(), "{d}");
+    assert_eq!(delivery[1]["message_id"], id);
+    let by_id = site
+        .cli(&["--json", "log", "search", "--message-id", id])
+        .json();
+    assert_eq!(by_id.as_array().unwrap().len(), 2, "{by_id}");
+    let none = site
+        .cli(&["--json", "log", "search", "--ip", "192.0.2.1"])
+        .json();
+    assert_eq!(none, json!([]));
+    site.cli(&["log", "search", "--kind", "nonsense"])
+        .fails(2, "auth, delivery or error");
+
+    // Through the API and on the console's page.
+    let got = run_client(
+        "console_checks.py",
+        &["logs"],
+        &[
+            ("PORT", port(&server)),
+            ("ADMIN", "root".into()),
+            ("PASSWORD", "root pass".into()),
+            ("KEY", api_key(&site, "root")),
+            ("DOMAIN_ADMIN_KEY", api_key(&site, "bdesk")),
+        ],
+    );
+    let items = |name: &str| -> Vec<Value> {
+        assert_eq!(got[name]["status"], 200, "{name}: {}", got[name]);
+        got[name]["items"].as_array().unwrap().clone()
+    };
+    let all = items("all");
+    assert_eq!(all.len(), 5, "{all:?}");
+    assert_eq!(items("auth alice").len(), 1);
+    assert_eq!(items("from 127.0.0.1").len(), all.len());
+    assert!(items("in the future").is_empty());
+    for (name, field) in [("bad kind", "kind"), ("bad limit", "limit")] {
+        assert_eq!(got[name]["status"], 400, "{name}: {}", got[name]);
+        assert_eq!(got[name]["code"], "bad_request");
+        assert_eq!(got[name]["field"], field);
+    }
+    assert_eq!(got["bad since"]["status"], 400, "{}", got["bad since"]);
+    // The domain administrator of b.test sees bob's login and the delivery to bob, none
+    // of alice's.
+    let mine = items("domain admin");
+    let mut seen: Vec<&str> = mine
+        .iter()
+        .map(|e| e["address"].as_str().unwrap())
+        .collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        ["bob@b.test", "carol@outside.test -> bob@b.test"],
+        "{mine:?}"
+    );
+    assert!(mine.iter().any(|e| e["result"] == "ok"), "{mine:?}");
+    assert!(items("domain admin asks for alice").is_empty());
+    // The page: alice's failure and the markup login, shown as text.
+    let page = &got["page"];
+    assert_eq!(page["status"], 200);
+    assert_eq!(page["raw_script"], false, "{page}");
+    let rows = page["rows"].as_array().unwrap();
+    assert!(
+        rows.iter()
+            .any(|r| r[4] == "alice@a.test" && r[5] == "127.0.0.1"),
+        "{page}"
+    );
+    assert!(
+        rows.iter()
+            .any(|r| r[4].as_str().unwrap().contains("<script>")),
+        "{page}"
+    );
+}
+
+on_both_profiles!(matrix, log_search);

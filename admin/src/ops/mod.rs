@@ -8,6 +8,7 @@ pub mod aliases;
 pub mod audit_log;
 pub mod dkim;
 pub mod domains;
+pub mod logs;
 pub mod queue;
 pub mod stats;
 pub mod users;

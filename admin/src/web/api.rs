@@ -48,6 +48,7 @@ pub fn routes() -> Router<Console> {
         .route("/dkim", get(list_dkim))
         .route("/stats", get(stats))
         .route("/audit", get(audit))
+        .route("/logs", get(logs))
         .fallback(|| async { ApiError::not_found("no such API endpoint") })
 }
 
@@ -526,5 +527,48 @@ async fn audit(
         ..AuditQuery::default()
     };
     let (total, items) = ops::audit_log::search(c.ctx(), &a, query).await?;
+    ok(StatusCode::OK, &json!({ "total": total, "items": items }))
+}
+
+#[derive(Deserialize, Default)]
+struct LogParams {
+    kind: Option<String>,
+    address: Option<String>,
+    ip: Option<String>,
+    message_id: Option<String>,
+    since: Option<i64>,
+    until: Option<i64>,
+    offset: Option<i64>,
+    limit: Option<i64>,
+}
+
+async fn logs(
+    State(c): State<Console>,
+    ApiActor(a): ApiActor,
+    ApiQuery(p): ApiQuery<LogParams>,
+) -> ApiResult {
+    let limit = p.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::bad_request(Some("limit"), "1 to 1000"));
+    }
+    let kind = match p.kind.as_deref().filter(|k| !k.is_empty()) {
+        Some(k) => Some(
+            baedal_storage::events::EventKind::parse(k)
+                .ok_or_else(|| ApiError::bad_request(Some("kind"), "auth, delivery or error"))?,
+        ),
+        None => None,
+    };
+    let query = baedal_storage::events::EventQuery {
+        kind,
+        address: p.address,
+        remote_ip: p.ip,
+        message_id: p.message_id,
+        since: p.since,
+        until: p.until,
+        offset: p.offset.unwrap_or(0).max(0),
+        limit,
+        ..Default::default()
+    };
+    let (total, items) = ops::logs::search(c.ctx(), &a, query).await?;
     ok(StatusCode::OK, &json!({ "total": total, "items": items }))
 }

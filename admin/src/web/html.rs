@@ -105,13 +105,14 @@ pub fn page(
     );
     if let Some(l) = logged {
         let a = &l.actor;
-        let nav: [(&str, &str, bool); 8] = [
+        let nav: [(&str, &str, bool); 9] = [
             ("/", "dashboard", true),
             ("/domains", "domains", a.may(Permission::ViewDomains)),
             ("/users", "users", a.may(Permission::ViewUsers)),
             ("/aliases", "aliases", a.may(Permission::ManageAliases)),
             ("/queue", "queue", a.may(Permission::ManageQueue)),
             ("/dkim", "dkim", a.may(Permission::ManageDkim)),
+            ("/logs", "logs", a.may(Permission::ViewLogs)),
             ("/audit", "audit", a.may(Permission::ViewAudit)),
             ("/account", "account", true),
         ];

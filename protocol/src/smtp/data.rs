@@ -4,6 +4,7 @@
 //! the size limit → quota → store (blob synced, index committed) → `250`. Nothing is
 //! acknowledged before the mail store says it is durable.
 
+use baedal_storage::events::{self, Event, EventKind};
 use std::collections::HashSet;
 use std::io::SeekFrom;
 use std::net::IpAddr;
@@ -85,6 +86,30 @@ impl Session {
     pub(super) fn end_transaction(&mut self, reply: Reply) -> Reply {
         let (from, rcpts) = self.tx.envelope();
         let note = &self.tx.note;
+        let listener = if self.service.submission.is_some() {
+            "submission"
+        } else {
+            "smtp"
+        };
+        let (kind, result) = if reply.code == 250 {
+            (EventKind::Delivery, "accepted".to_string())
+        } else {
+            (EventKind::Error, format!("{} {}", reply.code, reply.status))
+        };
+        // One event per recipient, so that each domain's administrator sees their own.
+        for rcpt in &rcpts {
+            events::record(
+                Event::new(kind, listener, &result)
+                    .address(format!("{} -> {rcpt}", from.unwrap_or("")))
+                    .ip(self.info.peer.ip())
+                    .message_id(note.id.clone().unwrap_or_default())
+                    .detail(if reply.code == 250 {
+                        String::new()
+                    } else {
+                        reply.text.to_string()
+                    }),
+            );
+        }
         if reply.code == 250 {
             tracing::info!(
                 id = note.id.as_deref(),

@@ -16,6 +16,9 @@ pub struct AdminConsoleConfig {
     pub token_minutes: u32,
     /// Days audit entries are kept (0: for ever).
     pub audit_retention_days: u32,
+    /// Days authentication, delivery and error events are kept for the log search (0: for
+    /// ever).
+    pub log_retention_days: u32,
     /// The site's time zone for dates on pages and in CSV: `UTC` or `+09:00`-style offset.
     pub time_zone: String,
     /// Failed logins per account, and per client address, within 15 minutes before logins
@@ -32,6 +35,7 @@ impl Default for AdminConsoleConfig {
             session_max_hours: 12,
             token_minutes: 15,
             audit_retention_days: 183,
+            log_retention_days: 183,
             time_zone: "UTC".into(),
             login_failures_per_account: 5,
             login_failures_per_ip: 20,

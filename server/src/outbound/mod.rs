@@ -9,6 +9,7 @@
 mod bounce;
 mod route;
 
+use baedal_storage::events::{self, Event, EventKind};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -323,11 +324,23 @@ impl Outbound {
             .collect();
         for (leased, attempt) in group.iter().zip(&attempts) {
             tracing::info!(id = %leased.message_id, rcpt = %leased.recipient, attempt = leased.attempts + 1, outcome = ?attempt, "delivery");
-            baedal_metrics::delivery(match attempt {
-                Attempt::Delivered => "delivered",
-                Attempt::Deferred { .. } => "deferred",
-                Attempt::Failed { .. } => "failed",
-            });
+            let (result, error) = match attempt {
+                Attempt::Delivered => ("delivered", ""),
+                Attempt::Deferred { error, .. } => ("deferred", error.as_str()),
+                Attempt::Failed { error } => ("failed", error.as_str()),
+            };
+            baedal_metrics::delivery(result);
+            let kind = if result == "failed" {
+                EventKind::Error
+            } else {
+                EventKind::Delivery
+            };
+            events::record(
+                Event::new(kind, "queue", result)
+                    .address(leased.recipient.as_str())
+                    .message_id(leased.message_id.as_str())
+                    .detail(error),
+            );
         }
         let Some(message) = group.first() else {
             return;

@@ -5,6 +5,7 @@
 use serde::Serialize;
 
 use super::{AdminStore, AdminStoreError};
+use crate::sql_filter::{BindValue, Filter};
 
 /// One change, as it is appended.
 #[derive(Debug, Clone)]
@@ -92,70 +93,38 @@ impl AdminStore {
         &self,
         query: &AuditQuery,
     ) -> Result<(i64, Vec<AuditEntry>), AdminStoreError> {
-        // Every value is bound; only the placeholders' numbers are formatted in.
-        let mut conditions = Vec::new();
-        let mut binds: Vec<BindValue> = Vec::new();
-        let mut push = |condition: &str, value: BindValue| {
-            binds.push(value);
-            conditions.push(condition.replace('?', &format!("${}", binds.len())));
-        };
+        let mut f = Filter::default();
         if let Some(actor) = &query.actor {
-            push("actor = ?", BindValue::Text(actor.clone()));
+            f.push("actor = ?", BindValue::Text(actor.clone()));
         }
         if let Some(object) = &query.object {
-            push(
-                "object LIKE ? ESCAPE '\\'",
-                BindValue::Text(format!("%{}%", like_escape(object))),
-            );
+            f.contains("object", object);
         }
         if let Some(action) = &query.action {
-            push("action = ?", BindValue::Text(action.clone()));
+            f.push("action = ?", BindValue::Text(action.clone()));
         }
         if let Some(since) = query.since {
-            push("at >= ?", BindValue::Int(since));
+            f.push("at >= ?", BindValue::Int(since));
         }
         if let Some(until) = query.until {
-            push("at <= ?", BindValue::Int(until));
+            f.push("at <= ?", BindValue::Int(until));
         }
         if let Some(domains) = &query.domains {
-            let mut placeholders = Vec::new();
-            for domain in domains {
-                binds.push(BindValue::Text(domain.clone()));
-                placeholders.push(format!("${}", binds.len()));
-            }
-            if placeholders.is_empty() {
-                conditions.push("1 = 0".to_string());
-            } else {
-                conditions.push(format!("domain IN ({})", placeholders.join(", ")));
-            }
+            f.one_of("domain", domains);
         }
-        let filter = if conditions.is_empty() {
-            String::new()
-        } else {
-            format!(" WHERE {}", conditions.join(" AND "))
-        };
+        let filter = f.clause();
         let count_sql = format!("SELECT COUNT(*) FROM audit_log{filter}");
-        let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
-        for b in &binds {
-            count = match b {
-                BindValue::Text(t) => count.bind(t.clone()),
-                BindValue::Int(i) => count.bind(*i),
-            };
-        }
-        let total = count.fetch_one(self.db.pool()).await?;
+        let total = f
+            .bind_scalar(sqlx::query_scalar::<_, i64>(&count_sql))
+            .fetch_one(self.db.pool())
+            .await?;
         let list_sql = format!(
             "SELECT id, at, actor, role, source_ip, via, action, object, domain, before_state, \
                     after_state FROM audit_log{filter} ORDER BY id DESC LIMIT {} OFFSET {}",
             query.limit.clamp(1, 10_000),
             query.offset.max(0)
         );
-        let mut list = sqlx::query_as::<_, AuditRow>(&list_sql);
-        for b in &binds {
-            list = match b {
-                BindValue::Text(t) => list.bind(t.clone()),
-                BindValue::Int(i) => list.bind(*i),
-            };
-        }
+        let list = f.bind_rows(sqlx::query_as::<_, AuditRow>(&list_sql));
         let rows = list.fetch_all(self.db.pool()).await?;
         let parse = |v: Option<String>| v.and_then(|t| serde_json::from_str(&t).ok());
         let entries = rows
@@ -189,16 +158,4 @@ impl AdminStore {
             .await?;
         Ok(done.rows_affected())
     }
-}
-
-enum BindValue {
-    Text(String),
-    Int(i64),
-}
-
-/// `text` with LIKE's wildcards taken literally.
-fn like_escape(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
 }

@@ -162,3 +162,103 @@ mod tests {
         assert_eq!(super::parse_day("x", 0, false), None);
     }
 }
+
+#[derive(serde::Deserialize, Default)]
+pub struct LogParams {
+    kind: Option<String>,
+    address: Option<String>,
+    ip: Option<String>,
+    message_id: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
+    page: Option<i64>,
+}
+
+/// `/logs`: authentication, delivery and error events, by kind, address, IP, message id
+/// and day range.
+pub async fn logs(
+    State(console): State<Console>,
+    logged: LoggedIn,
+    Query(p): Query<LogParams>,
+) -> Response {
+    use baedal_storage::events::{EventKind, EventQuery};
+    let lang = logged.lang;
+    let tz = console.config().tz_offset_secs;
+    let some = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
+    let query = EventQuery {
+        kind: p.kind.as_deref().and_then(EventKind::parse),
+        address: some(&p.address),
+        remote_ip: some(&p.ip),
+        message_id: some(&p.message_id),
+        since: p.since.as_deref().and_then(|s| parse_day(s, tz, false)),
+        until: p.until.as_deref().and_then(|s| parse_day(s, tz, true)),
+        offset: (p.page.unwrap_or(1).clamp(1, 1_000_000) - 1) * PAGE_SIZE,
+        limit: PAGE_SIZE,
+        ..EventQuery::default()
+    };
+    let (total, events) = match crate::ops::logs::search(console.ctx(), &logged.actor, query).await
+    {
+        Ok(found) => found,
+        Err(e) => {
+            return page(
+                lang,
+                Some(&logged),
+                lang.t("logs"),
+                &refusal(&logged, e),
+                "",
+            );
+        }
+    };
+    let v = |o: &Option<String>| esc(o.as_deref().unwrap_or(""));
+    let kind = p.kind.as_deref().unwrap_or("");
+    let options: String = ["", "auth", "delivery", "error"]
+        .iter()
+        .map(|k| {
+            format!(
+                r#"<option value="{k}"{}>{k}</option>"#,
+                if *k == kind { " selected" } else { "" }
+            )
+        })
+        .collect();
+    let mut html = format!(
+        r#"<form method="get" action="/logs"><label>{} <select name="kind">{options}</select></label><label>{} <input name="address" value="{}"></label><label>IP <input name="ip" value="{}"></label><label>{} <input name="message_id" value="{}"></label><label>{} <input name="since" type="date" value="{}"></label><label>{} <input name="until" type="date" value="{}"></label><button type="submit">{}</button></form><p>({total})</p>"#,
+        esc(lang.t("kind")),
+        esc(lang.t("address")),
+        v(&p.address),
+        v(&p.ip),
+        esc(lang.t("message_id")),
+        v(&p.message_id),
+        esc(lang.t("since")),
+        v(&p.since),
+        esc(lang.t("until")),
+        v(&p.until),
+        esc(lang.t("search"))
+    );
+    let _ = write!(
+        html,
+        r#"<table id="logs"><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>IP</th><th>{}</th><th>{}</th></tr>"#,
+        esc(lang.t("when")),
+        esc(lang.t("kind")),
+        esc(lang.t("protocol")),
+        esc(lang.t("result")),
+        esc(lang.t("address")),
+        esc(lang.t("message_id")),
+        esc(lang.t("detail"))
+    );
+    for e in &events {
+        let _ = write!(
+            html,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&timestamp(e.at, tz)),
+            esc(e.kind.as_str()),
+            esc(&e.protocol),
+            esc(&e.result),
+            esc(&e.address),
+            esc(&e.remote_ip),
+            esc(&e.message_id),
+            esc(&e.detail)
+        );
+    }
+    html.push_str("</table>");
+    page(lang, Some(&logged), lang.t("logs"), &Flash::none(), &html)
+}

@@ -44,6 +44,7 @@ pub fn routes() -> Router<Console> {
         .route("/dkim", get(operations::dkim))
         .route("/audit", get(audit::show))
         .route("/audit.csv", get(audit::csv))
+        .route("/logs", get(audit::logs))
         .route("/account", get(account::show))
         .route("/account/password", post(account::password))
         .route("/account/api-keys", post(account::api_key))
