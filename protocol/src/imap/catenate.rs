@@ -17,7 +17,7 @@ use imap_codec::decode::Decoder;
 use imap_codec::imap_types::command::CommandBody;
 use imap_codec::imap_types::fetch::{MacroOrMessageDataItemNames, MessageDataItemName};
 
-use super::multiappend::{astring_len, literal_len};
+use super::multiappend::{append_mailbox_end, astring_len, literal_len, skip_append_opts};
 use super::session::{Done, Session};
 
 /// One part of the message.
@@ -37,23 +37,11 @@ pub(super) struct Catenate {
 
 /// `Some` when `message` is an APPEND with CATENATE.
 pub(super) fn parse(message: &[u8]) -> Option<Catenate> {
-    let tag_end = message.iter().position(|&b| b == b' ')?;
-    let rest = &message[tag_end + 1..];
-    if rest.len() < 7 || !rest[..7].eq_ignore_ascii_case(b"APPEND ") {
+    let mailbox_end = append_mailbox_end(message)?;
+    if message.get(mailbox_end) != Some(&b' ') {
         return None;
     }
-    let mailbox_start = tag_end + 8;
-    let mut at = mailbox_start + astring_len(&message[mailbox_start..])?;
-    let skip_space = |at: usize| (message.get(at) == Some(&b' ')).then_some(at + 1);
-    at = skip_space(at)?;
-    if message.get(at) == Some(&b'(') {
-        let close = message[at..].iter().position(|&b| b == b')')?;
-        at = skip_space(at + close + 1)?;
-    }
-    if message.get(at) == Some(&b'"') {
-        let close = message[at + 1..].iter().position(|&b| b == b'"')?;
-        at = skip_space(at + close + 2)?;
-    }
+    let mut at = skip_append_opts(message, mailbox_end + 1)?;
     let head_end = at - 1;
     let keyword = b"CATENATE (";
     if message.len() < at + keyword.len()

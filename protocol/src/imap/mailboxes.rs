@@ -392,6 +392,8 @@ impl Session {
                 Err(e) => tracing::error!(error = %e, "cannot claim recent messages"),
             }
         }
+        let before = selected.view.clone();
+        let mark = self.conn.output().len();
         announce(
             selected,
             now,
@@ -401,6 +403,12 @@ impl Session {
             quiet,
             self.conn.output(),
         );
+        if !selected.updates.is_empty() {
+            // RFC 5267 §4.3: the REMOVEFROM of an expunged message comes before its EXPUNGE.
+            let removals = super::search_context::expunge_removals(selected, &before);
+            self.conn.output().splice(mark..mark, removals.into_bytes());
+            self.refresh_updates().await;
+        }
     }
 
     pub(super) fn unavailable(&self, e: impl std::fmt::Display) -> Done {

@@ -25,12 +25,15 @@
 //! - `thread`: THREAD=ORDEREDSUBJECT and THREAD=REFERENCES (RFC 5256 §3, §4) and the THREAD
 //!   response syntax.
 //! - `search_commands`: SEARCH, ESEARCH and SEARCHRES results, SORT, ESORT, THREAD.
+//! - `search_context`: CONTEXT=SEARCH (RFC 5267): results kept current, CANCELUPDATE.
 //! - `syntax`: command syntax the parser does not read (ESEARCH/ESORT `RETURN`, SEARCHRES
-//!   `$`, `CHANGEDSINCE 0`), taken off before parsing.
+//!   `$`, `CHANGEDSINCE 0`), taken off before parsing; so are `multiappend`, `catenate`
+//!   and `append_utf8` (RFC 6855 `APPEND … UTF8 (…)`).
 //! - `wire`: response syntax (strings, literals, dates, ENVELOPE).
 
 mod address;
 mod append;
+mod append_utf8;
 mod auth;
 mod base_subject;
 mod binary;
@@ -50,6 +53,7 @@ mod preview;
 mod quota;
 mod search;
 mod search_commands;
+mod search_context;
 mod selected;
 mod session;
 mod sort;

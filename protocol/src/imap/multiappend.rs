@@ -13,14 +13,7 @@
 /// not an APPEND of two or more messages (the parser then reads it as it is, and refuses it
 /// if it is wrong).
 pub(super) fn split(message: &[u8]) -> Option<Vec<Vec<u8>>> {
-    // tag SP "APPEND" SP
-    let tag_end = message.iter().position(|&b| b == b' ')?;
-    let rest = &message[tag_end + 1..];
-    if rest.len() < 7 || !rest[..7].eq_ignore_ascii_case(b"APPEND ") {
-        return None;
-    }
-    let mailbox_start = tag_end + 8;
-    let mailbox_end = mailbox_start + astring_len(&message[mailbox_start..])?;
+    let mailbox_end = append_mailbox_end(message)?;
     let head = &message[..mailbox_end];
     let mut pieces = Vec::new();
     let mut at = mailbox_end;
@@ -29,31 +22,7 @@ pub(super) fn split(message: &[u8]) -> Option<Vec<Vec<u8>>> {
             return None;
         }
         let start = at;
-        at += 1;
-        if message.get(at) == Some(&b'(') {
-            // flag-list: flags are atoms, no literal or nested list inside.
-            let close = message[at..].iter().position(|&b| b == b')')?;
-            if message[at..at + close]
-                .iter()
-                .any(|&b| b == b'\r' || b == b'{')
-            {
-                return None;
-            }
-            at += close + 1;
-            if message.get(at) != Some(&b' ') {
-                return None;
-            }
-            at += 1;
-        }
-        if message.get(at) == Some(&b'"') {
-            // date-time: a fixed-form quoted string.
-            let close = message[at + 1..].iter().position(|&b| b == b'"')?;
-            at += close + 2;
-            if message.get(at) != Some(&b' ') {
-                return None;
-            }
-            at += 1;
-        }
+        at = skip_append_opts(message, at + 1)?;
         if message.get(at) == Some(&b'~') {
             at += 1;
         }
@@ -80,6 +49,48 @@ pub(super) fn split(message: &[u8]) -> Option<Vec<Vec<u8>>> {
             })
             .collect(),
     )
+}
+
+/// Where the mailbox name of `tag APPEND mailbox …` ends; `None` when `message` is not an
+/// APPEND.
+pub(super) fn append_mailbox_end(message: &[u8]) -> Option<usize> {
+    let tag_end = message.iter().position(|&b| b == b' ')?;
+    let rest = &message[tag_end + 1..];
+    if rest.len() < 7 || !rest[..7].eq_ignore_ascii_case(b"APPEND ") {
+        return None;
+    }
+    let mailbox_start = tag_end + 8;
+    Some(mailbox_start + astring_len(&message[mailbox_start..])?)
+}
+
+/// From `at` (just after a space): past one message's optional flag list and date-time and
+/// the space after each, to where its data (or CATENATE, or UTF8) starts.
+pub(super) fn skip_append_opts(message: &[u8], mut at: usize) -> Option<usize> {
+    if message.get(at) == Some(&b'(') {
+        // flag-list: flags are atoms, no literal or nested list inside.
+        let close = message[at..].iter().position(|&b| b == b')')?;
+        if message[at..at + close]
+            .iter()
+            .any(|&b| b == b'\r' || b == b'{')
+        {
+            return None;
+        }
+        at += close + 1;
+        if message.get(at) != Some(&b' ') {
+            return None;
+        }
+        at += 1;
+    }
+    if message.get(at) == Some(&b'"') {
+        // date-time: a fixed-form quoted string.
+        let close = message[at + 1..].iter().position(|&b| b == b'"')?;
+        at += close + 2;
+        if message.get(at) != Some(&b' ') {
+            return None;
+        }
+        at += 1;
+    }
+    Some(at)
 }
 
 /// The length of the astring at the start of `bytes`: a literal, a quoted string or an atom.

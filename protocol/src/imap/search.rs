@@ -40,7 +40,7 @@ fn needs_header(key: &SearchKey<'_>) -> bool {
     }
 }
 
-fn needs_body(key: &SearchKey<'_>) -> bool {
+pub(super) fn needs_body(key: &SearchKey<'_>) -> bool {
     match key {
         SearchKey::Body(_) | SearchKey::Text(_) => true,
         SearchKey::And(keys) => keys.as_ref().iter().any(needs_body),

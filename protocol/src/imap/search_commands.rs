@@ -15,6 +15,16 @@ use super::sort::{SortInput, sort};
 use super::syntax::{ReturnOption, Saved};
 use super::thread::{ThreadKind, thread, thread_response};
 
+/// `ids` as a sequence set: in their order when sorted (ESORT), compacted otherwise.
+fn id_set(ids: &[u32], sorted: bool) -> String {
+    if sorted {
+        ids.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
+    } else {
+        let wide: Vec<i64> = ids.iter().map(|&i| i64::from(i)).collect();
+        super::condstore::uid_set(&wide)
+    }
+}
+
 /// What `$` stands for while nothing matches: a number no message has.
 const NOTHING: &str = "4294967295";
 
@@ -46,6 +56,10 @@ impl Session {
                 let mut sorted = ids.clone();
                 sorted.sort_unstable();
                 self.esearch(tag, uid, &options, &sorted, &matched, false);
+                if options.contains(&ReturnOption::Update) {
+                    let uids = self.ids(&matched.indexes, true);
+                    self.start_update(tag, charset, criteria, uid, uids);
+                }
             }
         }
         Done::ok(if uid {
@@ -78,7 +92,13 @@ impl Session {
         };
         match returning {
             None => self.queue_ids("SORT", &ordered, matched.modseq),
-            Some(options) => self.esearch(tag, uid, &options, &ordered, &matched, true),
+            Some(options) => {
+                self.esearch(tag, uid, &options, &ordered, &matched, true);
+                if options.contains(&ReturnOption::Update) {
+                    // CONTEXT=SORT is not offered: a sorted result is not kept current.
+                    self.no_update(tag, "Sorted results are not updated");
+                }
+            }
         }
         Done::ok(if uid {
             "UID SORT completed"
@@ -137,6 +157,15 @@ impl Session {
         sorted: bool,
     ) {
         let has = |o: ReturnOption| options.contains(&o);
+        // RFC 5267 §4.4: PARTIAL low:high, positions in the result's order.
+        let partial = options.iter().find_map(|o| match *o {
+            ReturnOption::Partial(low, high) => {
+                let from = (low as usize - 1).min(ids.len());
+                let to = (high as usize).min(ids.len());
+                Some((low, high, &ids[from..to]))
+            }
+            _ => None,
+        });
         let (first, last) = if sorted {
             (ids.first(), ids.last())
         } else {
@@ -145,7 +174,30 @@ impl Session {
         if has(ReturnOption::Save) {
             // RFC 5182 §2.1: SAVE with MIN and/or MAX, and neither ALL nor COUNT, saves only
             // the message(s) returned as MIN and MAX; otherwise every message found.
-            let uids: Vec<i64> = if (has(ReturnOption::Min) || has(ReturnOption::Max))
+            let partial_only = partial.is_some()
+                && !has(ReturnOption::All)
+                && !has(ReturnOption::Count)
+                && !has(ReturnOption::Min)
+                && !has(ReturnOption::Max);
+            let uids: Vec<i64> = if partial_only {
+                // RFC 9394 §3.2: SAVE with PARTIAL alone saves the messages PARTIAL returns.
+                let slice = partial.map_or(&[][..], |(_, _, slice)| slice);
+                let indexes: Vec<usize> = if uid {
+                    slice
+                        .iter()
+                        .filter_map(|&u| self.selected_index_of_uid(u))
+                        .collect()
+                } else {
+                    slice.iter().map(|&seq| seq as usize - 1).collect()
+                };
+                let mut kept: Vec<i64> = self
+                    .ids(&indexes, true)
+                    .into_iter()
+                    .map(i64::from)
+                    .collect();
+                kept.sort_unstable();
+                kept
+            } else if (has(ReturnOption::Min) || has(ReturnOption::Max))
                 && !has(ReturnOption::All)
                 && !has(ReturnOption::Count)
             {
@@ -173,7 +225,9 @@ impl Session {
                 return;
             }
         }
-        // RFC 4731 §3.1: RETURN () means ALL.
+        // RFC 4731 §3.1: RETURN () means ALL. RETURN (UPDATE) returns no result now, only
+        // the changes to come (as Dovecot reads RFC 5267: a client wanting both asks for
+        // ALL UPDATE).
         let all = options.is_empty() || has(ReturnOption::All);
         let mut line = format!("* ESEARCH (TAG \"{tag}\")");
         if uid {
@@ -193,13 +247,15 @@ impl Session {
             line.push_str(&format!(" COUNT {}", ids.len()));
         }
         if all && !ids.is_empty() {
-            let set = if sorted {
-                ids.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
+            line.push_str(&format!(" ALL {}", id_set(ids, sorted)));
+        }
+        if let Some((low, high, slice)) = partial {
+            let set = if slice.is_empty() {
+                "NIL".to_string()
             } else {
-                let wide: Vec<i64> = ids.iter().map(|&i| i64::from(i)).collect();
-                super::condstore::uid_set(&wide)
+                id_set(slice, sorted)
             };
-            line.push_str(&format!(" ALL {set}"));
+            line.push_str(&format!(" PARTIAL ({low}:{high} {set})"));
         }
         if let Some(modseq) = matched.modseq
             && !ids.is_empty()
@@ -222,6 +278,13 @@ impl Session {
         }
         line.push_str("\r\n");
         self.conn.queue(line.as_bytes());
+    }
+
+    fn selected_index_of_uid(&self, uid: u32) -> Option<usize> {
+        let State::Selected(_, selected) = &self.state else {
+            return None;
+        };
+        selected.index_of_uid(i64::from(uid))
     }
 
     /// Sequence numbers or UIDs of the messages at `indexes`.

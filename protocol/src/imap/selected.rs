@@ -30,6 +30,8 @@ pub(super) struct Selected {
     pub saved: Vec<i64>,
     /// IMAP4rev2 is enabled: no \Recent flag, no RECENT responses (RFC 9051 §E.1).
     pub rev2: bool,
+    /// Searches kept current with ADDTO/REMOVEFROM (RFC 5267 CONTEXT=SEARCH).
+    pub updates: Vec<super::search_context::SearchUpdate>,
 }
 
 impl Selected {
@@ -48,6 +50,7 @@ impl Selected {
             keywords: Vec::new(),
             saved: Vec::new(),
             rev2: false,
+            updates: Vec::new(),
         };
         let flags: Vec<String> = selected
             .messages()

@@ -34,6 +34,8 @@ enum Incoming {
     Command(Command<'static>, Extras),
     /// A LIST with RFC 5258 syntax: tag, reference, patterns, options.
     ExtendedList(String, String, Vec<String>, super::mailboxes::ListOptions),
+    /// `CANCELUPDATE "t"…` (RFC 5267 §4.2): tag, search tags.
+    CancelUpdate(String, Vec<String>),
     /// Nothing to run (a syntax error, already answered).
     Nothing,
 }
@@ -173,6 +175,7 @@ impl Session {
             "SORT",
             "SORT=DISPLAY",
             "ESORT",
+            "CONTEXT=SEARCH",
             "THREAD=ORDEREDSUBJECT",
             "THREAD=REFERENCES",
             &appendlimit,
@@ -221,6 +224,11 @@ impl Session {
                     };
                     self.announce_changes(true).await;
                     (tag, "LIST", done)
+                }
+                Incoming::CancelUpdate(tag, tags) => {
+                    let done = self.cancel_update(&tags);
+                    self.announce_changes(true).await;
+                    (tag, "CANCELUPDATE", done)
                 }
             };
             if verb != "IDLE" {
@@ -282,6 +290,11 @@ impl Session {
             {
                 return Ok(Incoming::ExtendedList(tag, reference, patterns, options));
             }
+            if let Some((tag, tags)) =
+                super::search_context::parse_cancel_update(self.fragmentizer.message_bytes())
+            {
+                return Ok(Incoming::CancelUpdate(tag, tags));
+            }
             let reply = if self.fragmentizer.is_max_message_size_exceeded()
                 || self.fragmentizer.is_message_poisoned()
             {
@@ -310,6 +323,16 @@ impl Session {
     /// read was taken off (`syntax`): `None` for a syntax error, `Err` for a BAD reason.
     fn prepared_command(&self) -> Result<Option<(Command<'static>, Extras)>, &'static str> {
         let bytes = self.fragmentizer.message_bytes();
+        let unwrapped = match super::append_utf8::unwrap(bytes) {
+            // RFC 6855 §4: the UTF8 form is for a client that enabled UTF8=ACCEPT.
+            Some(Ok(_)) if !self.enabled.utf8 => {
+                return Err("BAD APPEND UTF8 needs ENABLE UTF8=ACCEPT");
+            }
+            Some(Ok(command)) => Some(command),
+            Some(Err(reason)) => return Err(reason),
+            None => None,
+        };
+        let bytes = unwrapped.as_deref().unwrap_or(bytes);
         if let Some(catenate) = super::catenate::parse(bytes) {
             return Ok(match CommandCodec::default().decode(&catenate.stand_in) {
                 Ok((b"", command)) => Some((

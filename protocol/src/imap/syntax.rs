@@ -1,8 +1,8 @@
 //! Command syntax the parser (imap-codec) does not read, taken off a complete command before
 //! it is parsed, so that no command handler ever looks at raw bytes:
-//! - `SEARCH RETURN (…)` and `UID SEARCH RETURN (…)` (RFC 4731 ESEARCH, RFC 5182 SAVE) and
-//!   `SORT RETURN (…)` (RFC 5267 ESORT): the options are lifted out, the rest is a plain
-//!   SEARCH or SORT.
+//! - `SEARCH RETURN (…)` and `UID SEARCH RETURN (…)` (RFC 4731 ESEARCH, RFC 5182 SAVE,
+//!   RFC 5267 CONTEXT, UPDATE and PARTIAL) and `SORT RETURN (…)` (RFC 5267 ESORT): the
+//!   options are lifted out, the rest is a plain SEARCH or SORT.
 //! - `CREATE name (USE (…))` (RFC 6154 §3 CREATE-SPECIAL-USE): the attributes are lifted
 //!   out.
 //! - `CHANGEDSINCE 0` in FETCH (RFC 7162 says 1*DIGIT non-zero; iOS Mail sends 0 to mean
@@ -20,6 +20,12 @@ pub(super) enum ReturnOption {
     All,
     Count,
     Save,
+    /// RFC 5267 §4.1: a hint that more searches will follow; nothing to do.
+    Context,
+    /// RFC 5267 §4.3: keep the result current with ADDTO and REMOVEFROM.
+    Update,
+    /// RFC 5267 §4.4: the results at positions low..=high (1-based, ascending).
+    Partial(u32, u32),
 }
 
 /// What was taken off a command before parsing.
@@ -76,16 +82,22 @@ pub(super) fn prepare(message: &[u8]) -> Result<(Cow<'_, [u8]>, Extras), &'stati
                 .position(|&b| b == b')')
                 .ok_or("RETURN options are not closed")?;
             let mut parsed = Vec::new();
-            for word in options[..close]
+            let mut words = options[..close]
                 .split(|&b| b == b' ')
-                .filter(|w| !w.is_empty())
-            {
+                .filter(|w| !w.is_empty());
+            while let Some(word) = words.next() {
                 parsed.push(match word.to_ascii_uppercase().as_slice() {
                     b"MIN" => ReturnOption::Min,
                     b"MAX" => ReturnOption::Max,
                     b"ALL" => ReturnOption::All,
                     b"COUNT" => ReturnOption::Count,
                     b"SAVE" => ReturnOption::Save,
+                    b"CONTEXT" => ReturnOption::Context,
+                    b"UPDATE" => ReturnOption::Update,
+                    b"PARTIAL" => {
+                        let range = words.next().ok_or("PARTIAL needs a range")?;
+                        partial_range(range).ok_or("Invalid PARTIAL range")?
+                    }
                     _ => return Err("Unknown RETURN option"),
                 });
             }
@@ -384,6 +396,21 @@ pub(super) fn email_id(blob_key: &str) -> String {
     format!("E{hash:016x}")
 }
 
+/// `low:high` of PARTIAL (RFC 5267 §4.4: positive numbers, either order).
+fn partial_range(range: &[u8]) -> Option<ReturnOption> {
+    let text = std::str::from_utf8(range).ok()?;
+    let (a, b) = text.split_once(':')?;
+    let number = |s: &str| {
+        s.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| s.parse::<u32>().ok())
+            .flatten()
+            .filter(|&n| n > 0)
+    };
+    let (a, b) = (number(a)?, number(b)?);
+    Some(ReturnOption::Partial(a.min(b), a.max(b)))
+}
+
 /// The first `n` space-separated words of the first line, with their offsets.
 fn leading_words(message: &[u8], n: usize) -> Vec<(usize, &[u8])> {
     let mut out = Vec::new();
@@ -459,6 +486,28 @@ mod tests {
         );
         assert!(prepare(b"a SEARCH RETURN (BOGUS) ALL\r\n").is_err());
         assert!(prepare(b"a SEARCH RETURN (MIN ALL\r\n").is_err());
+    }
+
+    #[test]
+    fn context_update_and_partial_are_read() {
+        use ReturnOption::*;
+        assert_eq!(
+            prepared("a UID SEARCH RETURN (UPDATE CONTEXT PARTIAL 200:101) UNSEEN\r\n"),
+            (
+                "a UID SEARCH UNSEEN\r\n".into(),
+                Some(vec![Update, Context, Partial(101, 200)])
+            )
+        );
+        for bad in [
+            "PARTIAL",
+            "PARTIAL 0:5",
+            "PARTIAL -1:-5",
+            "PARTIAL 1",
+            "PARTIAL a:b",
+        ] {
+            let line = format!("a SEARCH RETURN ({bad}) ALL\r\n");
+            assert!(prepare(line.as_bytes()).is_err(), "{bad}");
+        }
     }
 
     #[test]
