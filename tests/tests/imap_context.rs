@@ -7,7 +7,9 @@
 //! - a checker: three sessions change the mailbox at random while one keeps two searches
 //!   current; after every NOOP the result it built from ADDTO/REMOVEFROM alone must equal a
 //!   fresh search;
-//! - PARTIAL, CANCELUPDATE, NOUPDATE, and UTF8 APPEND.
+//! - CONTEXT=SORT: the same kind of checker for sorted results, applying the positioned
+//!   ADDTO/REMOVEFROM pairs in order (§4.3.3, §4.3.4) and comparing with a fresh SORT;
+//! - PARTIAL, CANCELUPDATE, NOUPDATE, refused RETURN combinations, and UTF8 APPEND.
 
 use baedal_tests::imap::{run_raw, site_with_mail, strings};
 use baedal_tests::{Profile, on_both_profiles};
@@ -17,8 +19,27 @@ on_both_profiles!(
     a_kept_search_hears_what_other_sessions_change,
     a_checker_rebuilds_each_kept_result_from_the_updates,
     partial_cancelupdate_and_noupdate,
+    a_sorted_context_keeps_its_order_through_changes,
     append_utf8_stores_utf8_headers,
 );
+
+/// The checkers' start: session A (nothing selected yet) and three others on INBOX, a seeded
+/// random source, and `tagged_cmd` for commands under a tag the model reads.
+const CHECKER_PRELUDE: &str = r#"
+import random, re
+rng = random.Random(5267)
+a = session(select=None)
+others = [session() for _ in range(3)]
+def tagged_cmd(tag, command):
+    a.send(tag + " " + command + "\r\n")
+    return a._until_tagged(tag)
+"#;
+
+/// Runs a checker script after [`CHECKER_PRELUDE`] on a site with `count` messages.
+fn run_checker(profile: Profile, count: usize, body: &str) -> Value {
+    let (site, server) = site_with_mail(profile, count);
+    run_raw(&site, &server, &format!("{CHECKER_PRELUDE}{body}"))
+}
 
 fn lines(v: &Value, key: &str) -> Vec<String> {
     strings(&v[key])
@@ -61,7 +82,7 @@ print(json.dumps(out))
     );
     let caps = lines(&r, "caps")[0].clone();
     assert!(caps.contains(" CONTEXT=SEARCH"), "{caps}");
-    assert!(!caps.contains("CONTEXT=SORT"), "{caps}");
+    assert!(caps.contains(" CONTEXT=SORT"), "{caps}");
     assert_eq!(
         lines(&r, "u1")[0],
         "* ESEARCH (TAG \"t4\") UID ALL 1:5",
@@ -101,15 +122,10 @@ print(json.dumps(out))
 /// models each result from what it was told only (ALL, ADDTO, REMOVEFROM, and for sequence
 /// numbers EXPUNGE and EXISTS); after every NOOP each model must equal a fresh search.
 fn a_checker_rebuilds_each_kept_result_from_the_updates(profile: Profile) {
-    let (site, server) = site_with_mail(profile, 12);
-    let r = run_raw(
-        &site,
-        &server,
+    let r = run_checker(
+        profile,
+        12,
         r#"
-import random, re
-rng = random.Random(5267)
-a = session(select=None)
-others = [session() for _ in range(3)]
 
 def parse_set(text):
     out = set()
@@ -152,9 +168,6 @@ def absorb(lines):
 
 absorb(a.cmd("SELECT INBOX"))
 # The tags the model reads: u for UNSEEN (UIDs), f for FLAGGED (sequence numbers).
-def tagged_cmd(tag, command):
-    a.send(tag + " " + command + "\r\n")
-    return a._until_tagged(tag)
 absorb(tagged_cmd("u", "UID SEARCH RETURN (ALL UPDATE) UNSEEN"))
 absorb(tagged_cmd("f", "SEARCH RETURN (ALL UPDATE) FLAGGED"))
 
@@ -219,6 +232,9 @@ out = {
 }
 b.cmd("STORE 1 +FLAGS (\\Seen)")
 out["after_cancel"] = a.cmd("NOOP")
+a.send("t11 UID SEARCH RETURN (UPDATE) ALL\r\n")
+out["reuse"] = a._until_tagged("t11")
+out["all_partial"] = a.cmd("SEARCH RETURN (ALL PARTIAL 1:2) ALL")
 a.cmd("UNSELECT")
 out["cancel_unselected"] = a.cmd('CANCELUPDATE "t9"')
 print(json.dumps(out))
@@ -241,16 +257,18 @@ print(json.dumps(out))
     );
     assert!(first("bad_partial").starts_with("t7 BAD"), "{r}");
     assert_eq!(first("context"), "* ESEARCH (TAG \"t8\") UID COUNT 5");
-    // Kept current: neither a search of message text nor a sorted result.
+    // A search of message text is not kept current.
     let body = lines(&r, "body");
     assert_eq!(body[0], "* ESEARCH (TAG \"t9\") UID ALL 1:5", "{body:?}");
     assert!(body[1].starts_with("* NO [NOUPDATE \"t9\"]"), "{body:?}");
     assert!(body[2].starts_with("t9 OK"), "{body:?}");
+    // A sorted result is kept current (CONTEXT=SORT).
     let sorted = lines(&r, "sorted");
-    assert!(
-        sorted[1].starts_with("* NO [NOUPDATE \"t10\"]"),
+    assert_eq!(
+        sorted[0], "* ESEARCH (TAG \"t10\") ALL 1,2,3,4,5",
         "{sorted:?}"
     );
+    assert!(sorted[1].starts_with("t10 OK"), "{sorted:?}");
     assert!(first("cancel_unknown").starts_with("t12 NO"), "{r}");
     assert!(first("cancel_none").starts_with("t13 BAD"), "{r}");
     // t9 was never kept (NOUPDATE); t11 is.
@@ -260,7 +278,106 @@ print(json.dumps(out))
         after.contains(&"* ESEARCH (TAG \"t11\") UID REMOVEFROM (0 1)".to_string()),
         "{after:?}"
     );
-    assert!(first("cancel_unselected").starts_with("t17 BAD"), "{r}");
+    // §4.3: UPDATE under the tag of a kept search; §4.4: ALL with PARTIAL.
+    assert!(first("reuse").starts_with("t11 BAD"), "{r}");
+    assert!(first("all_partial").starts_with("t16 BAD"), "{r}");
+    assert!(first("cancel_unselected").starts_with("t18 BAD"), "{r}");
+}
+
+/// Sorted results kept current: `UID SORT … (REVERSE SUBJECT) … UNSEEN` (UIDs) and
+/// `SORT … (SUBJECT) … ALL` (sequence numbers) while three sessions append messages whose
+/// subjects fall anywhere in the order, set and clear \Seen and expunge. Session A applies
+/// each pair where it says (and renumbers on EXPUNGE); after every NOOP each list must be
+/// exactly what a fresh SORT returns, in order.
+fn a_sorted_context_keeps_its_order_through_changes(profile: Profile) {
+    let r = run_checker(
+        profile,
+        6,
+        r#"
+
+def ids(text):
+    out = []
+    for part in text.split(","):
+        lo, _, hi = part.partition(":")
+        out.extend(range(int(lo), int(hi or lo) + 1))
+    return out
+
+models = {"s": [], "q": []}   # s: UIDs (UID SORT), q: sequence numbers (SORT)
+
+def absorb(lines):
+    for l in lines:
+        m = re.match(r"\* (\d+) EXPUNGE$", l)
+        if m:
+            n = int(m.group(1))
+            assert n not in models["q"], "EXPUNGE of %d before its REMOVEFROM: %r" % (n, lines)
+            models["q"] = [x - 1 if x > n else x for x in models["q"]]
+            continue
+        m = re.match(r'\* ESEARCH \(TAG "(\w+)"\)( UID)?(.*)$', l)
+        if not m or m.group(1) not in models:
+            continue
+        model = models[m.group(1)]
+        rest = m.group(3)
+        all_ = re.match(r" ALL ([\d:,]+)$", rest)
+        if all_:
+            model[:] = ids(all_.group(1))
+            continue
+        for what, payload in re.findall(r"(ADDTO|REMOVEFROM) \(([^)]*)\)", rest):
+            words = payload.split()
+            for pos, items in zip(words[0::2], words[1::2]):
+                pos, items = int(pos), ids(items)
+                assert pos >= 1, l
+                if what == "REMOVEFROM":
+                    assert model[pos - 1:pos - 1 + len(items)] == items, "%s on %r" % (l, model)
+                    del model[pos - 1:pos - 1 + len(items)]
+                else:
+                    model[pos - 1:pos - 1] = items
+
+absorb(a.cmd("SELECT INBOX"))
+absorb(tagged_cmd("s", "UID SORT RETURN (ALL UPDATE) (REVERSE SUBJECT) UTF-8 UNSEEN"))
+absorb(tagged_cmd("q", "SORT RETURN (ALL UPDATE) (SUBJECT) UTF-8 ALL"))
+first = {"s": list(models["s"]), "q": list(models["q"])}
+
+words = ["apple", "banana", "cherry", "grape", "kiwi", "lemon", "mango", "peach", "plum", "zucchini"]
+checks, mismatches = 0, []
+for step in range(45):
+    s = rng.choice(others)
+    op = rng.random()
+    if op < 0.35:
+        subject = "%s %d" % (rng.choice(words), step)
+        s.append("INBOX", "Subject: %s\r\n\r\nbody\r\n" % subject, rng.choice(["", "\\Seen"]))
+    elif op < 0.7:
+        s.cmd("UID STORE %d %sFLAGS (\\Seen)" % (rng.randint(1, 25), rng.choice("+-")))
+    else:
+        s.cmd("UID STORE %d +FLAGS (\\Deleted)" % rng.randint(1, 25))
+        s.cmd("EXPUNGE")
+    if step % 3 == 2:
+        absorb(a.cmd("NOOP"))
+        fresh = {}
+        for key, command in (("s", "UID SORT (REVERSE SUBJECT) UTF-8 UNSEEN"), ("q", "SORT (SUBJECT) UTF-8 ALL")):
+            fresh[key] = []
+            for l in a.cmd(command):
+                if l.startswith("* SORT"):
+                    fresh[key] = [int(x) for x in l.split()[2:]]
+        checks += 1
+        if fresh != models:
+            mismatches.append({"step": step, "told": dict(models), "fresh": fresh})
+print(json.dumps({"checks": checks, "mismatches": mismatches, "first": first,
+                  "last": models}))
+"#,
+    );
+    assert_eq!(r["mismatches"], serde_json::json!([]), "{r}");
+    assert_eq!(r["checks"], 15, "{r}");
+    // "message 6" … "message 1" by REVERSE SUBJECT.
+    assert_eq!(
+        r["first"]["s"],
+        serde_json::json!([6, 5, 4, 3, 2, 1]),
+        "{r}"
+    );
+    assert_eq!(
+        r["first"]["q"],
+        serde_json::json!([1, 2, 3, 4, 5, 6]),
+        "{r}"
+    );
 }
 
 /// RFC 6855 §4: after ENABLE UTF8=ACCEPT, `APPEND … UTF8 (~{n}…)` stores a message whose

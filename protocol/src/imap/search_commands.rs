@@ -37,6 +37,12 @@ impl Session {
         uid: bool,
         returning: Option<Vec<ReturnOption>>,
     ) -> Done {
+        if let Some(refused) = returning
+            .as_deref()
+            .and_then(|r| self.refused_options(tag, r))
+        {
+            return refused;
+        }
         let matched = match self.matching(charset, criteria).await {
             Ok(matched) => matched,
             Err(done) => {
@@ -57,8 +63,9 @@ impl Session {
                 sorted.sort_unstable();
                 self.esearch(tag, uid, &options, &sorted, &matched, false);
                 if options.contains(&ReturnOption::Update) {
-                    let uids = self.ids(&matched.indexes, true);
-                    self.start_update(tag, charset, criteria, uid, uids);
+                    let mut uids = self.ids(&matched.indexes, true);
+                    uids.sort_unstable();
+                    self.start_update(tag, charset, criteria, uid, None, uids);
                 }
             }
         }
@@ -78,6 +85,12 @@ impl Session {
         uid: bool,
         returning: Option<Vec<ReturnOption>>,
     ) -> Done {
+        if let Some(refused) = returning
+            .as_deref()
+            .and_then(|r| self.refused_options(tag, r))
+        {
+            return refused;
+        }
         let matched = match self.matching(Some(charset), search).await {
             Ok(matched) => matched,
             Err(done) => return done,
@@ -95,8 +108,13 @@ impl Session {
             Some(options) => {
                 self.esearch(tag, uid, &options, &ordered, &matched, true);
                 if options.contains(&ReturnOption::Update) {
-                    // CONTEXT=SORT is not offered: a sorted result is not kept current.
-                    self.no_update(tag, "Sorted results are not updated");
+                    let uids = if uid {
+                        ordered.clone()
+                    } else {
+                        let indexes: Vec<usize> = ordered.iter().map(|&s| s as usize - 1).collect();
+                        self.ids(&indexes, true)
+                    };
+                    self.start_update(tag, Some(charset), search, uid, Some(criteria), uids);
                 }
             }
         }
@@ -339,7 +357,7 @@ impl Session {
     }
 
     /// The header sections of the messages at `indexes`, read from the index in batches.
-    async fn headers_of(&mut self, indexes: &[usize]) -> Result<Vec<Vec<u8>>, Done> {
+    pub(super) async fn headers_of(&mut self, indexes: &[usize]) -> Result<Vec<Vec<u8>>, Done> {
         let mut headers = Vec::with_capacity(indexes.len());
         for (n, &i) in indexes.iter().enumerate() {
             if n % super::fetch::HEADER_BATCH == 0 {
@@ -359,7 +377,7 @@ impl Session {
         Ok(headers)
     }
 
-    fn sort_inputs<'a>(
+    pub(super) fn sort_inputs<'a>(
         &self,
         indexes: &[usize],
         headers: &'a [Vec<u8>],

@@ -1,23 +1,27 @@
-//! CONTEXT=SEARCH (RFC 5267): a `SEARCH RETURN (… UPDATE)` result kept current while the
-//! mailbox stays selected. After every change the session announces (at the end of a
-//! command, in IDLE), the search runs again over the client's new picture and the difference
-//! goes out as `* ESEARCH (TAG "t") [UID] REMOVEFROM (0 set) ADDTO (0 set)` (position 0: a
-//! search result has no order, §4.3). The REMOVEFROM of an expunged message goes out before
-//! its EXPUNGE, with the sequence number the client still has; the rest after EXISTS. This is
-//! what Dovecot 2.3 sends, and like it `RETURN (UPDATE)` alone returns no result now.
-//! `CANCELUPDATE "t"` ends it (§4.2). Not kept current, with `* NO [NOUPDATE "t"]`: searches
-//! of message text (each change would read every body again), sorted results (CONTEXT=SORT
-//! is not offered), and more than [`MAX_UPDATES`] at once.
+//! CONTEXT=SEARCH and CONTEXT=SORT (RFC 5267): a `SEARCH` or `SORT … RETURN (… UPDATE)`
+//! result kept current while the mailbox stays selected. After every change the session
+//! announces (at the end of a command, in IDLE), the search (and sort) runs again over the
+//! client's new picture and the difference goes out as
+//! `* ESEARCH (TAG "t") [UID] REMOVEFROM (pos set …) ADDTO (pos set …)` (§4.3.2–4.3.4):
+//! position 0 for a search (a result in mailbox order), the 1-based place in the sorted
+//! result for a sort, pairs meant to be applied in order. The REMOVEFROM of an expunged
+//! message goes out before its EXPUNGE, with the sequence number the client still has; the
+//! rest after EXISTS. For searches this is what Dovecot 2.3 sends, and like it
+//! `RETURN (UPDATE)` alone returns no result now. `CANCELUPDATE "t"` ends it (§4.3.5).
+//! Not kept current, with `* NO [NOUPDATE "t"]` (§4.3.1): searches of message text (each
+//! change would read every body again) and more than [`MAX_UPDATES`] at once.
 
 use std::sync::Arc;
 
 use baedal_storage::mailstore::MailboxView;
 use bounded_static::IntoBoundedStatic;
 use imap_codec::imap_types::core::Vec1;
+use imap_codec::imap_types::extensions::sort::SortCriterion;
 use imap_codec::imap_types::search::SearchKey;
 
 use super::selected::Selected;
 use super::session::{Done, Session, State};
+use super::syntax::ReturnOption;
 
 /// Updating searches per session at most.
 pub(super) const MAX_UPDATES: usize = 8;
@@ -27,12 +31,34 @@ pub(super) struct SearchUpdate {
     pub tag: String,
     pub charset: Option<String>,
     pub criteria: Vec1<SearchKey<'static>>,
+    /// `Some` for a SORT: its order is kept too.
+    pub sort: Option<Vec<SortCriterion>>,
     pub uid: bool,
-    /// The UIDs the client was told match, ascending.
+    /// The UIDs the client was told match: ascending for a search, in sort order for a sort.
     pub uids: Vec<u32>,
 }
 
+/// `(context position, UIDs)` pairs of one ADDTO or REMOVEFROM, to be applied in order.
+type Pairs = Vec<(usize, Vec<u32>)>;
+
 impl Session {
+    /// BAD for RETURN options a command may not combine (RFC 5267 §4.4: one PARTIAL or one
+    /// ALL at most; §4.3: UPDATE under the tag of a search that is kept current).
+    pub(super) fn refused_options(&self, tag: &str, options: &[ReturnOption]) -> Option<Done> {
+        let windows = options
+            .iter()
+            .filter(|o| matches!(o, ReturnOption::All | ReturnOption::Partial(..)))
+            .count();
+        if windows > 1 {
+            return Some(Done::bad("RETURN takes one ALL or one PARTIAL"));
+        }
+        let State::Selected(_, selected) = &self.state else {
+            return None;
+        };
+        (options.contains(&ReturnOption::Update) && selected.updates.iter().any(|u| u.tag == tag))
+            .then(|| Done::bad("Tag reuse: a search with this tag is kept current"))
+    }
+
     /// Keeps the result of `tag` current from now on, or says why not.
     pub(super) fn start_update(
         &mut self,
@@ -40,7 +66,8 @@ impl Session {
         charset: Option<&str>,
         criteria: &Vec1<SearchKey<'_>>,
         uid: bool,
-        mut uids: Vec<u32>,
+        sort: Option<&[SortCriterion]>,
+        uids: Vec<u32>,
     ) {
         let State::Selected(_, selected) = &mut self.state else {
             return;
@@ -51,10 +78,8 @@ impl Session {
             .any(|k| super::search::needs_body(k))
         {
             Some("Searches of message text are not updated")
-        } else if selected.updates.iter().any(|u| u.tag == tag) {
-            Some("A search with this tag is updated already")
         } else if selected.updates.len() >= MAX_UPDATES {
-            Some("Too many updated searches")
+            Some("Too many contexts")
         } else {
             None
         };
@@ -62,23 +87,23 @@ impl Session {
             self.no_update(tag, reason);
             return;
         }
-        uids.sort_unstable();
         selected.updates.push(SearchUpdate {
             tag: tag.to_string(),
             charset: charset.map(str::to_string),
             criteria: criteria.clone().into_static(),
+            sort: sort.map(<[SortCriterion]>::to_vec),
             uid,
             uids,
         });
     }
 
-    /// RFC 5267 §4.3: the search answered, but its result is not kept current.
+    /// RFC 5267 §4.3.1: the search answered, but its result is not kept current.
     pub(super) fn no_update(&mut self, tag: &str, reason: &str) {
         self.conn
             .queue(format!("* NO [NOUPDATE {}] {reason}\r\n", quoted(tag)).as_bytes());
     }
 
-    /// `CANCELUPDATE "t" …` (RFC 5267 §4.2): NO for a tag not kept current, as Dovecot.
+    /// `CANCELUPDATE "t" …` (RFC 5267 §4.3.5): NO for a tag not kept current, as Dovecot.
     pub(super) fn cancel_update(&mut self, tags: &[String]) -> Done {
         let State::Selected(_, selected) = &mut self.state else {
             return Done::bad("No mailbox selected");
@@ -96,40 +121,39 @@ impl Session {
         Done::ok("CANCELUPDATE completed")
     }
 
-    /// Runs every updated search again over the picture just announced and tells the client
-    /// what joined and what left each result.
+    /// Runs every kept search (and sort) again over the picture just announced and tells
+    /// the client what left and what joined each result.
     pub(super) async fn refresh_updates(&mut self) {
         let State::Selected(_, selected) = &self.state else {
             return;
         };
-        let searches: Vec<(usize, Option<String>, Vec1<SearchKey<'static>>)> = selected
+        type Kept = (
+            Option<String>,
+            Vec1<SearchKey<'static>>,
+            Option<Vec<SortCriterion>>,
+        );
+        let searches: Vec<Kept> = selected
             .updates
             .iter()
-            .enumerate()
-            .map(|(i, u)| (i, u.charset.clone(), u.criteria.clone()))
+            .map(|u| (u.charset.clone(), u.criteria.clone(), u.sort.clone()))
             .collect();
-        for (i, charset, criteria) in searches {
-            let matched = match self.matching(charset.as_deref(), &criteria).await {
-                Ok(matched) => matched,
-                Err(done) => {
-                    tracing::warn!(reason = %done.text, "cannot update a search");
-                    continue;
-                }
+        for (i, (charset, criteria, order)) in searches.into_iter().enumerate() {
+            let Some(now) = self.result_now(charset.as_deref(), &criteria, order).await else {
+                continue;
             };
             let State::Selected(_, selected) = &mut self.state else {
                 return;
             };
-            let mut now: Vec<u32> = matched
-                .indexes
-                .iter()
-                .map(|&i| selected.messages()[i].uid as u32)
-                .collect();
-            now.sort_unstable();
             let Some(update) = selected.updates.get(i) else {
                 continue;
             };
-            let left: Vec<u32> = difference(&update.uids, &now);
-            let joined: Vec<u32> = difference(&now, &update.uids);
+            let (left, joined) = if update.sort.is_some() {
+                sorted_changes(&update.uids, &now)
+            } else {
+                let left = difference(&update.uids, &now);
+                let joined = difference(&now, &update.uids);
+                (zero_pair(left), zero_pair(joined))
+            };
             let line = change_line(
                 update,
                 &[
@@ -144,6 +168,46 @@ impl Session {
                 update.uids = now;
             }
         }
+    }
+
+    /// The UIDs that match now: ascending, or in `order`.
+    async fn result_now(
+        &mut self,
+        charset: Option<&str>,
+        criteria: &Vec1<SearchKey<'static>>,
+        order: Option<Vec<SortCriterion>>,
+    ) -> Option<Vec<u32>> {
+        let matched = match self.matching(charset, criteria).await {
+            Ok(matched) => matched,
+            Err(done) => {
+                tracing::warn!(reason = %done.text, "cannot update a search");
+                return None;
+            }
+        };
+        let Some(order) = order else {
+            let mut uids = self.uids_at(&matched.indexes);
+            uids.sort_unstable();
+            return Some(uids);
+        };
+        let headers = match self.headers_of(&matched.indexes).await {
+            Ok(headers) => headers,
+            Err(done) => {
+                tracing::warn!(reason = %done.text, "cannot update a sort");
+                return None;
+            }
+        };
+        let inputs = self.sort_inputs(&matched.indexes, &headers, true);
+        Some(super::sort::sort(&inputs, &order))
+    }
+
+    fn uids_at(&self, indexes: &[usize]) -> Vec<u32> {
+        let State::Selected(_, selected) = &self.state else {
+            return Vec::new();
+        };
+        indexes
+            .iter()
+            .map(|&i| selected.messages()[i].uid as u32)
+            .collect()
     }
 }
 
@@ -165,7 +229,14 @@ pub(super) fn expunge_removals(selected: &mut Selected, before: &Arc<MailboxView
         })
         .collect();
     for (update, gone) in selected.updates.iter().zip(&gone) {
-        out.push_str(&change_line(update, &[("REMOVEFROM", before, gone)]));
+        let pairs = if update.sort.is_some() {
+            removal_pairs(&update.uids, gone)
+        } else {
+            let mut gone = gone.clone();
+            gone.sort_unstable();
+            zero_pair(gone)
+        };
+        out.push_str(&change_line(update, &[("REMOVEFROM", before, &pairs)]));
     }
     for (update, gone) in selected.updates.iter_mut().zip(gone) {
         update.uids.retain(|uid| !gone.contains(uid));
@@ -173,27 +244,104 @@ pub(super) fn expunge_removals(selected: &mut Selected, before: &Arc<MailboxView
     out
 }
 
-/// `* ESEARCH (TAG "t") [UID] REMOVEFROM (0 set) ADDTO (0 set)` (RFC 5267 §4.3) for each
-/// non-empty `(what, picture, uids)`: UIDs, or sequence numbers in `picture`; nothing when
-/// every set is empty.
-fn change_line(update: &SearchUpdate, changes: &[(&str, &MailboxView, &[u32])]) -> String {
-    let mut items = String::new();
-    for (what, picture, uids) in changes {
-        let ids: Vec<i64> = if update.uid {
-            uids.iter().map(|&u| i64::from(u)).collect()
+/// A search's change: one pair at position 0 (nothing when empty).
+fn zero_pair(uids: Vec<u32>) -> Pairs {
+    if uids.is_empty() {
+        Vec::new()
+    } else {
+        vec![(0, uids)]
+    }
+}
+
+/// The REMOVEFROM and ADDTO pairs that turn the sorted result `old` into `new`. A message's
+/// sort keys never change, so the messages in both keep their order; should they not, the
+/// whole result is replaced.
+fn sorted_changes(old: &[u32], new: &[u32]) -> (Pairs, Pairs) {
+    let gone: Vec<u32> = old.iter().copied().filter(|u| !new.contains(u)).collect();
+    let added: Vec<u32> = new.iter().copied().filter(|u| !old.contains(u)).collect();
+    let kept_old: Vec<u32> = old.iter().copied().filter(|u| !gone.contains(u)).collect();
+    let kept_new: Vec<u32> = new.iter().copied().filter(|u| !added.contains(u)).collect();
+    if kept_old != kept_new {
+        return (removal_pairs(old, old), addition_pairs(new, new));
+    }
+    (removal_pairs(old, &gone), addition_pairs(new, &added))
+}
+
+/// REMOVEFROM pairs for `gone` out of `list`, applied in order (§4.3.4: the first of a set
+/// is at the position before its removal).
+fn removal_pairs(list: &[u32], gone: &[u32]) -> Pairs {
+    let mut pairs: Pairs = Vec::new();
+    let mut removed = 0;
+    let mut run_open = false;
+    for (i, uid) in list.iter().enumerate() {
+        if gone.contains(uid) {
+            match pairs.last_mut() {
+                Some((_, run)) if run_open => run.push(*uid),
+                _ => pairs.push((i - removed + 1, vec![*uid])),
+            }
+            run_open = true;
         } else {
-            uids.iter()
-                .filter_map(|&u| {
-                    picture
-                        .messages
-                        .binary_search_by_key(&i64::from(u), |m| m.uid)
-                        .ok()
-                        .map(|i| i as i64 + 1)
-                })
-                .collect()
-        };
-        if !ids.is_empty() {
-            items.push_str(&format!(" {what} (0 {})", super::condstore::uid_set(&ids)));
+            if run_open {
+                removed += pairs.last().map_or(0, |(_, run)| run.len());
+            }
+            run_open = false;
+        }
+    }
+    pairs
+}
+
+/// ADDTO pairs that put `added` where `list` has them, applied in order left to right
+/// (§4.3.3: the first of a set occupies the position after insertion).
+fn addition_pairs(list: &[u32], added: &[u32]) -> Pairs {
+    let mut pairs: Pairs = Vec::new();
+    let mut run_open = false;
+    for (i, uid) in list.iter().enumerate() {
+        if added.contains(uid) {
+            match pairs.last_mut() {
+                Some((_, run)) if run_open => run.push(*uid),
+                _ => pairs.push((i + 1, vec![*uid])),
+            }
+            run_open = true;
+        } else {
+            run_open = false;
+        }
+    }
+    pairs
+}
+
+/// `* ESEARCH (TAG "t") [UID] REMOVEFROM (…) ADDTO (…)` for each non-empty
+/// `(what, picture, pairs)`: UIDs, or sequence numbers in `picture`; nothing when every item
+/// is empty. A search's set is compacted (mailbox order); a sort's keeps its order.
+fn change_line(update: &SearchUpdate, changes: &[(&str, &MailboxView, &Pairs)]) -> String {
+    let mut items = String::new();
+    for (what, picture, pairs) in changes {
+        let mut payload = Vec::new();
+        for (position, uids) in pairs.iter() {
+            let ids: Vec<i64> = if update.uid {
+                uids.iter().map(|&u| i64::from(u)).collect()
+            } else {
+                uids.iter()
+                    .filter_map(|&u| {
+                        picture
+                            .messages
+                            .binary_search_by_key(&i64::from(u), |m| m.uid)
+                            .ok()
+                            .map(|i| i as i64 + 1)
+                    })
+                    .collect()
+            };
+            if ids.is_empty() {
+                continue;
+            }
+            let set = if update.sort.is_some() {
+                ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+            } else {
+                super::condstore::uid_set(&ids)
+            };
+            payload.push(format!("{position} {set}"));
+        }
+        if !payload.is_empty() {
+            items.push_str(&format!(" {what} ({})", payload.join(" ")));
         }
     }
     if items.is_empty() {
@@ -275,6 +423,47 @@ mod tests {
         assert_eq!(parse_cancel_update(b"c1 CANCELUPDATE a1\r\n"), None);
         assert_eq!(parse_cancel_update(b"c1 CANCELUPDATE \"a1\r\n"), None);
         assert_eq!(parse_cancel_update(b"c1 NOOP\r\n"), None);
+    }
+
+    /// Applies pairs as a client must (§4.3.3, §4.3.4): in order, positions 1-based.
+    fn apply(mut list: Vec<u32>, removals: &Pairs, additions: &Pairs) -> Vec<u32> {
+        for (pos, run) in removals {
+            let at = pos - 1;
+            assert_eq!(&list[at..at + run.len()], &run[..], "removal at {pos}");
+            list.drain(at..at + run.len());
+        }
+        for (pos, run) in additions {
+            let at = pos - 1;
+            for (k, uid) in run.iter().enumerate() {
+                list.insert(at + k, *uid);
+            }
+        }
+        list
+    }
+
+    #[test]
+    fn sorted_changes_rebuild_the_new_order() {
+        let cases: &[(&[u32], &[u32])] = &[
+            (&[5, 3, 1, 4], &[6, 5, 1, 7, 8, 4]),
+            (&[1, 2, 3, 4, 5], &[2, 4]),
+            (&[], &[3, 1, 2]),
+            (&[3, 1, 2], &[]),
+            (&[1, 2, 3], &[3, 2, 1]),
+            (&[2734, 2735], &[2731, 2732, 2733, 2734, 2735]),
+        ];
+        for (old, new) in cases {
+            let (removals, additions) = sorted_changes(old, new);
+            assert_eq!(
+                apply(old.to_vec(), &removals, &additions),
+                new.to_vec(),
+                "{old:?} → {new:?}"
+            );
+        }
+        // The RFC's example: 2731:2733 go in front of 2734:2735 as one pair.
+        assert_eq!(
+            sorted_changes(&[2734, 2735], &[2731, 2732, 2733, 2734, 2735]).1,
+            vec![(1, vec![2731, 2732, 2733])]
+        );
     }
 
     #[test]

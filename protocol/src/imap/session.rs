@@ -176,6 +176,7 @@ impl Session {
             "SORT=DISPLAY",
             "ESORT",
             "CONTEXT=SEARCH",
+            "CONTEXT=SORT",
             "THREAD=ORDEREDSUBJECT",
             "THREAD=REFERENCES",
             &appendlimit,
