@@ -177,6 +177,7 @@ impl Authenticator {
             } else {
                 "locked"
             };
+            baedal_metrics::auth_locked(attempt.protocol);
             log_failure(&attempt, reason);
             return Ok(AuthOutcome::Rejected {
                 reason,
@@ -313,9 +314,11 @@ impl Authenticator {
             tracing::error!(domain = %domain.domain_name, "the domain authenticates with LDAP, but [ldap] has no url");
             return Ok(LdapStep::unless(fallback.unreachable, "ldap-unavailable"));
         };
+        let started = Instant::now();
         let verdict = ldap
             .verify(domain.ldap_base_dn.as_deref(), address, password)
             .await;
+        baedal_metrics::ldap_login(started.elapsed(), verdict.is_ok());
         match verdict {
             Ok(LdapVerdict::Bound(entry)) => {
                 let user = match user {

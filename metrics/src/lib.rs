@@ -9,14 +9,19 @@
 //! - SMTP: [`smtp_message_accepted`], [`smtp_refused`] (by stage and enhanced status code,
 //!   with a readable reason), [`smtp_transaction`] (MAIL to the final reply of the data).
 //! - IMAP: [`imap_command`] (latency per command name).
-//! - authentication: [`auth_attempt`] per protocol and result.
-//! - outbound queue: [`delivery`] by result, [`set_queue`] (size and age, refreshed when
-//!   `/metrics` is read).
+//! - authentication: [`auth_attempt`] per protocol and result, [`auth_locked`],
+//!   [`ldap_login`] (latency and errors of the directory).
+//! - outbound queue: [`delivery`] by result, [`delivery_attempt`] (latency),
+//!   [`set_queue`] (size and age, refreshed when `/metrics` is read).
+//! - the host's view: [`set_backend`] (database and blob store probed when `/metrics` is
+//!   read), [`set_disk`] (space of the data and spool directories, likewise),
+//!   [`set_certificate_expiry`] (when the certificate in use ends).
 //!
 //! Label values come from fixed sets (protocol names, command names, status codes), never
 //! from what a peer sends, so the number of series stays bounded.
 
 use std::sync::LazyLock;
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -76,6 +81,16 @@ struct ResultLabel {
     result: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BackendLabel {
+    backend: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DirLabel {
+    dir: &'static str,
+}
+
 fn latency() -> Histogram {
     Histogram::new(LATENCY_BUCKETS)
 }
@@ -89,12 +104,21 @@ struct Metrics {
     smtp_transaction: Family<ListenerLabel, Histogram, fn() -> Histogram>,
     imap_command: Family<CommandLabel, Histogram, fn() -> Histogram>,
     auth: Family<AuthLabels, Counter>,
+    auth_lockouts: Family<ProtocolLabel, Counter>,
+    ldap_login: Histogram,
+    ldap_errors: Counter,
     deliveries: Family<ResultLabel, Counter>,
+    delivery_duration: Histogram,
     filter_verdicts: Family<FilterVerdictLabels, Counter>,
     filter_scan: Family<FilterLabel, Histogram, fn() -> Histogram>,
     filter_up: Family<FilterLabel, Gauge>,
     queue_recipients: Gauge,
     queue_oldest_age: Gauge,
+    backend_up: Family<BackendLabel, Gauge>,
+    backend_probe: Family<BackendLabel, Gauge<f64, AtomicU64>>,
+    disk_free: Family<DirLabel, Gauge>,
+    disk_size: Family<DirLabel, Gauge>,
+    certificate_expiry: Gauge,
 }
 
 static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
@@ -108,12 +132,21 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         smtp_transaction: Family::new_with_constructor(latency),
         imap_command: Family::new_with_constructor(latency),
         auth: Family::default(),
+        auth_lockouts: Family::default(),
+        ldap_login: latency(),
+        ldap_errors: Counter::default(),
         deliveries: Family::default(),
+        delivery_duration: latency(),
         filter_verdicts: Family::default(),
         filter_scan: Family::new_with_constructor(latency),
         filter_up: Family::default(),
         queue_recipients: Gauge::default(),
         queue_oldest_age: Gauge::default(),
+        backend_up: Family::default(),
+        backend_probe: Family::default(),
+        disk_free: Family::default(),
+        disk_size: Family::default(),
+        certificate_expiry: Gauge::default(),
     };
     registry.register(
         "connections",
@@ -151,9 +184,29 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         m.auth.clone(),
     );
     registry.register(
+        "auth_lockouts",
+        "Logins refused unchecked because the account (from that IP) or the IP is locked out, per protocol",
+        m.auth_lockouts.clone(),
+    );
+    registry.register(
+        "ldap_login_duration_seconds",
+        "One login checked against LDAP (service bind, search, bind as the user)",
+        m.ldap_login.clone(),
+    );
+    registry.register(
+        "ldap_errors",
+        "LDAP login checks that failed for the directory's reasons (unreachable, timeout, an error code), not a wrong password",
+        m.ldap_errors.clone(),
+    );
+    registry.register(
         "deliveries",
         "Outbound delivery attempts per recipient, by result (delivered, deferred, failed)",
         m.deliveries.clone(),
+    );
+    registry.register(
+        "delivery_duration_seconds",
+        "One outbound delivery attempt of one message to one domain, from connecting to the last reply",
+        m.delivery_duration.clone(),
     );
     registry.register(
         "filter_verdicts",
@@ -180,6 +233,31 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         "Age of the oldest message in the outbound queue (0 when empty)",
         m.queue_oldest_age.clone(),
     );
+    registry.register(
+        "backend_up",
+        "1 while the backend (database, blob_store) answered the probe made when /metrics was read, else 0",
+        m.backend_up.clone(),
+    );
+    registry.register(
+        "backend_probe_duration_seconds",
+        "How long that probe took (a SELECT 1; reading a key no message has)",
+        m.backend_probe.clone(),
+    );
+    registry.register(
+        "disk_free_bytes",
+        "Space the server may still use on the file system of a directory (data, spool)",
+        m.disk_free.clone(),
+    );
+    registry.register(
+        "disk_size_bytes",
+        "Size of the file system of a directory (data, spool)",
+        m.disk_size.clone(),
+    );
+    registry.register(
+        "tls_certificate_expiry_timestamp_seconds",
+        "When the server certificate in use expires (its notAfter, Unix time)",
+        m.certificate_expiry.clone(),
+    );
     // Series that exist from the start (at 0), so that rates and alerts see them before
     // the first event.
     for protocol in PROTOCOLS {
@@ -197,6 +275,7 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         for result in ["success", "failure"] {
             let _ = m.auth.get_or_create(&AuthLabels { protocol, result });
         }
+        let _ = m.auth_lockouts.get_or_create(&ProtocolLabel { protocol });
     }
     for result in ["delivered", "deferred", "failed"] {
         let _ = m.deliveries.get_or_create(&ResultLabel { result });
@@ -311,6 +390,24 @@ pub fn auth_attempt(protocol: &'static str, success: bool) {
         .inc();
 }
 
+/// A login refused without a password check because of a lockout: `protocol` as in
+/// [`auth_attempt`].
+pub fn auth_locked(protocol: &'static str) {
+    METRICS
+        .auth_lockouts
+        .get_or_create(&ProtocolLabel { protocol })
+        .inc();
+}
+
+/// One login checked against LDAP: how long it took, and whether the directory answered
+/// (a refused password is an answer).
+pub fn ldap_login(took: Duration, answered: bool) {
+    METRICS.ldap_login.observe(took.as_secs_f64());
+    if !answered {
+        METRICS.ldap_errors.inc();
+    }
+}
+
 /// The outcome of one delivery attempt to one recipient: `"delivered"`, `"deferred"` or
 /// `"failed"`.
 pub fn delivery(result: &'static str) {
@@ -346,10 +443,48 @@ pub fn set_filter_up(filter: &'static str, up: bool) {
         .set(i64::from(up));
 }
 
+/// One outbound delivery attempt of one message (its recipients at one domain).
+pub fn delivery_attempt(took: Duration) {
+    METRICS.delivery_duration.observe(took.as_secs_f64());
+}
+
 /// The queue as it is now: recipients waiting, and the oldest message's age in seconds.
 pub fn set_queue(recipients: i64, oldest_age_secs: i64) {
     METRICS.queue_recipients.set(recipients);
     METRICS.queue_oldest_age.set(oldest_age_secs.max(0));
+}
+
+/// A probe of a backend (`"database"`, `"blob_store"`): whether it answered, and how long
+/// it took.
+pub fn set_backend(backend: &'static str, up: bool, took: Duration) {
+    let label = BackendLabel { backend };
+    METRICS.backend_up.get_or_create(&label).set(i64::from(up));
+    METRICS
+        .backend_probe
+        .get_or_create(&label)
+        .set(took.as_secs_f64());
+}
+
+/// The file system of a directory (`"data"`, `"spool"`): bytes still usable, and its size.
+pub fn set_disk(dir: &'static str, free_bytes: u64, size_bytes: u64) {
+    let label = DirLabel { dir };
+    METRICS
+        .disk_free
+        .get_or_create(&label)
+        .set(saturating_i64(free_bytes));
+    METRICS
+        .disk_size
+        .get_or_create(&label)
+        .set(saturating_i64(size_bytes));
+}
+
+/// When the certificate in use expires, in Unix seconds.
+pub fn set_certificate_expiry(not_after_secs: i64) {
+    METRICS.certificate_expiry.set(not_after_secs);
+}
+
+fn saturating_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 /// The OpenMetrics text of every metric (content type [`CONTENT_TYPE`]).
@@ -404,6 +539,32 @@ mod tests {
         assert!(text.ends_with("# EOF\n"));
         drop(open);
         assert!(encode().contains("baedal_connections_open{protocol=\"imap\"} 0"));
+    }
+
+    #[test]
+    fn probes_disks_lockouts_and_the_certificate_show_in_the_text() {
+        let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+        set_backend("database", false, Duration::from_millis(1500));
+        set_disk("spool", 4096, u64::MAX);
+        set_certificate_expiry(1_800_000_000);
+        auth_locked("pop3");
+        ldap_login(Duration::from_millis(2), false);
+        delivery_attempt(Duration::from_millis(40));
+        let text = encode();
+        for line in [
+            "baedal_backend_up{backend=\"database\"} 0",
+            "baedal_backend_probe_duration_seconds{backend=\"database\"} 1.5",
+            "baedal_disk_free_bytes{dir=\"spool\"} 4096",
+            "baedal_disk_size_bytes{dir=\"spool\"} 9223372036854775807",
+            "baedal_tls_certificate_expiry_timestamp_seconds 1800000000",
+            "baedal_auth_lockouts_total{protocol=\"pop3\"} 1",
+            "baedal_auth_lockouts_total{protocol=\"smtp\"} 0",
+            "baedal_ldap_errors_total 1",
+            "baedal_ldap_login_duration_seconds_bucket{le=\"0.0025\"} 1",
+            "baedal_delivery_duration_seconds_bucket{le=\"0.05\"} 1",
+        ] {
+            assert!(text.contains(line), "{line} in {text}");
+        }
     }
 }
 

@@ -2,7 +2,9 @@
 //! blob store answer) and `/metrics` (Prometheus, OpenMetrics text). The admin console and
 //! its API have their own TLS listener (`[listen] admin`, `baedal_admin::web`).
 
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::State;
@@ -16,6 +18,9 @@ use tokio::sync::watch;
 
 /// A key no message has: reading it proves the blob store answers (`NotFound` is an answer).
 const PROBE_KEY: &str = "readyz/probe";
+/// How long a probe for `/metrics` may take before its backend counts as down (below
+/// Prometheus's default scrape timeout of 10 s).
+const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// What the endpoints look at.
 #[derive(Clone)]
@@ -25,6 +30,8 @@ pub struct Health {
     pub queue: Queue,
     /// The content filters of the current configuration generation.
     pub filters: FilterSlot,
+    /// The directories whose free space `/metrics` shows: `("data", dir)`, `("spool", dir)`.
+    pub dirs: Vec<(&'static str, PathBuf)>,
 }
 
 /// The current generation's content filters, replaced at each reload.
@@ -53,16 +60,14 @@ pub fn router(health: Health) -> Router {
 /// the database or the blob store does not answer, or a filter that defers mail while it is
 /// down (not `fail_open`) does not.
 async fn ready(State(health): State<Health>) -> (StatusCode, String) {
-    if let Err(e) = health.db.ping().await {
+    if let Err(e) = probe_database(&health).await {
         tracing::warn!(error = %e, "readiness: database unreachable");
         return (
             StatusCode::SERVICE_UNAVAILABLE,
             "database unreachable\n".into(),
         );
     }
-    if let Err(e) = health.blobs.open(PROBE_KEY).await
-        && !matches!(e, BlobError::NotFound(_))
-    {
+    if let Err(e) = probe_blobs(&health).await {
         tracing::warn!(error = %e, "readiness: blob store unreachable");
         return (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -98,8 +103,22 @@ async fn ready(State(health): State<Health>) -> (StatusCode, String) {
     (status, format!("{head}\n{details}"))
 }
 
+/// One `SELECT 1`.
+async fn probe_database(health: &Health) -> Result<(), String> {
+    health.db.ping().await.map_err(|e| e.to_string())
+}
+
+/// Reads a key no message has: `NotFound` is an answer.
+async fn probe_blobs(health: &Health) -> Result<(), String> {
+    match health.blobs.open(PROBE_KEY).await {
+        Ok(_) | Err(BlobError::NotFound(_)) => Ok(()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 async fn metrics(State(health): State<Health>) -> impl IntoResponse {
-    // The queue's size and age are read when asked, not kept up to date by every change.
+    // The queue's size and age, the backends and the disks are read when asked, not kept
+    // up to date by every change.
     match (health.queue.waiting().await, health.queue.oldest().await) {
         (Ok(waiting), Ok(oldest)) => {
             let age = oldest.map_or(0, |created| baedal_storage::clock::now_secs() - created);
@@ -107,10 +126,51 @@ async fn metrics(State(health): State<Health>) -> impl IntoResponse {
         }
         (Err(e), _) | (_, Err(e)) => tracing::warn!(error = %e, "metrics: cannot read the queue"),
     }
+    tokio::join!(
+        timed_probe("database", probe_database(&health)),
+        timed_probe("blob_store", probe_blobs(&health)),
+        record_disks(health.dirs.clone()),
+    );
     (
         [(header::CONTENT_TYPE, baedal_metrics::CONTENT_TYPE)],
         baedal_metrics::encode(),
     )
+}
+
+/// Runs a probe of `backend` for at most [`PROBE_TIMEOUT`] and records its outcome.
+async fn timed_probe(backend: &'static str, probe: impl Future<Output = Result<(), String>>) {
+    let started = Instant::now();
+    let result = match tokio::time::timeout(PROBE_TIMEOUT, probe).await {
+        Ok(result) => result,
+        Err(_) => Err(format!("no answer within {PROBE_TIMEOUT:?}")),
+    };
+    if let Err(e) = &result {
+        tracing::warn!(backend, error = %e, "metrics: backend probe failed");
+    }
+    baedal_metrics::set_backend(backend, result.is_ok(), started.elapsed());
+}
+
+/// The free space and size of each directory's file system (statvfs, off the runtime).
+async fn record_disks(dirs: Vec<(&'static str, PathBuf)>) {
+    let measure = tokio::task::spawn_blocking(move || {
+        dirs.into_iter()
+            .map(|(name, dir)| (name, rustix::fs::statvfs(&dir)))
+            .collect::<Vec<_>>()
+    });
+    let Ok(Ok(measured)) = tokio::time::timeout(PROBE_TIMEOUT, measure).await else {
+        tracing::warn!("metrics: no answer from statvfs");
+        return;
+    };
+    for (name, result) in measured {
+        match result {
+            Ok(fs) => baedal_metrics::set_disk(
+                name,
+                fs.f_bavail.saturating_mul(fs.f_frsize),
+                fs.f_blocks.saturating_mul(fs.f_frsize),
+            ),
+            Err(e) => tracing::warn!(dir = name, error = %e, "metrics: cannot read free space"),
+        }
+    }
 }
 
 /// Serves until `shutdown` turns true.

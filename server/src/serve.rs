@@ -85,6 +85,10 @@ pub async fn run(loaded: Loaded, reloader: Reloader) -> Result<()> {
         blobs: Arc::clone(&blobs),
         queue: queue.clone(),
         filters: http::FilterSlot::default(),
+        dirs: vec![
+            ("data", config.data_dir.clone()),
+            ("spool", config.spool_dir()),
+        ],
     };
     for listener in http_listeners {
         tasks.spawn(http::serve(listener, health.clone(), stop_rx.clone()));

@@ -33,9 +33,31 @@ pub struct CertificateSlot {
 }
 
 impl CertificateSlot {
+    fn new(key: CertifiedKey) -> Self {
+        record_expiry(&key);
+        Self {
+            current: RwLock::new(Arc::new(key)),
+        }
+    }
+
     pub fn replace(&self, key: CertifiedKey) {
+        record_expiry(&key);
         *self.current.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(key);
     }
+}
+
+/// Shows when the certificate going into use expires on `/metrics`.
+fn record_expiry(key: &CertifiedKey) {
+    match key.end_entity_cert().ok().and_then(not_after) {
+        Some(secs) => baedal_metrics::set_certificate_expiry(secs),
+        None => tracing::warn!("cannot read the certificate's expiry date for /metrics"),
+    }
+}
+
+/// A DER certificate's notAfter, in Unix seconds.
+fn not_after(der: &CertificateDer<'_>) -> Option<i64> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der.as_ref()).ok()?;
+    Some(cert.validity().not_after.timestamp())
 }
 
 impl ResolvesServerCert for CertificateSlot {
@@ -66,9 +88,7 @@ pub fn paths(config: &Config) -> Result<(PathBuf, PathBuf, bool)> {
 
 pub fn prepare(config: &Config) -> Result<ServerCertificate> {
     let (cert_path, key_path, generated) = paths(config)?;
-    let slot = Arc::new(CertificateSlot {
-        current: RwLock::new(Arc::new(load(&cert_path, &key_path)?)),
-    });
+    let slot = Arc::new(CertificateSlot::new(load(&cert_path, &key_path)?));
     let rustls = ServerConfig::builder()
         .with_no_client_auth()
         .with_cert_resolver(Arc::clone(&slot) as Arc<dyn ResolvesServerCert>);
@@ -165,6 +185,9 @@ mod tests {
         let pem = std::fs::read(&first.cert_path).unwrap();
         let second = prepare(&config).unwrap();
         assert!(!second.generated);
+        // rcgen's default validity ends in 4096.
+        let der = CertificateDer::from_pem_file(&second.cert_path).unwrap();
+        assert_eq!(not_after(&der), Some(67_090_118_400));
         assert_eq!(std::fs::read(&second.cert_path).unwrap(), pem);
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&first.key_path)

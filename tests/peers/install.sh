@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs on Debian 12 (as root): the peers the tests start
-# (PostgreSQL, Postfix, slapd, Dovecot) and the independent clients they drive. Does nothing
-# when all is present.
+# (PostgreSQL, Postfix, slapd, Dovecot), the independent clients they drive, and promtool
+# (package prometheus) to check the alerting rules. Does nothing when all is present.
 set -euo pipefail
 
 # cargo-deb and prometheus_client for the packaging and operations tests.
@@ -10,7 +10,7 @@ set -euo pipefail
 PACKAGES=(postgresql-15 postgresql-client-15 openssl curl ca-certificates python3
           postfix swaks libnet-ssleay-perl libauthen-sasl-perl fetchmail isync
           dnsmasq-base bind9-dnsutils slapd ldap-utils opendkim-tools systemd procps
-          dovecot-core dovecot-imapd rspamd clamav-daemon sqlite3 chromium)
+          dovecot-core dovecot-imapd rspamd clamav-daemon sqlite3 chromium prometheus)
 
 # dkimpy checks DKIM signatures the way receivers do, with the test DNS server; it signs
 # and (with authres) ARC-seals the messages the verification tests send. Playwright drives

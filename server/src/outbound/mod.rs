@@ -13,7 +13,7 @@ use baedal_storage::events::{self, Event, EventKind};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use baedal_protocol::dsn::{Action, DsnRecipient};
@@ -212,7 +212,12 @@ impl Outbound {
         let mut connection = None;
         for group in &batch {
             let results = match &hops {
-                Ok(hops) => self.send_group(hops, &mut connection, group).await,
+                Ok(hops) => {
+                    let started = Instant::now();
+                    let results = self.send_group(hops, &mut connection, group).await;
+                    baedal_metrics::delivery_attempt(started.elapsed());
+                    results
+                }
                 Err(RouteError::Permanent(e)) => {
                     vec![RecipientResult::Permanent(e.clone()); group.len()]
                 }
