@@ -79,6 +79,14 @@ pub async fn periodic_sync(
         }
         match sync_domains(&ldap, &directory, None, false, &Quiet).await {
             Ok(reports) => {
+                let changed: usize = reports
+                    .iter()
+                    .map(|r| r.created.len() + r.updated.len() + r.disabled.len())
+                    .sum();
+                crate::status::ldap_synced(
+                    true,
+                    format!("{} domains, {changed} accounts changed", reports.len()),
+                );
                 for r in reports {
                     tracing::info!(
                         domain = %r.domain,
@@ -90,7 +98,10 @@ pub async fn periodic_sync(
                     );
                 }
             }
-            Err(e) => tracing::warn!(error = %e, "LDAP sync failed"),
+            Err(e) => {
+                crate::status::ldap_synced(false, e.to_string());
+                tracing::warn!(error = %e, "LDAP sync failed");
+            }
         }
     }
 }

@@ -53,6 +53,7 @@ pub fn router(health: Health) -> Router {
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics))
+        .route("/status", get(status))
         .with_state(health)
 }
 
@@ -101,6 +102,48 @@ async fn ready(State(health): State<Health>) -> (StatusCode, String) {
         "not ready"
     };
     (status, format!("{head}\n{details}"))
+}
+
+/// `/status` (`baedal status`): what `crate::status` describes.
+async fn status(State(health): State<Health>) -> impl IntoResponse {
+    let (code, readiness) = ready(State(health.clone())).await;
+    let queue = match (health.queue.waiting().await, health.queue.oldest().await) {
+        (Ok(waiting), Ok(oldest)) => Some(crate::status::QueueStatus {
+            waiting,
+            oldest_age_seconds: oldest
+                .map_or(0, |created| baedal_storage::clock::now_secs() - created),
+        }),
+        _ => None,
+    };
+    let (database, blob_store) = tokio::join!(
+        backend(probe_database(&health)),
+        backend(probe_blobs(&health))
+    );
+    let report = crate::status::Report {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        ready: code == StatusCode::OK,
+        readiness,
+        uptime_seconds: crate::status::uptime_seconds(),
+        listeners: crate::status::listeners(),
+        queue,
+        ldap_sync: crate::status::last_ldap_sync(),
+        database,
+        blob_store,
+    };
+    axum::Json(report)
+}
+
+/// A probe's outcome and time, for `/status`.
+async fn backend(probe: impl Future<Output = Result<(), String>>) -> crate::status::Backend {
+    let started = Instant::now();
+    let result = tokio::time::timeout(PROBE_TIMEOUT, probe)
+        .await
+        .unwrap_or_else(|_| Err(format!("no answer within {PROBE_TIMEOUT:?}")));
+    crate::status::Backend {
+        ok: result.is_ok(),
+        millis: started.elapsed().as_millis() as u64,
+        error: result.err(),
+    }
 }
 
 /// One `SELECT 1`.

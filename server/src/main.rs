@@ -33,6 +33,7 @@ mod pop3;
 mod resolver;
 mod serve;
 mod smtp;
+mod status;
 mod tls;
 mod verify;
 
@@ -75,6 +76,17 @@ enum Command {
     /// Check or show the configuration
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// The running server's health: listeners, queue, LDAP sync, database and storage
+    /// (exit 0 when it answers and is ready)
+    Status,
+    /// Shell completions for bash, zsh or fish, on standard output
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Man pages and completions into DIR/man and DIR/completions (for packaging)
+    #[command(hide = true)]
+    GenerateAssets { dir: PathBuf },
     #[command(flatten)]
     Admin(AdminCommand),
 }
@@ -92,6 +104,26 @@ enum ConfigCommand {
 
 fn main() -> ExitCode {
     let mut cli = Cli::parse();
+    // Made from the definitions above alone: no configuration needed.
+    match &cli.command {
+        Command::Completions { shell } => {
+            // Written whole, so that a closed pipe (`| head`) is not a panic.
+            let mut script = Vec::new();
+            clap_complete::generate(*shell, &mut cli_command(), "baedal", &mut script);
+            let _ = std::io::Write::write_all(&mut std::io::stdout(), &script);
+            return ExitCode::SUCCESS;
+        }
+        Command::GenerateAssets { dir } => {
+            return match generate_assets(dir) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: cannot write the man pages and completions: {e:#}");
+                    ExitCode::from(1)
+                }
+            };
+        }
+        _ => {}
+    }
     // `baedal config check FILE` checks FILE, as `--config FILE config check` does.
     if let Command::Config(ConfigCommand::Check { file: Some(file) }) = &cli.command {
         cli.config = Some(file.clone());
@@ -142,11 +174,65 @@ async fn dispatch(cli: Cli) -> ExitCode {
             let _ = init_logging("warn", LogTo::Stderr);
             return admin(cmd, &loaded, cli.json).await;
         }
+        Command::Status => return status(&loaded, cli.json).await,
+        Command::Completions { .. } | Command::GenerateAssets { .. } => Ok(()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// The CLI's definition, as clap builds it.
+fn cli_command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
+}
+
+/// `DIR/man/baedal*.1` (one page per command) and `DIR/completions/` for bash, zsh and fish.
+fn generate_assets(dir: &std::path::Path) -> Result<()> {
+    use anyhow::Context;
+    let man = dir.join("man");
+    let completions = dir.join("completions");
+    std::fs::create_dir_all(&man).with_context(|| man.display().to_string())?;
+    std::fs::create_dir_all(&completions).with_context(|| completions.display().to_string())?;
+    clap_mangen::generate_to(cli_command(), &man).context("man pages")?;
+    for (shell, file) in [
+        (clap_complete::Shell::Bash, "baedal.bash"),
+        (clap_complete::Shell::Zsh, "_baedal"),
+        (clap_complete::Shell::Fish, "baedal.fish"),
+    ] {
+        let mut out = std::fs::File::create(completions.join(file)).context(file)?;
+        clap_complete::generate(shell, &mut cli_command(), "baedal", &mut out);
+    }
+    Ok(())
+}
+
+/// `baedal status`: 0 when the server answers and is ready, 1 otherwise.
+async fn status(loaded: &Loaded, json: bool) -> ExitCode {
+    match status::ask(&loaded.config.data_dir).await {
+        Ok(report) => {
+            if json {
+                println!("{}", serde_json::to_string(&report).unwrap_or_default());
+            } else {
+                print!("{}", status::render(&report));
+            }
+            if report.ready {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(e) => {
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "ready": false, "error": e.to_string() })
+                );
+            }
+            eprintln!("error: {e}");
             ExitCode::from(1)
         }
     }

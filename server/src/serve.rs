@@ -34,6 +34,7 @@ pub fn listeners_file(data_dir: &Path) -> PathBuf {
 pub async fn run(loaded: Loaded, reloader: Reloader) -> Result<()> {
     // From here on SIGHUP and SIGTERM are ours, even while the stores open.
     let mut signals = Signals::install()?;
+    crate::status::started();
     let mut config = loaded.config;
     match &loaded.source {
         Source::File(path) => tracing::info!(file = %path.display(), "configuration loaded"),
@@ -135,6 +136,7 @@ pub async fn run(loaded: Loaded, reloader: Reloader) -> Result<()> {
     current.start_jobs(&mut tasks, &stores, None);
     let listeners_path = listeners_file(&data_dir);
     write_listeners(&listeners_path, &bound)?;
+    crate::status::set_listeners(&bound);
     tracing::info!("baedal ready");
     lifecycle::notify(Status::Ready);
 

@@ -10,7 +10,8 @@ set -euo pipefail
 PACKAGES=(postgresql-15 postgresql-client-15 openssl curl ca-certificates python3
           postfix swaks libnet-ssleay-perl libauthen-sasl-perl fetchmail isync
           dnsmasq-base bind9-dnsutils slapd ldap-utils opendkim-tools systemd procps
-          dovecot-core dovecot-imapd rspamd clamav-daemon sqlite3 chromium prometheus)
+          dovecot-core dovecot-imapd rspamd clamav-daemon sqlite3 chromium prometheus
+          zsh fish)
 
 # dkimpy checks DKIM signatures the way receivers do, with the test DNS server; it signs
 # and (with authres) ARC-seals the messages the verification tests send. Playwright drives

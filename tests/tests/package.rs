@@ -52,6 +52,10 @@ fn build_deb(dir: &Path) -> PathBuf {
     let target = dir.join("target");
     std::fs::create_dir_all(target.join("debug")).unwrap();
     std::fs::copy(baedal_bin(), target.join("debug/baedal")).expect("copy the binary");
+    // The man pages and completions, made from the CLI as the README's package build does.
+    ok(Command::new(baedal_bin())
+        .arg("generate-assets")
+        .arg(target.join("debug/assets")));
     let out_dir = dir.join("deb");
     let manifest = workspace().join("server/Cargo.toml");
     ok(Command::new("cargo")
@@ -160,6 +164,23 @@ fn the_deb_installs_serves_mail_as_the_baedal_user_and_purges() {
         owner("/etc/baedal/baedal.toml"),
         ("root".into(), "baedal".into(), 0o640),
         "the configuration may hold secrets"
+    );
+    // Man pages and shell completions, as made from the CLI: `man baedal-user-add` works.
+    for file in [
+        "/usr/share/man/man1/baedal.1",
+        "/usr/share/man/man1/baedal-user-add.1",
+        "/usr/share/man/man1/baedal-status.1",
+        "/usr/share/bash-completion/completions/baedal",
+        "/usr/share/zsh/vendor-completions/_baedal",
+        "/usr/share/fish/vendor_completions.d/baedal.fish",
+    ] {
+        let text = std::fs::read_to_string(file).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert!(text.contains("baedal"), "{file}");
+    }
+    let page = std::fs::read_to_string("/usr/share/man/man1/baedal-user-add.1").unwrap();
+    assert!(
+        page.starts_with(".ie") || page.contains(".TH"),
+        "not a man page: {page}"
     );
     let conffiles = ok(Command::new("dpkg-query").args(["-W", "-f=${Conffiles}", PACKAGE]));
     assert!(conffiles.contains("/etc/baedal/baedal.toml"), "{conffiles}");
