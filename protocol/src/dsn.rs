@@ -5,6 +5,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::language::Language;
 use crate::time::rfc5322_date;
 
 /// What is reported for a recipient (RFC 3464 §2.3.3).
@@ -35,19 +36,19 @@ pub struct Dsn<'a> {
     pub recipients: &'a [DsnRecipient],
     /// The original header section.
     pub original_header: &'a [u8],
+    /// The language of the readable part and the subject (the sender's domain's).
+    pub language: Language,
 }
 
 impl Dsn<'_> {
     /// The whole report message, CRLF line ends.
     pub fn render(&self, now: SystemTime, unique: &str) -> Vec<u8> {
         let delayed = self.recipients.iter().all(|r| r.action == Action::Delayed);
-        let subject = if delayed {
-            "Delayed Mail (still being retried)"
-        } else {
-            "Undelivered Mail Returned to Sender"
-        };
-        let boundary = format!("=_baedal_dsn_{unique}");
         let host = self.reporting_mta;
+        let (subject, intro) = texts(self.language, delayed, host);
+        // RFC 2047 for a subject that is not ASCII.
+        let subject = baedal_filter::headers::encode_word(subject);
+        let boundary = format!("=_baedal_dsn_{unique}");
         let mut out = String::new();
         out.push_str(&format!(
             "From: Mail Delivery System <MAILER-DAEMON@{host}>\r\n\
@@ -63,24 +64,21 @@ impl Dsn<'_> {
             self.original_sender,
             rfc5322_date(now),
         ));
-        out.push_str(&format!(
-            "--{boundary}\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
-        ));
-        if delayed {
+        let mut readable = intro;
+        for r in self.recipients {
+            readable.push_str(&format!("<{}>: {}\r\n", r.address, one_line(&r.diagnostic)));
+        }
+        if readable.is_ascii() {
             out.push_str(&format!(
-                "This is the mail system at {host}.\r\n\r\n\
-                 Your message could not be delivered yet to the recipients below.\r\n\
-                 It is still being retried; you need not send it again.\r\n\r\n"
+                "--{boundary}\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{readable}"
             ));
         } else {
+            // 7-bit clean on the way back, whatever the relays between accept.
             out.push_str(&format!(
-                "This is the mail system at {host}.\r\n\r\n\
-                 Your message could not be delivered to the recipients below.\r\n\
-                 This is a permanent error; it will not be retried.\r\n\r\n"
+                "--{boundary}\r\nContent-Type: text/plain; charset=utf-8\r\n\
+                 Content-Transfer-Encoding: base64\r\n\r\n{}\r\n",
+                crate::mime::base64_lines(readable.as_bytes())
             ));
-        }
-        for r in self.recipients {
-            out.push_str(&format!("<{}>: {}\r\n", r.address, one_line(&r.diagnostic)));
         }
         out.push_str(&format!(
             "\r\n--{boundary}\r\nContent-Type: message/delivery-status\r\n\r\n\
@@ -116,6 +114,44 @@ impl Dsn<'_> {
         bytes.extend_from_slice(&header);
         bytes.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
         bytes
+    }
+}
+
+/// The subject and the opening of the readable part.
+fn texts(language: Language, delayed: bool, host: &str) -> (&'static str, String) {
+    match (language, delayed) {
+        (Language::English, true) => (
+            "Delayed Mail (still being retried)",
+            format!(
+                "This is the mail system at {host}.\r\n\r\n\
+                 Your message could not be delivered yet to the recipients below.\r\n\
+                 It is still being retried; you need not send it again.\r\n\r\n"
+            ),
+        ),
+        (Language::English, false) => (
+            "Undelivered Mail Returned to Sender",
+            format!(
+                "This is the mail system at {host}.\r\n\r\n\
+                 Your message could not be delivered to the recipients below.\r\n\
+                 This is a permanent error; it will not be retried.\r\n\r\n"
+            ),
+        ),
+        (Language::Korean, true) => (
+            "배달 지연 안내 (계속 재시도 중)",
+            format!(
+                "{host} 메일 시스템입니다.\r\n\r\n\
+                 보내신 메일을 아래 수신자에게 아직 배달하지 못했습니다.\r\n\
+                 계속 다시 시도하고 있으니 메일을 다시 보내실 필요는 없습니다.\r\n\r\n"
+            ),
+        ),
+        (Language::Korean, false) => (
+            "배달되지 않은 메일이 반송되었습니다",
+            format!(
+                "{host} 메일 시스템입니다.\r\n\r\n\
+                 보내신 메일을 아래 수신자에게 배달하지 못했습니다.\r\n\
+                 영구적인 오류이므로 다시 시도하지 않습니다.\r\n\r\n"
+            ),
+        ),
     }
 }
 
@@ -171,6 +207,7 @@ mod tests {
             arrival: 1_700_000_000,
             recipients: &recipients,
             original_header: b"Subject: hello\r\nFrom: alice@example.org\r\n\r\n",
+            language: Language::English,
         };
         let text = String::from_utf8(dsn.render(UNIX_EPOCH, "u1")).unwrap();
         assert!(text.contains("Content-Type: multipart/report; report-type=delivery-status"));
@@ -182,6 +219,31 @@ mod tests {
             "text/rfc822-headers\r\n\r\nSubject: hello\r\nFrom: alice@example.org\r\n\r\n--"
         ));
         assert!(text.contains("Subject: Undelivered Mail Returned to Sender"));
+    }
+
+    #[test]
+    fn a_korean_report_is_7_bit_clean() {
+        let recipients = [DsnRecipient {
+            address: "bob@remote.test".into(),
+            action: Action::Failed,
+            diagnostic: "RCPT TO: 550 5.1.1 No such user".into(),
+        }];
+        let dsn = Dsn {
+            reporting_mta: "mx.test.example",
+            original_sender: "kim@company.kr",
+            original_id: "q2",
+            arrival: 1_700_000_000,
+            recipients: &recipients,
+            original_header: b"Subject: x\r\n\r\n",
+            language: Language::Korean,
+        };
+        let bytes = dsn.render(UNIX_EPOCH, "u2");
+        assert!(bytes.is_ascii(), "8-bit data in a report");
+        let text = String::from_utf8(bytes).unwrap();
+        assert!(text.contains("Subject: =?UTF-8?"), "{text}");
+        assert!(text.contains("Content-Transfer-Encoding: base64"), "{text}");
+        // The machine-readable part stays as RFC 3464 says.
+        assert!(text.contains("Action: failed\r\nStatus: 5.1.1"), "{text}");
     }
 
     #[test]

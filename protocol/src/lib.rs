@@ -20,6 +20,8 @@ mod conn;
 mod deflate;
 pub mod dsn;
 pub mod imap;
+pub mod language;
+pub mod mime;
 pub mod pop3;
 pub mod shutdown;
 pub mod smtp;

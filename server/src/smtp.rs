@@ -59,6 +59,7 @@ pub fn services(
     let quota_notices = config.quota.notify.then(|| QuotaNotices {
         warn_percent: i64::from(config.quota.warn_percent),
         postmaster: config.quota.notify_postmaster,
+        languages: config.notices.languages(),
     });
     let mx = SmtpService {
         hostname: config.hostname.clone(),

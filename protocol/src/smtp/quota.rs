@@ -12,6 +12,7 @@ use baedal_storage::directory::{LocalUser, QuotaNoticeKind, Resolution};
 use baedal_storage::{DeliveryTarget, clock};
 
 use super::SmtpService;
+use crate::language::{Language, NoticeLanguages};
 use crate::time::rfc5322_date;
 
 /// `[quota]` as sessions use it.
@@ -21,6 +22,8 @@ pub struct QuotaNotices {
     pub warn_percent: i64,
     /// Send a copy of each notice to `postmaster@` the user's domain.
     pub postmaster: bool,
+    /// The language of each domain's notices.
+    pub languages: NoticeLanguages,
 }
 
 /// One user to tell, and what.
@@ -131,7 +134,14 @@ async fn send(service: &SmtpService, notice: &Notice) -> Result<(), String> {
         );
     }
     let mut spool = service.spool.create().await.map_err(|e| e.to_string())?;
-    let text = compose(notice, &postmaster, spool.unique(), &service.hostname);
+    let language = config.languages.for_address(&notice.user.email);
+    let text = compose(
+        notice,
+        language,
+        &postmaster,
+        spool.unique(),
+        &service.hostname,
+    );
     spool
         .write(text.as_bytes())
         .await
@@ -153,57 +163,59 @@ async fn send(service: &SmtpService, notice: &Notice) -> Result<(), String> {
     Ok(())
 }
 
-/// The notice: an automatic message (RFC 3834 `Auto-Submitted`), in English and Korean.
-fn compose(notice: &Notice, postmaster: &str, id: &str, hostname: &str) -> String {
+/// The notice: an automatic message (RFC 3834 `Auto-Submitted`) in the language of the
+/// user's domain.
+fn compose(
+    notice: &Notice,
+    language: Language,
+    postmaster: &str,
+    id: &str,
+    hostname: &str,
+) -> String {
     let quota = notice.user.quota;
     let percent = notice.used.saturating_mul(100) / quota.max(1);
     let mib = |bytes: i64| format!("{:.1} MiB", bytes as f64 / 1_048_576.0);
-    let (subject, english, korean) = match notice.kind {
-        QuotaNoticeKind::Warning => (
+    let (used, limit, email) = (mib(notice.used), mib(quota), &notice.user.email);
+    let (subject, text) = match (notice.kind, language) {
+        (QuotaNoticeKind::Warning, Language::English) => (
             format!("Your mailbox is {percent}% full"),
             format!(
-                "Your mailbox {} uses {} of its {} quota ({percent}%).\r\n\
-                 When it is full, new mail to you is refused. Please delete or archive old mail.",
-                notice.user.email,
-                mib(notice.used),
-                mib(quota)
-            ),
-            format!(
-                "메일함 사용량이 {percent}%입니다 ({} / {}). 메일함이 가득 차면 새 메일을 받을 수 없습니다.",
-                mib(notice.used),
-                mib(quota)
+                "Your mailbox {email} uses {used} of its {limit} quota ({percent}%).\r\n\
+                 When it is full, new mail to you is refused. Please delete or archive old mail."
             ),
         ),
-        QuotaNoticeKind::Refused => (
+        (QuotaNoticeKind::Warning, Language::Korean) => (
+            format!("메일함 사용량이 {percent}%입니다"),
+            format!(
+                "메일함 {email}의 사용량이 {limit} 중 {used}({percent}%)입니다.\r\n\
+                 메일함이 가득 차면 새 메일을 받을 수 없습니다. 오래된 메일을 지우거나 보관해 주세요."
+            ),
+        ),
+        (QuotaNoticeKind::Refused, Language::English) => (
             "Mail to you was refused: your mailbox is full".to_string(),
             format!(
-                "Mail to {} was refused because the mailbox is full ({} of {}).\r\n\
+                "Mail to {email} was refused because the mailbox is full ({used} of {limit}).\r\n\
                  Senders were told to try again later or that the mailbox is full.\r\n\
-                 Please delete or archive old mail.",
-                notice.user.email,
-                mib(notice.used),
-                mib(quota)
+                 Please delete or archive old mail."
             ),
-            "메일함이 가득 차서 메일을 받지 못했습니다. 오래된 메일을 지워 주세요.".to_string(),
+        ),
+        (QuotaNoticeKind::Refused, Language::Korean) => (
+            "메일함이 가득 차서 메일을 받지 못했습니다".to_string(),
+            format!(
+                "메일함 {email}이(가) 가득 차서({limit} 중 {used}) 메일을 받지 못했습니다.\r\n\
+                 보낸 사람에게는 나중에 다시 보내거나 메일함이 가득 찼다고 알렸습니다.\r\n\
+                 오래된 메일을 지우거나 보관해 주세요."
+            ),
         ),
     };
-    use base64::Engine;
     let subject_word = baedal_filter::headers::encode_word(&subject);
-    let body =
-        base64::engine::general_purpose::STANDARD.encode(format!("{english}\r\n\r\n{korean}\r\n"));
-    let wrapped: Vec<&str> = body
-        .as_bytes()
-        .chunks(76)
-        .map(|c| std::str::from_utf8(c).unwrap_or(""))
-        .collect();
     format!(
-        "From: Mail System <{postmaster}>\r\nTo: <{to}>\r\nSubject: {subject_word}\r\n\
+        "From: Mail System <{postmaster}>\r\nTo: <{email}>\r\nSubject: {subject_word}\r\n\
          Date: {date}\r\nMessage-ID: <{id}@{hostname}>\r\nAuto-Submitted: auto-generated\r\n\
          X-Baedal-Quota-Notice: {kind}\r\nMIME-Version: 1.0\r\n\
          Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n{body}\r\n",
-        to = notice.user.email,
         date = rfc5322_date(SystemTime::now()),
         kind = notice.kind.as_str(),
-        body = wrapped.join("\r\n"),
+        body = crate::mime::base64_lines(format!("{text}\r\n").as_bytes()),
     )
 }

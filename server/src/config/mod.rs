@@ -10,6 +10,7 @@
 mod admin;
 mod auth;
 mod locate;
+mod notices;
 mod ops;
 mod quota;
 mod validate;
@@ -23,6 +24,7 @@ use serde::{Deserialize, Serialize};
 pub use admin::AdminConsoleConfig;
 pub use auth::{AuthConfig, LdapConfig, LdapFallbackCase};
 pub use baedal_filter::config::{AttachmentsConfig, ClamavConfig, QuarantineConfig, RspamdConfig};
+pub use notices::NoticesConfig;
 pub use ops::ShutdownConfig;
 pub use quota::QuotaConfig;
 pub use validate::ConfigError;
@@ -69,6 +71,8 @@ pub struct Config {
     pub attachments: AttachmentsConfig,
     pub quarantine: QuarantineConfig,
     pub quota: QuotaConfig,
+    /// The language of delivery reports and quota notices, per domain.
+    pub notices: NoticesConfig,
     /// The web console and the JSON API.
     pub admin: AdminConsoleConfig,
 }
@@ -98,6 +102,7 @@ impl Default for Config {
             attachments: AttachmentsConfig::default(),
             quarantine: QuarantineConfig::default(),
             quota: QuotaConfig::default(),
+            notices: NoticesConfig::default(),
             admin: AdminConsoleConfig::default(),
         }
     }

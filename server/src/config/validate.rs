@@ -197,6 +197,7 @@ impl Config {
             .or_else(|| self.clamav.as_ref().and_then(|c| c.problem()));
         if let Some((key, problem)) = filter_problem
             .or_else(|| self.quota.problem())
+            .or_else(|| self.notices.problem())
             .or_else(|| self.admin.problem())
         {
             return err(key, problem);

@@ -29,6 +29,7 @@ impl Outbound {
             arrival: message.created_at,
             recipients,
             original_header: &header,
+            language: self.languages.for_address(&message.sender),
         };
         if let Err(e) = self.inject(&dsn, &message.sender).await {
             tracing::error!(id = %message.message_id, to = %message.sender, error = %e, "cannot send a delivery report");

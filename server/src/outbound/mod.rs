@@ -67,6 +67,8 @@ pub struct Outbound {
     store: MailStore,
     spool: Spool,
     hostname: String,
+    /// The language of the reports to each sender's domain.
+    languages: baedal_protocol::language::NoticeLanguages,
     resolver: MessageAuthenticator,
     client: ClientSettings,
     relay: Option<Relay>,
@@ -123,6 +125,7 @@ impl Outbound {
             },
             slots: Arc::new(Semaphore::new(settings.workers)),
             hostname: config.hostname.clone(),
+            languages: config.notices.languages(),
             queue,
             directory,
             store,
