@@ -12,6 +12,11 @@
 //! - DMARC: p=reject unaligned → `550 5.7.1`; aligned (DKIM) → INBOX; p=quarantine
 //!   unaligned → Junk; relaxed SPF alignment → INBOX; p=none unaligned → INBOX with
 //!   dmarc=fail; strict alignment with a subdomain identity → `550 5.7.1`.
+//! - DMARC lookup errors: the From domain's own record found, the walk's query for the
+//!   top-level domain REFUSED or the organizational domain's SERVFAIL → decided by that
+//!   record (aligned → INBOX with dmarc=pass, unaligned p=reject → `550 5.7.1`); the From
+//!   domain's own record unreadable (SERVFAIL) → `451 4.7.1`, unless SPF or DKIM passed for
+//!   the From domain itself (delivered with dmarc=temperror).
 //! - ARC: a dkimpy-sealed message whose DKIM the forwarder broke → arc=pass, dkim=fail.
 //! - Forged Authentication-Results with our authserv-id removed; others kept.
 //! - DNS server down → temperror and `451`, well before the command timeout.
@@ -300,6 +305,98 @@ fn dmarc_policies(profile: Profile) {
 }
 
 on_both_profiles!(dmarc_policies);
+
+/// RFC 7489 §6.6.3: once the From domain's own policy record is found, the walk's other
+/// queries (organizational and top-level domain) cannot change the verdict, so their errors
+/// do not defer the message; an error reading the From domain's own record can.
+#[test]
+fn dmarc_lookup_errors_defer_only_when_they_could_change_the_verdict() {
+    let mx = Mx::start(
+        Profile::Sqlite,
+        "[verify.domains.\"accept.example\"]\ntemperror = \"accept\"\n",
+    );
+    let alice = "alice@example.org";
+    let started = Instant::now();
+
+    // walk.example's own record says p=reject; the walk's `_dmarc.example` is REFUSED.
+    // Aligned through DKIM (MAIL FROM elsewhere): delivered, decided by that record.
+    let out = mx.send_signed("a@walk.example", "walk-refused-dkim", "walk.example", alice);
+    assert_reply(&out["data"], 250, "2.0.0");
+    let results = mx.results(alice, "walk-refused-dkim");
+    assert_eq!(result_of(&results, "dmarc", ""), "pass", "{results}");
+    assert!(results.contains("header.from=walk.example"), "{results}");
+    assert!(results.contains("policy.dmarc=reject"), "{results}");
+    // Aligned through SPF (unsigned): delivered.
+    let out = mx.send(
+        "127.0.0.2",
+        "mx.pass.test",
+        "a@walk.example",
+        alice,
+        &message("a@walk.example", "walk-refused-spf"),
+    );
+    assert_reply(&out["data"], 250, "2.0.0");
+    let results = mx.results(alice, "walk-refused-spf");
+    assert_eq!(result_of(&results, "dmarc", ""), "pass", "{results}");
+    // Unaligned (SPF and DKIM pass for other.test only): refused as the record asks.
+    let out = mx.send_signed(
+        "a@walk.example",
+        "walk-refused-unaligned",
+        "other.test",
+        alice,
+    );
+    assert_reply(&out["data"], 550, "5.7.1");
+    assert!(
+        smtp::code(&out["data"]).1.contains("walk.example"),
+        "{}",
+        out["data"]
+    );
+
+    // news.corp.test's own record says p=quarantine; its organizational domain's query
+    // (`_dmarc.corp.test`) gets SERVFAIL. Aligned through DKIM: INBOX, not Junk.
+    let out = mx.send_signed("a@news.corp.test", "org-servfail", "news.corp.test", alice);
+    assert_reply(&out["data"], 250, "2.0.0");
+    let results = mx.results(alice, "org-servfail");
+    assert_eq!(result_of(&results, "dmarc", ""), "pass", "{results}");
+    assert!(results.contains("policy.dmarc=quarantine"), "{results}");
+
+    // sf.test's own `_dmarc` lookup gets SERVFAIL and nothing was found: its policy may be
+    // reject, and the message does not align. Deferred...
+    let out = mx.send_signed("a@sf.test", "own-servfail", "other.test", alice);
+    let (code, text) = smtp::code(&out["data"]);
+    assert_eq!(code, 451, "{text}");
+    assert!(text.starts_with("4.7.1"), "{text}");
+    assert!(text.contains("sf.test"), "{text}");
+    // ... delivered with the temperror recorded where the domain accepts that...
+    let bob = "bob@accept.example";
+    let out = mx.send_signed("a@sf.test", "own-servfail-accepted", "other.test", bob);
+    assert_reply(&out["data"], 250, "2.0.0");
+    let results = mx.results(bob, "own-servfail-accepted");
+    assert_eq!(result_of(&results, "dmarc", ""), "temperror", "{results}");
+    // ... and delivered when DKIM passed for sf.test itself: identical domains align in
+    // either mode (RFC 7489 §3.1), so no record could make DMARC fail.
+    let out = mx.send_signed("a@sf.test", "own-servfail-aligned", "sf.test", alice);
+    assert_reply(&out["data"], 250, "2.0.0");
+    let results = mx.results(alice, "own-servfail-aligned");
+    assert_eq!(result_of(&results, "dmarc", ""), "temperror", "{results}");
+
+    assert_eq!(mx.site.mailbox_count(alice, "INBOX"), 4);
+    assert_eq!(mx.site.mailbox_count(alice, "Junk"), 0);
+    // The errors were the DNS server's answers (not timeouts), for the names chosen.
+    let log = mx.dns_log();
+    for name in ["_dmarc.example", "_dmarc.corp.test", "_dmarc.sf.test"] {
+        assert!(
+            log.contains(&format!("forwarded {name} to")),
+            "{name}: {log}"
+        );
+    }
+    assert!(log.contains("reply error is REFUSED"), "{log}");
+    assert!(log.contains("reply error is SERVFAIL"), "{log}");
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "answered in {:?}",
+        started.elapsed()
+    );
+}
 
 #[test]
 fn arc_sealed_forward_validates() {

@@ -8,6 +8,7 @@
 //! Every DNS step runs against one deadline; a step that runs out gets `temperror`.
 
 pub mod cache;
+mod dmarc;
 mod headers;
 pub mod policy;
 pub mod reputation;
@@ -144,6 +145,9 @@ pub struct DmarcCheck {
     pub policy: DmarcPolicy,
     /// The RFC 5322.From domain, empty when the message has none DMARC can use.
     pub domain: String,
+    /// SPF or a DKIM signature passed for the From domain itself, aligned in either mode
+    /// (RFC 7489 §3.1): DMARC cannot fail, whatever a failed `_dmarc` lookup would say.
+    pub author_pass: bool,
 }
 
 /// Everything the checks found about one message.
@@ -295,6 +299,12 @@ impl Verifier {
                     Ok(arc) => arc,
                     Err(_) => ArcOutput::default().with_result(DkimResult::TempError(timed_out())),
                 };
+                let inputs = dmarc::Inputs {
+                    message,
+                    dkim: &dkim,
+                    spf_domain,
+                    spf: &spf_mail_from,
+                };
                 let dmarc = match timeout_at(
                     deadline,
                     self.resolver.verify_dmarc(self.cached(DmarcParameters::new(
@@ -306,7 +316,10 @@ impl Verifier {
                 )
                 .await
                 {
-                    Ok(dmarc) => dmarc,
+                    Ok(dmarc) => {
+                        self.dmarc_despite_walk_errors(deadline, &inputs, dmarc)
+                            .await
+                    }
                     Err(_) => {
                         let domain = message
                             .from()
@@ -359,6 +372,8 @@ impl Verifier {
                 result: AuthResult::of_dmarc(&dmarc.result()),
                 policy,
                 domain: dmarc.domain().to_string(),
+                author_pass: !dmarc.domain().is_empty()
+                    && dmarc::author_pass(dmarc.domain(), spf_domain, &spf_mail_from, &dkim),
             },
             iprev: iprev.map(|i| AuthResult::of_iprev(&i.result)),
             header: results.to_header(),

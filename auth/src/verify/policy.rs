@@ -101,10 +101,11 @@ impl Enforcement {
                 }));
             }
             // RFC 7489 §6.6.3 (temperror): the receiver may defer. A known `p=none` needs
-            // no answer; a policy that could not be fetched might be reject.
+            // no answer; a policy that could not be fetched might be reject; a message
+            // aligned by the From domain itself passes whatever it is (§3.1).
             (AuthResult::TempError, DmarcPolicy::Reject | DmarcPolicy::Quarantine)
             | (AuthResult::TempError, DmarcPolicy::Unknown)
-                if self.defer_on_temperror =>
+                if self.defer_on_temperror && !dmarc.author_pass =>
             {
                 verdict = verdict.max(Verdict::Defer(Reason::DmarcTempError {
                     domain: dmarc.domain.clone(),
@@ -155,6 +156,7 @@ mod tests {
                 result: dmarc,
                 policy: p,
                 domain: "sender.example".into(),
+                author_pass: false,
             },
             iprev: None,
             header: String::new(),
@@ -203,6 +205,10 @@ mod tests {
             monitor.decide(&results(Fail, None, Fail, DmarcPolicy::Reject)),
             Verdict::Deliver
         );
+        // Aligned by the From domain itself: nothing a policy lookup says changes that.
+        let mut aligned = results(Pass, Pass, TempError, DmarcPolicy::Unknown);
+        aligned.dmarc.author_pass = true;
+        assert_eq!(e.decide(&aligned), Verdict::Deliver);
         let accept = Enforcement {
             defer_on_temperror: false,
             ..e

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use baedal_tests::dns::{self, TestDns};
+use baedal_tests::dns::{self, Failure, TestDns};
 use baedal_tests::{Profile, Server, Site};
 use serde_json::Value;
 
@@ -49,7 +49,7 @@ pub(crate) fn message(from: &str, subject: &str) -> Vec<u8> {
 pub(crate) struct Mx {
     pub(crate) site: Site,
     pub(crate) server: Server,
-    _dns: Option<TestDns>,
+    dns: Option<TestDns>,
     pub(crate) keys: tempfile::TempDir,
 }
 
@@ -80,6 +80,13 @@ pub(crate) fn records(key: &str) -> Vec<String> {
         dns::txt_record("_dmarc.nopol.test", "v=DMARC1; p=none"),
         dns::txt_record("mail.strict.test", "v=spf1 ip4:127.0.0.2 -all"),
         dns::txt_record("_dmarc.strict.test", "v=DMARC1; p=reject; adkim=s; aspf=s"),
+        // DMARC when a lookup fails (see FAILING): walk.example and news.corp.test publish
+        // their own records, sf.test's cannot be read.
+        dns::txt_record("walk.example", "v=spf1 ip4:127.0.0.2 -all"),
+        dns::txt_record("_dmarc.walk.example", "v=DMARC1; p=reject"),
+        dns::txt_record("news.corp.test", "v=spf1 ip4:127.0.0.2 -all"),
+        dns::txt_record("_dmarc.news.corp.test", "v=DMARC1; p=quarantine"),
+        dns::txt_record("sf.test", "v=spf1 ip4:127.0.0.2 -all"),
         // ARC: the original author and the forwarder that seals.
         dns::txt_record("origin.test", "v=spf1 ip4:127.0.0.2 -all"),
         dns::txt_record("fwd.test", "v=spf1 ip4:127.0.0.4 -all"),
@@ -95,6 +102,9 @@ pub(crate) fn records(key: &str) -> Vec<String> {
         "rej.test",
         "quar.test",
         "mail.strict.test",
+        "walk.example",
+        "news.corp.test",
+        "sf.test",
         "origin.test",
         "fwd.test",
     ] {
@@ -103,6 +113,15 @@ pub(crate) fn records(key: &str) -> Vec<String> {
     r
 }
 
+/// The names the DNS server answers with an error: the top-level domain and the
+/// organizational domain the DMARC walk asks after walk.example's and news.corp.test's own
+/// records (RFC 7489 §6.6.3), and sf.test's own record.
+pub(crate) const FAILING: &[(&str, Failure)] = &[
+    ("_dmarc.example", Failure::Refused),
+    ("_dmarc.corp.test", Failure::ServFail),
+    ("_dmarc.sf.test", Failure::ServFail),
+];
+
 impl Mx {
     /// A site with users alice@example.org and bob@accept.example, `verify` as its
     /// `[verify]` table (after `timeout`), asking only its own dnsmasq.
@@ -110,10 +129,11 @@ impl Mx {
         let keys = tempfile::tempdir().expect("tempdir");
         let (_, public) = dkim_key(keys.path(), "good");
         let dns_port = dns::free_port();
-        let dns = TestDns::start(
+        let dns = TestDns::start_failing(
             dns_port,
-            &["test", "example.org", "127.in-addr.arpa"],
+            &["test", "example.org", "walk.example", "127.in-addr.arpa"],
             &records(&public),
+            FAILING,
         );
         Self::with_dns(profile, &dns.nameserver(), verify, Some(dns), keys)
     }
@@ -137,9 +157,14 @@ impl Mx {
         Self {
             site,
             server,
-            _dns: dns,
+            dns,
             keys,
         }
+    }
+
+    /// What the DNS server logged (queries, forwards and their errors).
+    pub(crate) fn dns_log(&self) -> String {
+        self.dns.as_ref().map(TestDns::log).unwrap_or_default()
     }
 
     pub(crate) fn key(&self) -> PathBuf {
@@ -162,6 +187,13 @@ impl Mx {
             message,
             &["--source", source, "--helo", helo],
         )
+    }
+
+    /// A message from `from` signed for `d` with the published key, sent from 127.0.0.2
+    /// with MAIL FROM bounce@other.test (SPF passes for other.test only).
+    pub(crate) fn send_signed(&self, from: &str, subject: &str, d: &str, to: &str) -> Value {
+        let msg = sign(&message(from, subject), &self.key(), d, &[]);
+        self.send("127.0.0.2", "mx.pass.test", "bounce@other.test", to, &msg)
     }
 
     /// Our Authentication-Results (unfolded) of the stored message with `subject`.
