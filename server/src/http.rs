@@ -30,6 +30,8 @@ pub struct Health {
     pub queue: Queue,
     /// The content filters of the current configuration generation.
     pub filters: FilterSlot,
+    /// Client autoconfiguration (`crate::autoconfig`), when `[autoconfig] enabled`.
+    pub autoconfig: Option<crate::autoconfig::Autoconfig>,
     /// The directories whose free space `/metrics` shows: `("data", dir)`, `("spool", dir)`.
     pub dirs: Vec<(&'static str, PathBuf)>,
 }
@@ -49,12 +51,17 @@ impl FilterSlot {
 }
 
 pub fn router(health: Health) -> Router {
-    Router::new()
+    let autoconfig = health.autoconfig.clone();
+    let router = Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics))
         .route("/status", get(status))
-        .with_state(health)
+        .with_state(health);
+    match autoconfig {
+        Some(state) => router.merge(crate::autoconfig::routes(state)),
+        None => router,
+    }
 }
 
 /// `ready`, then a line per content filter (`rspamd: ok`, `clamav: down (...)`); 503 when

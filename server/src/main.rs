@@ -16,6 +16,7 @@
 //! - `resolver`: the DNS resolver of `[dns] nameservers` (queue and inbound checks).
 
 mod auth;
+mod autoconfig;
 mod blobs;
 mod config;
 mod console;

@@ -86,6 +86,22 @@ pub async fn run(loaded: Loaded, reloader: Reloader) -> Result<()> {
         blobs: Arc::clone(&blobs),
         queue: queue.clone(),
         filters: http::FilterSlot::default(),
+        autoconfig: config
+            .autoconfig
+            .enabled
+            .then(|| crate::autoconfig::Autoconfig {
+                directory: directory.clone(),
+                settings: std::sync::Arc::new(crate::autoconfig::Settings {
+                    host: if config.autoconfig.host.is_empty() {
+                        config.hostname.clone()
+                    } else {
+                        config.autoconfig.host.clone()
+                    },
+                    imap_port: config.autoconfig.imap_port,
+                    pop3_port: config.autoconfig.pop3_port,
+                    submission_port: config.autoconfig.submission_port,
+                }),
+            }),
         dirs: vec![
             ("data", config.data_dir.clone()),
             ("spool", config.spool_dir()),

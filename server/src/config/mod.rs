@@ -9,6 +9,7 @@
 
 mod admin;
 mod auth;
+mod autoconfig;
 mod locate;
 mod notices;
 mod ops;
@@ -23,6 +24,7 @@ use serde::{Deserialize, Serialize};
 
 pub use admin::AdminConsoleConfig;
 pub use auth::{AuthConfig, LdapConfig, LdapFallbackCase};
+pub use autoconfig::AutoconfigConfig;
 pub use baedal_filter::config::{AttachmentsConfig, ClamavConfig, QuarantineConfig, RspamdConfig};
 pub use notices::NoticesConfig;
 pub use ops::ShutdownConfig;
@@ -73,6 +75,8 @@ pub struct Config {
     pub quota: QuotaConfig,
     /// The language of delivery reports and quota notices, per domain.
     pub notices: NoticesConfig,
+    /// What mail clients setting themselves up are told (HTTP listener).
+    pub autoconfig: AutoconfigConfig,
     /// The web console and the JSON API.
     pub admin: AdminConsoleConfig,
 }
@@ -103,6 +107,7 @@ impl Default for Config {
             quarantine: QuarantineConfig::default(),
             quota: QuotaConfig::default(),
             notices: NoticesConfig::default(),
+            autoconfig: AutoconfigConfig::default(),
             admin: AdminConsoleConfig::default(),
         }
     }
