@@ -23,6 +23,7 @@ mod console;
 #[cfg(test)]
 mod console_tests;
 mod database;
+mod dns_records;
 mod generation;
 mod http;
 mod imap;
@@ -80,6 +81,9 @@ enum Command {
     /// The running server's health: listeners, queue, LDAP sync, database and storage
     /// (exit 0 when it answers and is ready)
     Status,
+    /// The DNS records a domain needs, and whether the resolver has them
+    #[command(subcommand)]
+    Dns(DnsCommand),
     /// Shell completions for bash, zsh or fish, on standard output
     Completions {
         #[arg(value_enum)]
@@ -90,6 +94,16 @@ enum Command {
     GenerateAssets { dir: PathBuf },
     #[command(flatten)]
     Admin(AdminCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum DnsCommand {
+    /// Every record DOMAIN needs (MX, SPF, DKIM, DMARC, MTA-STS, TLS-RPT, SRV, autoconfig),
+    /// as zone-file lines
+    Records { domain: String },
+    /// Ask the configured resolver for each record: ok, missing or different (exit 1 when
+    /// any is not ok)
+    Check { domain: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -176,6 +190,10 @@ async fn dispatch(cli: Cli) -> ExitCode {
             return admin(cmd, &loaded, cli.json).await;
         }
         Command::Status => return status(&loaded, cli.json).await,
+        Command::Dns(cmd) => {
+            let _ = init_logging("warn", LogTo::Stderr);
+            return dns(cmd, &loaded, cli.json).await;
+        }
         Command::Completions { .. } | Command::GenerateAssets { .. } => Ok(()),
     };
     match result {
@@ -209,6 +227,57 @@ fn generate_assets(dir: &std::path::Path) -> Result<()> {
         clap_complete::generate(shell, &mut cli_command(), "baedal", &mut out);
     }
     Ok(())
+}
+
+/// `baedal dns records|check DOMAIN`.
+async fn dns(cmd: DnsCommand, loaded: &Loaded, json: bool) -> ExitCode {
+    let run = async {
+        let (DnsCommand::Records { domain } | DnsCommand::Check { domain }) = &cmd;
+        let domain = baedal_storage::address::DomainName::parse(domain)
+            .map_err(|e| anyhow::anyhow!("{domain}: {e}"))?;
+        let (db, _) = database::open(&loaded.config).await?;
+        let keys = baedal_storage::dkim::DkimKeys::new(db.clone());
+        let records = dns_records::records(&loaded.config, &keys, &domain).await;
+        db.close().await;
+        let records = records?;
+        if let DnsCommand::Records { .. } = cmd {
+            if json {
+                println!("{}", serde_json::to_string_pretty(&records)?);
+            } else {
+                print!("{}", dns_records::render(&records));
+            }
+            return Ok(true);
+        }
+        let resolver = resolver::resolver(&loaded.config, std::time::Duration::from_secs(5))?;
+        let checked = dns_records::check(&resolver, records).await;
+        if json {
+            println!("{}", serde_json::to_string_pretty(&checked)?);
+        } else {
+            for c in &checked {
+                println!(
+                    "{:<9} {} {} {}{}",
+                    c.state,
+                    c.record.name,
+                    c.record.rtype,
+                    c.record.value,
+                    if c.state == "different" {
+                        format!("  (found: {})", c.found.join(" | "))
+                    } else {
+                        String::new()
+                    }
+                );
+            }
+        }
+        Ok::<bool, anyhow::Error>(checked.iter().all(|c| c.state == "ok"))
+    };
+    match run.await {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
 }
 
 /// `baedal status`: 0 when the server answers and is ready, 1 otherwise.
