@@ -77,7 +77,8 @@ pub async fn run(loaded: Loaded, reloader: Reloader) -> Result<()> {
     let http_listeners = bind(&config.listen.http, "http", &mut bound).await?;
     let admin_listeners = bind(&config.listen.admin, "admin", &mut bound).await?;
 
-    let directory = Directory::new(db.clone());
+    let directory =
+        Directory::new(db.clone()).with_role_fallback(Some(config.smtp.postmaster.clone()));
     let blobs = blobs::open(config, true).await;
     tracing::info!(backend = ?config.storage.backend, "blob store");
     let queue = Queue::new(db.clone(), Arc::clone(&blobs));

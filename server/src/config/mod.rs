@@ -342,6 +342,9 @@ pub struct SmtpConfig {
     pub vrfy: bool,
     /// Milliseconds before a failed AUTH is answered (submission).
     pub auth_failure_delay_ms: u64,
+    /// Where `postmaster@` and `abuse@` of every local domain go when no user or alias has
+    /// them (RFC 5321 §4.5.1); empty: they are unknown like any other address.
+    pub postmaster: String,
 }
 
 impl Default for SmtpConfig {
@@ -356,6 +359,7 @@ impl Default for SmtpConfig {
             data_timeout: 600,
             vrfy: false,
             auth_failure_delay_ms: 2000,
+            postmaster: String::new(),
         }
     }
 }

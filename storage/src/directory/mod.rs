@@ -104,11 +104,24 @@ impl fmt::Display for AuthType {
 #[derive(Debug, Clone)]
 pub struct Directory {
     db: Database,
+    /// Where `postmaster@` and `abuse@` of a local domain go when no user or alias has
+    /// them (RFC 5321 §4.5.1, RFC 2142).
+    role_fallback: Option<String>,
 }
 
 impl Directory {
     pub fn new(db: Database) -> Self {
-        Self { db }
+        Self {
+            db,
+            role_fallback: None,
+        }
+    }
+
+    /// Sends `postmaster@` and `abuse@` of every local domain without their own user or
+    /// alias to `address`.
+    pub fn with_role_fallback(mut self, address: Option<String>) -> Self {
+        self.role_fallback = address.filter(|a| !a.is_empty());
+        self
     }
 
     pub fn database(&self) -> &Database {

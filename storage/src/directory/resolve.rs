@@ -93,6 +93,19 @@ impl Address {
 impl Directory {
     /// Resolves `local@domain` as given in RCPT TO.
     pub async fn resolve_recipient(&self, address: &str) -> Result<Resolution, DirectoryError> {
+        let resolution = self.resolve_address(address).await?;
+        // RFC 5321 §4.5.1 (postmaster), RFC 2142 (abuse): every domain has them.
+        if resolution == Resolution::UnknownUser
+            && let Some(fallback) = &self.role_fallback
+            && let Some((local, _)) = address.rsplit_once('@')
+            && (local.eq_ignore_ascii_case("postmaster") || local.eq_ignore_ascii_case("abuse"))
+        {
+            return self.resolve_address(fallback).await;
+        }
+        Ok(resolution)
+    }
+
+    async fn resolve_address(&self, address: &str) -> Result<Resolution, DirectoryError> {
         let Some(first) = Address::parse(address) else {
             return Ok(Resolution::UnknownUser);
         };
