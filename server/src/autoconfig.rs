@@ -31,6 +31,9 @@ pub struct Settings {
     pub imap_port: u16,
     pub pop3_port: u16,
     pub submission_port: u16,
+    /// `[mta_sts] mode` (`enforce`, `testing`, `none`) and `max_age` (seconds).
+    pub mta_sts_mode: String,
+    pub mta_sts_max_age: u64,
 }
 
 #[derive(Clone)]

@@ -59,7 +59,9 @@ pub fn router(health: Health) -> Router {
         .route("/status", get(status))
         .with_state(health);
     match autoconfig {
-        Some(state) => router.merge(crate::autoconfig::routes(state)),
+        Some(state) => router
+            .merge(crate::mta_sts::routes(state.clone()))
+            .merge(crate::autoconfig::routes(state)),
         None => router,
     }
 }

@@ -30,6 +30,7 @@ mod imap;
 mod lifecycle;
 mod limits;
 mod listener;
+mod mta_sts;
 mod outbound;
 mod pop3;
 mod resolver;

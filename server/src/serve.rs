@@ -101,6 +101,8 @@ pub async fn run(loaded: Loaded, reloader: Reloader) -> Result<()> {
                     imap_port: config.autoconfig.imap_port,
                     pop3_port: config.autoconfig.pop3_port,
                     submission_port: config.autoconfig.submission_port,
+                    mta_sts_mode: config.mta_sts.mode.clone(),
+                    mta_sts_max_age: config.mta_sts.max_age,
                 }),
             }),
         dirs: vec![

@@ -7,6 +7,41 @@ use baedal_tests::{Site, on_both_profiles, python};
 
 on_both_profiles!(clients_set_themselves_up_from_the_http_listener);
 
+/// RFC 8461 §3.2: the policy at `https://mta-sts.DOMAIN/.well-known/mta-sts.txt` (the HTTP
+/// listener sits behind the site's HTTPS proxy, which keeps the Host header).
+#[test]
+fn each_domain_serves_its_mta_sts_policy() {
+    let site = Site::with_config(
+        baedal_tests::Profile::Sqlite,
+        "\n[autoconfig]\nhost = \"mail.company.kr\"\n[mta_sts]\nmode = \"enforce\"\nmax_age = 604800\n",
+    );
+    site.add_users("company.kr", &["kim"]);
+    let server = site.serve();
+    let addr = server.addr("http");
+    let get = |host: &str| {
+        python::run(
+            r#"
+import http.client, json, os
+c = http.client.HTTPConnection(os.environ["ADDR"].rsplit(":", 1)[0], int(os.environ["ADDR"].rsplit(":", 1)[1]), timeout=10)
+c.request("GET", "/.well-known/mta-sts.txt", headers={"Host": os.environ["HOST"]})
+r = c.getresponse()
+print(json.dumps({"status": r.status, "type": r.getheader("Content-Type"), "body": r.read().decode()}))
+"#,
+            &[("ADDR", addr.to_string()), ("HOST", host.to_string())],
+        )
+    };
+    let policy = get("mta-sts.company.kr");
+    assert_eq!(policy["status"], 200, "{policy}");
+    assert_eq!(policy["type"], "text/plain");
+    assert_eq!(
+        policy["body"],
+        "version: STSv1\r\nmode: enforce\r\nmx: mail.company.kr\r\nmax_age: 604800\r\n"
+    );
+    assert_eq!(get("MTA-STS.Company.KR:443")["status"], 200);
+    assert_eq!(get("mta-sts.elsewhere.test")["status"], 404);
+    assert_eq!(get("company.kr")["status"], 404);
+}
+
 fn clients_set_themselves_up_from_the_http_listener(profile: baedal_tests::Profile) {
     let site = Site::with_config(
         profile,

@@ -20,6 +20,38 @@ pub struct AutoconfigConfig {
     pub submission_port: u16,
 }
 
+/// `[mta_sts]`: the policy each local domain publishes (RFC 8461).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MtaStsConfig {
+    /// `testing` (senders report, still deliver), `enforce` or `none`.
+    pub mode: String,
+    /// Seconds senders may cache the policy.
+    pub max_age: u64,
+}
+
+impl Default for MtaStsConfig {
+    fn default() -> Self {
+        Self {
+            mode: "testing".into(),
+            max_age: 86_400,
+        }
+    }
+}
+
+impl MtaStsConfig {
+    pub(super) fn problem(&self) -> Option<(&'static str, String)> {
+        if !matches!(self.mode.as_str(), "enforce" | "testing" | "none") {
+            return Some((
+                "mta_sts.mode",
+                "must be \"enforce\", \"testing\" or \"none\"".into(),
+            ));
+        }
+        // RFC 8461 §3.2: at most 31557600 seconds.
+        (self.max_age > 31_557_600).then(|| ("mta_sts.max_age", "at most 31557600".into()))
+    }
+}
+
 impl Default for AutoconfigConfig {
     fn default() -> Self {
         Self {

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 
 pub use admin::AdminConsoleConfig;
 pub use auth::{AuthConfig, LdapConfig, LdapFallbackCase};
-pub use autoconfig::AutoconfigConfig;
+pub use autoconfig::{AutoconfigConfig, MtaStsConfig};
 pub use baedal_filter::config::{AttachmentsConfig, ClamavConfig, QuarantineConfig, RspamdConfig};
 pub use notices::NoticesConfig;
 pub use ops::ShutdownConfig;
@@ -77,6 +77,8 @@ pub struct Config {
     pub notices: NoticesConfig,
     /// What mail clients setting themselves up are told (HTTP listener).
     pub autoconfig: AutoconfigConfig,
+    /// The MTA-STS policy the domains publish.
+    pub mta_sts: MtaStsConfig,
     /// The web console and the JSON API.
     pub admin: AdminConsoleConfig,
 }
@@ -108,6 +110,7 @@ impl Default for Config {
             quota: QuotaConfig::default(),
             notices: NoticesConfig::default(),
             autoconfig: AutoconfigConfig::default(),
+            mta_sts: MtaStsConfig::default(),
             admin: AdminConsoleConfig::default(),
         }
     }

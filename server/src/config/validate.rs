@@ -198,6 +198,7 @@ impl Config {
         if let Some((key, problem)) = filter_problem
             .or_else(|| self.quota.problem())
             .or_else(|| self.notices.problem())
+            .or_else(|| self.mta_sts.problem())
             .or_else(|| self.admin.problem())
         {
             return err(key, problem);
