@@ -125,8 +125,8 @@ async fn status(State(health): State<Health>) -> impl IntoResponse {
         _ => None,
     };
     let (database, blob_store) = tokio::join!(
-        backend(probe_database(&health)),
-        backend(probe_blobs(&health))
+        timed_probe("database", probe_database(&health)),
+        timed_probe("blob_store", probe_blobs(&health))
     );
     let report = crate::status::Report {
         version: env!("CARGO_PKG_VERSION").to_string(),
@@ -142,8 +142,8 @@ async fn status(State(health): State<Health>) -> impl IntoResponse {
     axum::Json(report)
 }
 
-/// A probe's outcome and time, for `/status`.
-async fn backend(probe: impl Future<Output = Result<(), String>>) -> crate::status::Backend {
+/// A probe's outcome and time, bounded by [`PROBE_TIMEOUT`].
+async fn timed(probe: impl Future<Output = Result<(), String>>) -> crate::status::Backend {
     let started = Instant::now();
     let result = tokio::time::timeout(PROBE_TIMEOUT, probe)
         .await
@@ -190,16 +190,16 @@ async fn metrics(State(health): State<Health>) -> impl IntoResponse {
 }
 
 /// Runs a probe of `backend` for at most [`PROBE_TIMEOUT`] and records its outcome.
-async fn timed_probe(backend: &'static str, probe: impl Future<Output = Result<(), String>>) {
-    let started = Instant::now();
-    let result = match tokio::time::timeout(PROBE_TIMEOUT, probe).await {
-        Ok(result) => result,
-        Err(_) => Err(format!("no answer within {PROBE_TIMEOUT:?}")),
-    };
-    if let Err(e) = &result {
-        tracing::warn!(backend, error = %e, "metrics: backend probe failed");
+async fn timed_probe(
+    backend: &'static str,
+    probe: impl Future<Output = Result<(), String>>,
+) -> crate::status::Backend {
+    let outcome = timed(probe).await;
+    if let Some(e) = &outcome.error {
+        tracing::warn!(backend, error = %e, "backend probe failed");
     }
-    baedal_metrics::set_backend(backend, result.is_ok(), started.elapsed());
+    baedal_metrics::set_backend(backend, outcome.ok, Duration::from_millis(outcome.millis));
+    outcome
 }
 
 /// The free space and size of each directory's file system (statvfs, off the runtime).

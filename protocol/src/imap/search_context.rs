@@ -11,6 +11,7 @@
 //! Not kept current, with `* NO [NOUPDATE "t"]` (§4.3.1): searches of message text (each
 //! change would read every body again) and more than [`MAX_UPDATES`] at once.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use baedal_storage::mailstore::MailboxView;
@@ -217,7 +218,7 @@ impl Session {
 pub(super) fn expunge_removals(selected: &mut Selected, before: &Arc<MailboxView>) -> String {
     let mut out = String::new();
     let present = |uid: u32| selected.index_of_uid(i64::from(uid)).is_some();
-    let gone: Vec<Vec<u32>> = selected
+    let gone: Vec<HashSet<u32>> = selected
         .updates
         .iter()
         .map(|u| {
@@ -232,7 +233,7 @@ pub(super) fn expunge_removals(selected: &mut Selected, before: &Arc<MailboxView
         let pairs = if update.sort.is_some() {
             removal_pairs(&update.uids, gone)
         } else {
-            let mut gone = gone.clone();
+            let mut gone: Vec<u32> = gone.iter().copied().collect();
             gone.sort_unstable();
             zero_pair(gone)
         };
@@ -257,54 +258,49 @@ fn zero_pair(uids: Vec<u32>) -> Pairs {
 /// sort keys never change, so the messages in both keep their order; should they not, the
 /// whole result is replaced.
 fn sorted_changes(old: &[u32], new: &[u32]) -> (Pairs, Pairs) {
-    let gone: Vec<u32> = old.iter().copied().filter(|u| !new.contains(u)).collect();
-    let added: Vec<u32> = new.iter().copied().filter(|u| !old.contains(u)).collect();
-    let kept_old: Vec<u32> = old.iter().copied().filter(|u| !gone.contains(u)).collect();
-    let kept_new: Vec<u32> = new.iter().copied().filter(|u| !added.contains(u)).collect();
-    if kept_old != kept_new {
-        return (removal_pairs(old, old), addition_pairs(new, new));
+    let (in_old, in_new): (HashSet<u32>, HashSet<u32>) =
+        (old.iter().copied().collect(), new.iter().copied().collect());
+    let gone: HashSet<u32> = in_old.difference(&in_new).copied().collect();
+    let added: HashSet<u32> = in_new.difference(&in_old).copied().collect();
+    let kept = |list: &[u32], other: &HashSet<u32>| -> Vec<u32> {
+        list.iter().copied().filter(|u| other.contains(u)).collect()
+    };
+    if kept(old, &in_new) != kept(new, &in_old) {
+        return (removal_pairs(old, &in_old), addition_pairs(new, &in_new));
     }
     (removal_pairs(old, &gone), addition_pairs(new, &added))
 }
 
 /// REMOVEFROM pairs for `gone` out of `list`, applied in order (§4.3.4: the first of a set
-/// is at the position before its removal).
-fn removal_pairs(list: &[u32], gone: &[u32]) -> Pairs {
-    let mut pairs: Pairs = Vec::new();
+/// is at the position before its removal, so each run counts those removed before it).
+fn removal_pairs(list: &[u32], gone: &HashSet<u32>) -> Pairs {
+    let mut pairs = runs(list, gone);
     let mut removed = 0;
-    let mut run_open = false;
-    for (i, uid) in list.iter().enumerate() {
-        if gone.contains(uid) {
-            match pairs.last_mut() {
-                Some((_, run)) if run_open => run.push(*uid),
-                _ => pairs.push((i - removed + 1, vec![*uid])),
-            }
-            run_open = true;
-        } else {
-            if run_open {
-                removed += pairs.last().map_or(0, |(_, run)| run.len());
-            }
-            run_open = false;
-        }
+    for (position, run) in &mut pairs {
+        *position -= removed;
+        removed += run.len();
     }
     pairs
 }
 
 /// ADDTO pairs that put `added` where `list` has them, applied in order left to right
 /// (§4.3.3: the first of a set occupies the position after insertion).
-fn addition_pairs(list: &[u32], added: &[u32]) -> Pairs {
+fn addition_pairs(list: &[u32], added: &HashSet<u32>) -> Pairs {
+    runs(list, added)
+}
+
+/// The runs of consecutive members of `set` in `list`, each with its 1-based position.
+fn runs(list: &[u32], set: &HashSet<u32>) -> Pairs {
     let mut pairs: Pairs = Vec::new();
     let mut run_open = false;
     for (i, uid) in list.iter().enumerate() {
-        if added.contains(uid) {
+        if set.contains(uid) {
             match pairs.last_mut() {
                 Some((_, run)) if run_open => run.push(*uid),
                 _ => pairs.push((i + 1, vec![*uid])),
             }
-            run_open = true;
-        } else {
-            run_open = false;
         }
+        run_open = set.contains(uid);
     }
     pairs
 }
